@@ -1,0 +1,180 @@
+"""The `trtbuild` command line: each command parses options and makes one call into `trtbuild.api`.
+
+Exit codes: 0 ok, 1 a stage failed, 2 usage or recipe error, 3 a needed stage is unavailable on this host.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from trtbuild import __version__, api
+from trtbuild.errors import TrtbuildError, UsageError
+from trtbuild.pipeline import BuildOptions
+from trtbuild.recipe import STAGE_NAMES, Overrides
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Turn PyTorch vision models into validated TensorRT engines from one YAML recipe.")
+cache_app = typer.Typer(no_args_is_help=True, help="Inspect or clean the stage cache.")
+app.add_typer(cache_app, name="cache")
+
+RecipeArg = Annotated[str, typer.Argument(help="recipe name (see `trtbuild list`) or path to a .yaml file")]
+Weights = Annotated[Path | None, typer.Option("--weights", help="checkpoint path (overrides model.weights)")]
+RandomWeights = Annotated[bool, typer.Option("--random-weights", help="architecture only, no checkpoint")]
+Precision = Annotated[str | None, typer.Option("--precision", help="fp32 | fp16 | bf16 | int8")]
+Fp16 = Annotated[bool, typer.Option("--fp16", help="same as --precision fp16")]
+Fp32 = Annotated[bool, typer.Option("--fp32", help="same as --precision fp32")]
+Int8 = Annotated[bool, typer.Option("--int8", help="same as --precision int8")]
+Workspace = Annotated[int | None, typer.Option("--workspace", help="TensorRT workspace pool in MiB", min=1)]
+Sets = Annotated[list[str] | None, typer.Option("--set", help="override any recipe key: key.path=value")]
+Until = Annotated[str, typer.Option("--until", help=f"last stage to run ({' | '.join(STAGE_NAMES)})")]
+Force = Annotated[bool, typer.Option("--force", help="rerun every stage, ignoring the cache")]
+ForceStage = Annotated[list[str] | None, typer.Option("--force-stage", help="rerun this stage (repeatable)")]
+OutRoot = Annotated[Path, typer.Option("--out", help="output root; artifacts land in OUT/<recipe>/")]
+CacheDir = Annotated[Path | None, typer.Option("--cache-dir", envvar="TRTBUILD_CACHE_DIR",
+                                               help="stage cache (default ~/.cache/trtbuild)")]
+JsonOut = Annotated[bool, typer.Option("--json", help="print the report as JSON on stdout")]
+
+
+def main() -> None:
+    app()
+
+
+def _fail(exc: TrtbuildError) -> None:
+    from trtbuild.console import stderr_console
+
+    stderr_console().print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def _overrides(weights, random_weights, precision, fp16, fp32, int8, workspace, sets) -> Overrides:
+    chosen = [p for p, flag in (("fp16", fp16), ("fp32", fp32), ("int8", int8)) if flag]
+    if precision:
+        chosen.append(precision)
+    if len(set(chosen)) > 1:
+        raise UsageError(f"conflicting precision options: {', '.join(chosen)} (pick one)")
+    return Overrides(weights, random_weights, chosen[0] if chosen else None, workspace, list(sets or []))
+
+
+@app.command("list")
+def list_cmd() -> None:
+    """List the recipes this directory and the package provide."""
+    for entry in api.list_recipes():
+        aliases = f" (aliases: {', '.join(entry.aliases)})" if entry.aliases else ""
+        typer.echo(f"{entry.name:<12} {entry.description}{aliases}\n{'':<12} {entry.path}")
+
+
+@app.command()
+def show(recipe: RecipeArg, weights: Weights = None, random_weights: RandomWeights = False,
+         precision: Precision = None, fp16: Fp16 = False, fp32: Fp32 = False, int8: Int8 = False,
+         workspace: Workspace = None, set_: Sets = None) -> None:
+    """Print the resolved recipe (defaults filled in, overrides applied) as JSON."""
+    _guard(lambda: typer.echo(json.dumps(api.show_recipe(
+        recipe, _overrides(weights, random_weights, precision, fp16, fp32, int8, workspace, set_)), indent=2)))
+
+
+@app.command()
+def build(recipe: RecipeArg, weights: Weights = None, random_weights: RandomWeights = False,
+          precision: Precision = None, fp16: Fp16 = False, fp32: Fp32 = False, int8: Int8 = False,
+          workspace: Workspace = None, set_: Sets = None, until: Until = STAGE_NAMES[-1], force: Force = False,
+          force_stage: ForceStage = None, out: OutRoot = Path("engines"), cache_dir: CacheDir = None,
+          json_out: JsonOut = False) -> None:
+    """Run the recipe's stages (export -> ... -> bench), reusing cached stages."""
+    _guard(lambda: _run_build(
+        recipe, _overrides(weights, random_weights, precision, fp16, fp32, int8, workspace, set_),
+        BuildOptions(until, force, list(force_stage or []), True, out), cache_dir, json_out))
+
+
+@app.command()
+def export(recipe: RecipeArg, weights: Weights = None, random_weights: RandomWeights = False,
+           set_: Sets = None, force: Force = False, force_stage: ForceStage = None,
+           out: OutRoot = Path("engines"), cache_dir: CacheDir = None, json_out: JsonOut = False) -> None:
+    """Export to ONNX, simplify and check against PyTorch (build --until check)."""
+    _guard(lambda: _run_build(
+        recipe, _overrides(weights, random_weights, None, False, False, False, None, set_),
+        BuildOptions("check", force, list(force_stage or []), True, out), cache_dir, json_out))
+
+
+def _run_build(recipe: str, overrides: Overrides, options: BuildOptions, cache_dir, json_out: bool) -> None:
+    from trtbuild.console import LiveProgress, stderr_console, summary_table
+
+    console = stderr_console()
+    report = None
+    try:
+        report = api.build(recipe, overrides, options, cache_dir, LiveProgress(console))
+    except TrtbuildError as exc:
+        _print_report(options, recipe, json_out, console)
+        _fail(exc)
+    console.print(summary_table(report))
+    if report.random_weights:
+        console.print("[bold yellow]RANDOM WEIGHTS: numbers check numerics only, not model quality[/]")
+    if json_out:
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+
+
+def _print_report(options: BuildOptions, recipe: str, json_out: bool, console) -> None:
+    """After a failure: the partial report (if the build got far enough to write one)."""
+    from trtbuild.console import summary_table
+    from trtbuild.recipe import load_recipe
+    from trtbuild.report import load_report
+
+    try:
+        path = options.out_root / load_recipe(recipe).recipe.name / "report.json"
+        report = load_report(path)
+    except (TrtbuildError, OSError, ValueError):
+        return
+    console.print(summary_table(report))
+    if json_out:
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+
+
+@cache_app.command("ls")
+def cache_ls(cache_dir: CacheDir = None) -> None:
+    """List cached stage outputs."""
+    entries = api.cache_entries(cache_dir)
+    for e in entries:
+        typer.echo(f"{e['stage']:<10} {e['key']}  {e['size'] / 1e6:9.1f} MB  {e['path']}")
+    typer.echo(f"{len(entries)} entries, {sum(e['size'] for e in entries) / 1e6:.1f} MB")
+
+
+@cache_app.command("clean")
+def cache_clean(cache_dir: CacheDir = None,
+                stage: Annotated[str | None, typer.Option(help="only this stage's entries")] = None) -> None:
+    """Delete cached stage outputs (all, or one stage's)."""
+    _guard(lambda: typer.echo(f"freed {api.cache_clean(cache_dir, _stage_name(stage)) / 1e6:.1f} MB"))
+
+
+def _stage_name(stage: str | None) -> str | None:
+    if stage is not None and stage not in STAGE_NAMES:
+        raise UsageError(f"unknown stage {stage!r} (stages: {', '.join(STAGE_NAMES)})")
+    return stage
+
+
+@app.command()
+def doctor(json_out: JsonOut = False) -> None:
+    """What this host offers: tool versions, working ONNX Runtime providers, TensorRT, trtexec, GPU."""
+    info = api.doctor()
+    if json_out:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    for section, values in info.items():
+        typer.echo(f"{section}:")
+        for key, value in (values.items() if isinstance(values, dict) else [("", values)]):
+            typer.echo(f"  {key:<24} {value}" if key else f"  {value}")
+
+
+@app.command()
+def version() -> None:
+    """Print trtbuild's version."""
+    typer.echo(__version__)
+
+
+def _guard(action) -> None:
+    try:
+        action()
+    except TrtbuildError as exc:
+        _fail(exc)

@@ -1,0 +1,68 @@
+"""Terminal views: live per-stage progress and the summary table (always on stderr; stdout is for --json)."""
+
+from __future__ import annotations
+
+import os
+
+from rich.console import Console
+from rich.table import Table
+
+from trtbuild.report import BuildReport, StageRecord
+
+STATUS_STYLE = {"ran": "green", "cached": "cyan", "skipped": "dim", "failed": "bold red", "unavailable": "yellow"}
+
+
+def stderr_console() -> Console:
+    """A console on a duplicate of fd 2, so it still reaches the terminal while a stage's output goes to its log."""
+    return Console(file=os.fdopen(os.dup(2), "w", buffering=1), stderr=True)
+
+
+class LiveProgress:
+    def __init__(self, console: Console):
+        self.console = console
+        self._status = None
+
+    def stage_started(self, name: str, cached: bool) -> None:
+        self._stop()
+        if not cached:
+            self._status = self.console.status(f"[bold]{name}[/] running...")
+            self._status.start()
+
+    def stage_finished(self, record: StageRecord) -> None:
+        self._stop()
+        style = STATUS_STYLE[record.status]
+        line = f"[{style}]{record.status:>11}[/] {record.name:<10} {record.seconds:8.2f} s"
+        self.console.print(line + (f"  [dim]{record.error}[/]" if record.error else ""))
+        for warning in record.warnings:
+            self.console.print(f"{'':>11} [yellow]warning:[/] {warning}")
+
+    def _stop(self) -> None:
+        if self._status:
+            self._status.stop()
+            self._status = None
+
+
+def summary_table(report: BuildReport) -> Table:
+    table = Table(title=f"trtbuild {report.recipe} — {report.status}", title_justify="left")
+    for column in ("stage", "status", "seconds", "result", "artifact"):
+        table.add_column(column)
+    for stage in report.stages:
+        artifact = stage.artifacts[0].path if stage.artifacts else ""
+        table.add_row(stage.name, f"[{STATUS_STYLE[stage.status]}]{stage.status}[/]", f"{stage.seconds:.2f}",
+                      headline(stage), artifact)
+    return table
+
+
+def headline(stage: StageRecord) -> str:
+    """The one number a reader looks for first in each stage."""
+    m = stage.metrics
+    if stage.error:
+        return stage.error[:80]
+    if stage.name == "export":
+        return f"opset {m.get('opset')}, {m.get('nodes')} nodes"
+    if stage.name == "simplify":
+        return f"{m.get('tool')}: {m.get('nodes_before')} -> {m.get('nodes_after')} nodes"
+    if stage.name == "check":
+        worst = max((o["max_abs"] for o in m.get("outputs", {}).values()), default=0.0)
+        return f"ORT vs torch max|err| {worst:.2e} on {m.get('samples')} samples"
+    return ", ".join(f"{k}={v}" for k, v in m.items() if isinstance(v, (int, float, str)))[:80]

@@ -1,0 +1,32 @@
+"""Model inputs for check/verify/calibration: real images through the adapter's preprocessing, else seeded noise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from trtbuild.images import list_images, read_bgr
+from trtbuild.models.base import ModelAdapter
+from trtbuild.recipe.schema import Recipe
+
+
+def image_feeds(adapter: ModelAdapter, recipe: Recipe, images: list[Path]) -> list[dict[str, np.ndarray]]:
+    """One feed per batch of images (batch size = the input's export batch)."""
+    spec = recipe.inputs[0]
+    batch = spec.shape[0]
+    arrays = [adapter.preprocess(read_bgr(p)) for p in images]
+    return [{spec.name: np.stack(arrays[i : i + batch])} for i in range(0, len(arrays) - batch + 1, batch)]
+
+
+def random_feeds(recipe: Recipe, count: int, seed: int = 0) -> list[dict[str, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    return [{s.name: rng.random(s.shape, dtype=np.float32).astype(s.dtype) for s in recipe.inputs} for _ in range(count)]
+
+
+def feeds_for(adapter: ModelAdapter, recipe: Recipe, folder: Path | None, limit: int):
+    """(feeds, description): images when the folder has some and the model takes one image input."""
+    images = list_images(folder, limit)
+    if images and len(recipe.inputs) == 1 and len(recipe.inputs[0].shape) == 4:
+        return image_feeds(adapter, recipe, images), f"{len(images)} images from {folder}"
+    return random_feeds(recipe, limit), f"seeded random inputs (no images found at {folder})"

@@ -1,0 +1,78 @@
+"""What this host offers, found without importing torch, onnx, onnxruntime or tensorrt (cache decisions stay fast)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from importlib import metadata
+
+# Distribution names a TensorRT Python install may have (the pip meta package or the CUDA-specific wheels).
+TENSORRT_DISTRIBUTIONS = ("tensorrt", "tensorrt-cu13", "tensorrt-cu12", "tensorrt_cu13", "tensorrt_cu12")
+
+
+def package_version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def tool_versions(dists: tuple[str, ...] | list[str]) -> dict[str, str | None]:
+    return {d: package_version(d) for d in dists}
+
+
+def tensorrt_version() -> str | None:
+    """Version of the installed TensorRT bindings, or None (the stub wheels from PyPI have no bindings)."""
+    for dist in TENSORRT_DISTRIBUTIONS:
+        version = package_version(dist)
+        if version:
+            return version
+    return None
+
+
+@dataclass(frozen=True)
+class Gpu:
+    name: str
+    compute_capability: str
+    driver: str
+    memory_mib: int
+
+
+@functools.cache
+def gpus() -> tuple[Gpu, ...]:
+    """GPUs as nvidia-smi reports them; empty without a driver."""
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return ()
+    query = "--query-gpu=name,compute_cap,driver_version,memory.total"
+    try:
+        out = subprocess.run([smi, query, "--format=csv,noheader,nounits"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    found = []
+    for line in out.stdout.strip().splitlines() if out.returncode == 0 else []:
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) == 4:
+            found.append(Gpu(parts[0], parts[1], parts[2], int(float(parts[3])) if parts[3][0].isdigit() else 0))
+    return tuple(found)
+
+
+def host_summary() -> dict:
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": _cpu_count(),
+        "gpus": [asdict(g) for g in gpus()],
+        "tensorrt": tensorrt_version(),
+        "trtexec": shutil.which("trtexec"),
+    }
+
+
+def _cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

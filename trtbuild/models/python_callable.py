@@ -1,0 +1,43 @@
+"""Users' own models: `model.options.target: package.module:callable`, called with `options.kwargs`."""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import torch
+
+from trtbuild.errors import UsageError
+from trtbuild.models.base import ModelAdapter
+
+
+class PythonCallableAdapter(ModelAdapter):
+    """Preprocessing: resize to the input size, RGB in [0, 1], then `(x - mean) / std` (options, per channel)."""
+
+    def build(self) -> torch.nn.Module:
+        target = str(self.spec.options.get("target", ""))
+        module_name, _, attr = target.partition(":")
+        if not module_name or not attr:
+            raise UsageError(f"model.options.target: expected 'package.module:callable', got {target!r}")
+        try:
+            factory = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise UsageError(f"model.options.target: cannot load {target!r} ({exc})") from None
+        torch.manual_seed(0)
+        model = factory(**dict(self.spec.options.get("kwargs") or {}))
+        if not isinstance(model, torch.nn.Module):
+            raise UsageError(f"model.options.target: {target!r} returned {type(model).__name__}, not a torch.nn.Module")
+        weights = self.weights_path()
+        if weights is not None:
+            state = torch.load(weights, map_location="cpu", weights_only=True)
+            model.load_state_dict(state.get("state_dict", state), strict=True)
+        return model.eval().float()
+
+    def preprocess(self, image_bgr: np.ndarray) -> np.ndarray:
+        import cv2
+
+        h, w = self.input_hw
+        rgb = cv2.resize(image_bgr, (w, h), interpolation=cv2.INTER_LINEAR)[..., ::-1].astype(np.float32) / 255.0
+        mean = np.asarray(self.spec.options.get("mean", [0.0, 0.0, 0.0]), dtype=np.float32)
+        std = np.asarray(self.spec.options.get("std", [1.0, 1.0, 1.0]), dtype=np.float32)
+        return np.ascontiguousarray(((rgb - mean) / std).transpose(2, 0, 1))

@@ -1,0 +1,59 @@
+"""Ultralytics YOLO detectors, prepared for export the way Ultralytics' own exporter prepares them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from trtbuild.errors import UsageError
+from trtbuild.models.base import ModelAdapter
+
+
+class UltralyticsAdapter(ModelAdapter):
+    def build(self) -> torch.nn.Module:
+        from ultralytics.nn.modules import C2f, Detect
+        from ultralytics.nn.tasks import DetectionModel, load_checkpoint
+
+        weights = self.weights_path()
+        if weights is None:
+            torch.manual_seed(0)
+            model = DetectionModel(self._architecture_yaml(), verbose=False)
+        else:
+            try:
+                model, _ = load_checkpoint(str(weights), device="cpu")
+            except Exception as exc:  # ultralytics raises many types for a foreign or broken file
+                raise UsageError(f"model.weights: {weights} is not an Ultralytics checkpoint ({exc})") from None
+        self._names = dict(model.names) if hasattr(model, "names") else {}
+        self._stride = int(max(model.stride)) if hasattr(model, "stride") else 32
+        for p in model.parameters():
+            p.requires_grad = False
+        model = model.eval().float().fuse()
+        for m in model.modules():
+            if isinstance(m, Detect):  # raw (1, 4+nc, anchors) head output, no in-graph NMS
+                m.dynamic = bool(self.recipe.inputs[0].dynamic)
+                m.export = True
+                m.format = "onnx"
+                m.shape = None
+            elif isinstance(m, C2f):
+                m.forward = m.forward_split  # Split instead of chunk: a cleaner graph for TensorRT
+        return model
+
+    def _architecture_yaml(self) -> str:
+        cfg = self.spec.options.get("cfg")
+        if cfg:
+            return str(cfg)
+        if self.spec.weights is None:
+            raise UsageError("model.options.cfg: needed with random weights (e.g. yolo12n.yaml)")
+        return Path(self.spec.weights).with_suffix(".yaml").name  # yolo12n.pt -> the packaged yolo12n.yaml
+
+    def preprocess(self, image_bgr: np.ndarray) -> np.ndarray:
+        from ultralytics.data.augment import LetterBox
+
+        boxed = LetterBox(self.input_hw, auto=False, stride=32)(image=image_bgr)
+        return np.ascontiguousarray(boxed[..., ::-1].transpose(2, 0, 1), dtype=np.float32) / 255.0
+
+    def metadata(self) -> dict:
+        h, w = self.input_hw
+        return {"task": "detect", "stride": self._stride, "imgsz": [h, w], "names": self._names}

@@ -1,0 +1,140 @@
+"""Read a recipe, apply CLI overrides, validate, and turn schema errors into one line naming file and key path."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from trtbuild.errors import UsageError
+from trtbuild.recipe.find import _first_line, find_recipe
+from trtbuild.recipe.schema import Recipe
+
+
+@dataclass
+class Overrides:
+    """What the CLI may change; `sets` are `key.path=value` pairs with YAML-typed values."""
+
+    weights: Path | None = None
+    random_weights: bool = False
+    precision: str | None = None
+    workspace_mib: int | None = None
+    sets: list[str] = field(default_factory=list)
+
+    def as_pairs(self) -> list[tuple[str, object]]:
+        pairs: list[tuple[str, object]] = []
+        if self.weights is not None:
+            pairs.append(("model.weights", str(self.weights)))
+        if self.random_weights:
+            pairs.append(("model.random_weights", True))
+        if self.precision is not None:
+            pairs.append(("precision.mode", self.precision))
+        if self.workspace_mib is not None:
+            pairs.append(("engine.workspace_mib", self.workspace_mib))
+        for item in self.sets:
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip():
+                raise UsageError(f"--set {item!r}: expected key.path=value, e.g. --set engine.workspace_mib=4096")
+            try:
+                pairs.append((key.strip(), yaml.safe_load(value)))
+            except yaml.YAMLError as exc:
+                raise UsageError(f"--set {item!r}: value is not valid YAML ({_first_line(exc)})") from None
+        return pairs
+
+
+@dataclass(frozen=True)
+class LoadedRecipe:
+    recipe: Recipe
+    path: Path
+
+    @property
+    def digest(self) -> str:
+        """Digest of the resolved recipe (after overrides): the report's recipe identity."""
+        text = json.dumps(self.recipe.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def load_recipe(ref: str, overrides: Overrides | None = None) -> LoadedRecipe:
+    path = find_recipe(ref)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{path}: not valid YAML ({_first_line(exc)})") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read recipe ({exc.strerror})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: a recipe must be a mapping of keys, got {type(data).__name__}")
+    data = copy.deepcopy(data)
+    for key, value in (overrides or Overrides()).as_pairs():
+        _set_path(data, key, value, path)
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError as exc:
+        raise UsageError(f"{path}: {describe_error(exc)}") from None
+    return LoadedRecipe(recipe, path)
+
+
+def _set_path(data: dict, dotted: str, value: object, path: Path) -> None:
+    keys = dotted.split(".")
+    node = data
+    for depth, key in enumerate(keys[:-1]):
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            where = ".".join(keys[: depth + 1])
+            raise UsageError(f"{path}: --set {dotted}: {where} is a {type(child).__name__}, not a mapping")
+        node = child
+    node[keys[-1]] = value
+
+
+def describe_error(exc: ValidationError) -> str:
+    """The first schema error as `key.path: message`, with the allowed keys for a misspelt one."""
+    err = exc.errors()[0]
+    loc = _format_loc(err["loc"])
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_keys(err["loc"][:-1])
+        hint = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
+        suggestion = f"did you mean {hint[0]!r}? " if hint else ""
+        return f"{loc}: unknown key ({suggestion}allowed: {', '.join(allowed)})"
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "missing":
+        message = "required key is missing"
+    elif "input" in err and err["type"] not in ("value_error", "assertion_error"):
+        message = f"{message} (got {err['input']!r})"
+    return f"{loc}: {message}" if loc else message
+
+
+def _format_loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part).startswith(("function-", "literal[")):  # pydantic's union/literal branch labels
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    model: type[BaseModel] | None = Recipe
+    for part in loc:
+        if model is None or part not in model.model_fields:  # list index or a user-named dict key
+            continue
+        model = _inner_model(model.model_fields[part].annotation)
+    return sorted(model.model_fields) if model else []
+
+
+def _inner_model(annotation) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _inner_model(arg)
+        if found:
+            return found
+    return None

@@ -1,0 +1,206 @@
+"""The recipe schema: one YAML document describes one model from PyTorch to a gated engine.
+
+Every block is strict (unknown keys are errors) so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from trtbuild.models.registry import ADAPTERS
+
+STAGE_NAMES = ("export", "simplify", "check", "precision", "engine", "verify", "bench")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelSpec(Strict):
+    adapter: Literal["ultralytics", "depth_anything_v2", "python"]
+    weights: Path | None = Field(None, description="checkpoint path; relative paths resolve from the working directory")
+    random_weights: bool = Field(False, description="build the architecture with random weights (numerics only)")
+    options: dict[str, object] = Field(default_factory=dict, description="adapter keyword arguments")
+
+    @model_validator(mode="after")
+    def _needs_weights(self) -> ModelSpec:
+        if self.adapter != "python" and self.weights is None and not self.random_weights:
+            raise ValueError("model.weights is required (or set model.random_weights: true)")
+        return self
+
+
+class DynamicAxis(Strict):
+    min: int = Field(ge=1)
+    opt: int = Field(ge=1)
+    max: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DynamicAxis:
+        if not self.min <= self.opt <= self.max:
+            raise ValueError(f"need min <= opt <= max, got {self.min} / {self.opt} / {self.max}")
+        return self
+
+
+class InputSpec(Strict):
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.:/-]*$")
+    shape: list[int] = Field(min_length=1, description="export shape; dynamic axes take opt from `dynamic`")
+    dtype: Literal["float32", "float16", "uint8", "int32", "int64"] = "float32"
+    dynamic: dict[int, DynamicAxis] = Field(default_factory=dict, description="axis index -> min/opt/max")
+
+    @field_validator("shape")
+    @classmethod
+    def _positive(cls, shape: list[int]) -> list[int]:
+        if any(d < 1 for d in shape):
+            raise ValueError(f"every dimension must be >= 1, got {shape}")
+        return shape
+
+    @model_validator(mode="after")
+    def _axes_exist(self) -> InputSpec:
+        for axis, rng in self.dynamic.items():
+            if not 0 <= axis < len(self.shape):
+                raise ValueError(f"dynamic axis {axis} is outside shape {self.shape}")
+            if not rng.min <= self.shape[axis] <= rng.max:
+                raise ValueError(f"shape[{axis}]={self.shape[axis]} is outside dynamic range {rng.min}..{rng.max}")
+        return self
+
+    def shape_at(self, point: Literal["min", "opt", "max"]) -> list[int]:
+        """The concrete shape at one end of the dynamic ranges (static axes unchanged)."""
+        return [getattr(self.dynamic[i], point) if i in self.dynamic else d for i, d in enumerate(self.shape)]
+
+
+class ExportSpec(Strict):
+    exporter: Literal["torchscript", "dynamo"] = Field(
+        "torchscript", description="torchscript = torch.onnx.export(dynamo=False), the path that works for YOLO heads"
+    )
+    opset: int = Field(17, ge=13, le=23)
+    output_names: list[str] = Field(default_factory=lambda: ["output0"], min_length=1)
+    dynamic_outputs: dict[str, dict[int, str]] = Field(
+        default_factory=dict, description="output name -> {axis: symbolic name} for outputs that follow dynamic inputs"
+    )
+
+
+class SimplifySpec(Strict):
+    tool: Literal["onnxsim", "onnxslim", "none"] = "onnxsim"
+    fallback: Literal["onnxslim", "none"] = Field("onnxslim", description="tried when `tool` fails or is missing")
+
+
+class Tolerance(Strict):
+    max_abs: float = Field(1e-3, gt=0)
+    rel_l2: float = Field(1e-4, gt=0)
+
+
+class CheckSpec(Strict):
+    images: Path | None = Field(None, description="folder of images; missing folder -> seeded random inputs, reported")
+    max_images: int = Field(8, ge=1)
+    tolerances: dict[str, Tolerance] = Field(
+        default_factory=dict, description="output name -> tolerance; outputs not listed use `default`"
+    )
+    default: Tolerance = Field(default_factory=Tolerance)
+
+    def tolerance(self, output: str) -> Tolerance:
+        return self.tolerances.get(output, self.default)
+
+
+class KeepFp32(Strict):
+    op_types: list[str] = Field(default_factory=list)
+    nodes: list[str] = Field(default_factory=list)
+
+
+class CalibrationSpec(Strict):
+    images: Path | None = None
+    count: int = Field(512, ge=1)
+    method: Literal["entropy", "minmax", "percentile"] = "minmax"
+
+
+class PrecisionSpec(Strict):
+    mode: Literal["fp32", "fp16", "bf16", "int8"] = "fp32"
+    method: Literal["graph", "builder"] = Field(
+        "graph", description="graph: precision written into the ONNX (TensorRT 10 and 11); builder: TensorRT 10 flags"
+    )
+    keep_fp32: KeepFp32 = Field(default_factory=KeepFp32, description="added to the default FP32 island policy")
+    keep_io_types: bool = Field(True, description="graph inputs/outputs stay FP32")
+    calibration: CalibrationSpec = Field(default_factory=CalibrationSpec)
+
+    @model_validator(mode="after")
+    def _builder_mode(self) -> PrecisionSpec:
+        if self.method == "builder" and self.mode not in ("fp32", "fp16"):
+            raise ValueError(f"method 'builder' supports fp16 only (TensorRT 10 weak typing), not {self.mode}")
+        return self
+
+
+class EngineSpec(Strict):
+    backend: Literal["auto", "python", "trtexec"] = "auto"
+    workspace_mib: int | None = Field(None, ge=1, description="WORKSPACE memory pool in MiB; unset = TensorRT decides")
+    optimization_level: int = Field(3, ge=0, le=5)
+    timing_cache: bool = True
+    version_compatible: bool = False
+    hardware_compatibility: Literal["none", "ampere_plus", "same_compute_capability"] = "none"
+    profiling_verbosity: Literal["layer_names_only", "detailed", "none"] = "detailed"
+
+
+class Gate(Strict):
+    metric: str
+    max: float | None = None
+    min: float | None = None
+
+    @model_validator(mode="after")
+    def _bound(self) -> Gate:
+        if self.max is None and self.min is None:
+            raise ValueError(f"gate on {self.metric!r} needs `max` or `min`")
+        return self
+
+
+class VerifySpec(Strict):
+    images: Path | None = None
+    labels: Path | None = Field(None, description="YOLO-format labels folder for label mAP (detection)")
+    max_images: int = Field(128, ge=1)
+    gates: list[Gate] = Field(default_factory=list)
+
+
+class BenchSpec(Strict):
+    runners: list[Literal["torch", "onnxruntime", "tensorrt"]] = Field(default_factory=lambda: ["tensorrt"])
+    warmup_s: float = Field(2.0, ge=0)
+    duration_s: float = Field(10.0, gt=0)
+    iterations: int | None = Field(None, ge=1)
+    cuda_graph: bool = True
+
+
+class Recipe(Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    description: str = ""
+    aliases: list[str] = Field(default_factory=list)
+    task: Literal["detect", "depth", "other"]
+    model: ModelSpec
+    inputs: list[InputSpec] = Field(min_length=1)
+    export: ExportSpec = Field(default_factory=ExportSpec)
+    simplify: SimplifySpec = Field(default_factory=SimplifySpec)
+    check: CheckSpec = Field(default_factory=CheckSpec)
+    precision: PrecisionSpec = Field(default_factory=PrecisionSpec)
+    engine: EngineSpec = Field(default_factory=EngineSpec)
+    verify: VerifySpec = Field(default_factory=VerifySpec)
+    bench: BenchSpec = Field(default_factory=BenchSpec)
+
+    @model_validator(mode="after")
+    def _adapter_constraints(self) -> Recipe:
+        multiple = ADAPTERS[self.model.adapter].spatial_multiple
+        if multiple:
+            for spec in self.inputs:
+                if len(spec.shape) != 4:
+                    raise ValueError(f"inputs.{spec.name}: {self.model.adapter} takes NCHW images, got {spec.shape}")
+                for axis in (2, 3):
+                    rng = spec.dynamic.get(axis)
+                    sizes = {spec.shape[axis], *((rng.min, rng.opt, rng.max) if rng else ())}
+                    bad = sorted(s for s in sizes if s % multiple)
+                    if bad:
+                        raise ValueError(
+                            f"inputs.{spec.name}.shape[{axis}]: {self.model.adapter} needs multiples of {multiple}, "
+                            f"got {bad[0]} (nearest: {_nearest_multiple(bad[0], multiple)})"
+                        )
+        return self
+
+
+def _nearest_multiple(value: int, multiple: int) -> int:
+    return max(multiple, round(value / multiple) * multiple)

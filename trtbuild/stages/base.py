@@ -1,0 +1,94 @@
+"""The stage contract: declared inputs and parameters (the cache key) and one `run` that writes artifacts."""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from trtbuild.digest import file_digest, tree_digest, value_digest
+from trtbuild.host import gpus, tensorrt_version, tool_versions
+from trtbuild.recipe.schema import Recipe
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+# Upstream artifacts by "stage.role" (e.g. "simplify.onnx"), filled in by the pipeline as stages finish.
+Artifacts = dict[str, Path]
+
+
+@dataclass
+class StageContext:
+    recipe: Recipe
+    workdir: Path  # fresh and empty; everything the stage writes goes here
+    inputs: dict[str, Path | list[Path]]
+    log_path: Path
+    random_weights: bool = False
+
+    def log(self, message: str) -> None:
+        with self.log_path.open("a") as f:
+            f.write(message.rstrip() + "\n")
+
+
+@dataclass
+class StageOutput:
+    artifacts: dict[str, str] = field(default_factory=dict)  # role -> file name inside the workdir
+    metrics: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+class Stage(ABC):
+    name: ClassVar[str]
+    tools: ClassVar[tuple[str, ...]] = ()  # distributions whose versions change the output
+    code: ClassVar[tuple[str, ...]] = ()  # package files/folders (besides this stage's own) the output depends on
+    host_bound: ClassVar[bool] = False  # GPU, driver and TensorRT version enter the key
+    publish: ClassVar[dict[str, str]] = {}  # role -> stable file name under engines/<recipe>/ ({name}, {precision})
+
+    def __init__(self, recipe: Recipe):
+        self.recipe = recipe
+
+    @abstractmethod
+    def params(self) -> dict:
+        """The recipe values that shape this stage's output."""
+
+    def inputs(self, artifacts: Artifacts) -> dict[str, Path | list[Path]]:
+        """Files whose content shapes the output: upstream artifacts, weights, image folders."""
+        return {}
+
+    def tool_distributions(self) -> tuple[str, ...]:
+        return self.tools
+
+    def unavailable(self) -> str | None:
+        """Why this stage cannot run on this host, or None."""
+        return None
+
+    @abstractmethod
+    def run(self, ctx: StageContext) -> StageOutput: ...
+
+    def key_material(self, inputs: dict[str, Path | list[Path]]) -> dict:
+        material = {
+            "stage": self.name,
+            "params": self.params(),
+            "inputs": {role: _digest(value) for role, value in sorted(inputs.items())},
+            "tools": tool_versions(self.tool_distributions()),
+            "code": self._code_digest(),
+        }
+        if self.host_bound:
+            material["host"] = {"tensorrt": tensorrt_version(), "gpus": [g.__dict__ for g in gpus()]}
+        return material
+
+    def _code_digest(self) -> str:
+        files = [Path(inspect.getfile(type(self)))]
+        for rel in self.code:
+            target = PACKAGE_ROOT / rel
+            files += sorted(target.rglob("*.py")) if target.is_dir() else [target]
+        return tree_digest(files)
+
+    @staticmethod
+    def key(material: dict) -> str:
+        return value_digest(material)[:20]
+
+
+def _digest(value: Path | list[Path]) -> str:
+    return tree_digest(value) if isinstance(value, list) else file_digest(value)

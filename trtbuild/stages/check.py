@@ -1,0 +1,71 @@
+"""check: the ONNX is valid (checker + strict shape inference) and ONNX Runtime (CPU) matches PyTorch on real inputs."""
+
+from __future__ import annotations
+
+from trtbuild.errors import StageFailed
+from trtbuild.images import list_images
+from trtbuild.models.registry import checkpoint_path
+from trtbuild.stages.base import Artifacts, Stage, StageContext, StageOutput
+
+
+class CheckStage(Stage):
+    name = "check"
+    tools = ("torch", "onnx", "onnxruntime")
+    code = ("models", "runners", "metrics", "feeds.py")
+
+    def params(self) -> dict:
+        return {"check": self.recipe.check.model_dump(mode="json"), "outputs": self.recipe.export.output_names}
+
+    def inputs(self, artifacts: Artifacts) -> dict:
+        found = {"onnx": artifacts["simplify.onnx"]}
+        weights = checkpoint_path(self.recipe.model)
+        if weights:
+            found["weights"] = weights
+        images = list_images(self.recipe.check.images, self.recipe.check.max_images)
+        if images:
+            found["images"] = images
+        return found
+
+    def run(self, ctx: StageContext) -> StageOutput:
+        import onnx
+
+        from trtbuild.feeds import feeds_for
+        from trtbuild.metrics.parity import compare_outputs, merge_worst
+        from trtbuild.models.base import create_adapter
+        from trtbuild.runners.onnxruntime_runner import OnnxRuntimeRunner
+        from trtbuild.runners.torch_runner import TorchRunner
+
+        path = ctx.inputs["onnx"]
+        try:
+            onnx.checker.check_model(str(path), full_check=True)
+            onnx.shape_inference.infer_shapes_path(str(path), str(ctx.workdir / "inferred.onnx"), strict_mode=True)
+        except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
+            raise StageFailed(f"check: {path.name} is not a valid ONNX model: {' '.join(str(exc).split())[:300]}")
+        (ctx.workdir / "inferred.onnx").unlink()
+
+        recipe = self.recipe
+        adapter = create_adapter(recipe)
+        module = adapter.build()
+        feeds, source = feeds_for(adapter, recipe, recipe.check.images, recipe.check.max_images)
+        ctx.log(f"inputs: {source}")
+        reference = TorchRunner(module, [s.name for s in recipe.inputs], recipe.export.output_names)
+        with reference, OnnxRuntimeRunner(path) as candidate:
+            per_sample = [compare_outputs(reference.infer(f), candidate.infer(f)) for f in feeds]
+            runner_info = candidate.describe()
+        worst = merge_worst(per_sample)
+        failures = []
+        for output, stats in worst.items():
+            tol = recipe.check.tolerance(output)
+            ctx.log(f"{output}: max_abs={stats['max_abs']:.3g} (<= {tol.max_abs:g}) "
+                    f"rel_l2={stats['rel_l2']:.3g} (<= {tol.rel_l2:g}) finite={stats['finite']}")
+            if not stats["finite"]:
+                failures.append(f"{output} has NaN/Inf")
+            if stats["max_abs"] > tol.max_abs:
+                failures.append(f"{output} max_abs {stats['max_abs']:.3g} > {tol.max_abs:g}")
+            if stats["rel_l2"] > tol.rel_l2:
+                failures.append(f"{output} rel_l2 {stats['rel_l2']:.3g} > {tol.rel_l2:g}")
+        metrics = {"inputs": source, "samples": len(feeds), "outputs": worst, "onnxruntime": runner_info}
+        if failures:
+            raise StageFailed(f"check: ONNX Runtime disagrees with PyTorch: {'; '.join(failures)}", metrics=metrics)
+        warnings = [] if "images" in source else [f"check ran on {source}"]
+        return StageOutput(metrics=metrics, warnings=warnings)
