@@ -1,0 +1,45 @@
+"""Shared fixtures: the project's test data beside the checkout, an isolated cache, and the GPU marker."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+ASSETS = SHARED / "assets"
+REFERENCE = SHARED / "reference"
+YOLO_WEIGHTS = ASSETS / "yolo12n-coco128.pt"
+DEPTH_SEEDED = REFERENCE / "depth_anything_v2_vits_seeded.pth"
+TENSORRT_MANIFESTS = REFERENCE / "tensorrt_api"
+
+
+def has_gpu_and_tensorrt() -> bool:
+    return shutil.which("nvidia-smi") is not None and importlib.util.find_spec("tensorrt") is not None
+
+
+def pytest_collection_modifyitems(config, items):
+    """`gpu` tests need an NVIDIA GPU and TensorRT; elsewhere they are skipped with the reason (mmdeploy-style)."""
+    if has_gpu_and_tensorrt():
+        return
+    skip = pytest.mark.skip(reason="needs an NVIDIA GPU and the tensorrt package (run `make test-gpu` on a GPU host)")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "cache"
+    monkeypatch.setenv("TRTBUILD_CACHE_DIR", str(path))
+    return path
+
+
+@pytest.fixture
+def in_repo(monkeypatch) -> Path:
+    """Run from the repository root, where recipes' `../shared/...` paths resolve."""
+    monkeypatch.chdir(REPO)
+    return REPO
