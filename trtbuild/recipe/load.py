@@ -6,6 +6,7 @@ import copy
 import difflib
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,15 +82,22 @@ def load_recipe(ref: str, overrides: Overrides | None = None) -> LoadedRecipe:
 
 
 def _set_path(data: dict, dotted: str, value: object, path: Path) -> None:
-    keys = dotted.split(".")
+    """Set `a.b[0].c` (or `a.b.0.c`) in the raw recipe, creating mappings on the way."""
+    keys = [int(k) if k.isdigit() else k for k in re.split(r"\.|\[(\d+)\]\.?", dotted) if k]
     node = data
-    for depth, key in enumerate(keys[:-1]):
-        child = node.setdefault(key, {})
-        if not isinstance(child, dict):
-            where = ".".join(keys[: depth + 1])
-            raise UsageError(f"{path}: --set {dotted}: {where} is a {type(child).__name__}, not a mapping")
-        node = child
-    node[keys[-1]] = value
+    for depth, key in enumerate(keys):
+        where = dotted if depth == len(keys) - 1 else ".".join(map(str, keys[: depth + 1]))
+        if isinstance(key, int) != isinstance(node, list):
+            kind = "a list" if isinstance(node, list) else "a mapping"
+            raise UsageError(f"{path}: --set {dotted}: cannot index {kind} with {key!r} at {where}")
+        if isinstance(key, int) and key >= len(node):
+            raise UsageError(f"{path}: --set {dotted}: index {key} out of range (list has {len(node)} items)")
+        if depth == len(keys) - 1:
+            node[key] = value
+        else:
+            if not isinstance(key, int) and not isinstance(node.get(key), (dict, list)):
+                node[key] = {}
+            node = node[key]
 
 
 def describe_error(exc: ValidationError) -> str:
