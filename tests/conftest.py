@@ -43,3 +43,19 @@ def in_repo(monkeypatch) -> Path:
     """Run from the repository root, where recipes' `../shared/...` paths resolve."""
     monkeypatch.chdir(REPO)
     return REPO
+
+
+@pytest.fixture(scope="session")
+def yolo_export(tmp_path_factory):
+    """One real `trtbuild export yolo12n` (export -> simplify -> check) shared by the tests that only read it."""
+    from trtbuild import api
+    from trtbuild.pipeline import BuildOptions
+    from trtbuild.recipe import Overrides
+
+    root = tmp_path_factory.mktemp("yolo_export")
+    cache = root / "cache"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(REPO)
+        report = api.build("yolo12n", Overrides(weights=YOLO_WEIGHTS), BuildOptions("check", out_root=root / "engines"),
+                           cache_dir=cache)
+    return report, cache, root / "engines"

@@ -48,8 +48,8 @@ class CacheEntry:
 
 
 class Cache:
-    def __init__(self, root: Path):
-        self.root = root
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
 
     def _entry_dir(self, stage: str, key: str) -> Path:
         return self.root / "runs" / stage / key

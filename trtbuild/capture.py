@@ -2,26 +2,50 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 
+class _FdStream(io.TextIOBase):
+    """A text stream that writes straight to a file descriptor number.
+
+    Stands in for sys.stdout/sys.stderr during a stage: Python-level writes then follow the fd redirect even when
+    sys.stdout was not fd-backed (pytest, notebooks), and a logging handler created meanwhile (Ultralytics binds one
+    to sys.stdout at import) keeps working after the stage, writing to whatever the fd is then.
+    """
+
+    def __init__(self, fd: int):
+        self._fd = fd
+
+    def write(self, text: str) -> int:
+        os.write(self._fd, text.encode(errors="replace"))
+        return len(text)
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return False
+
+
 @contextmanager
 def output_to(log_path: Path):
     """Redirect file descriptors 1 and 2 (what onnxsim, torch and TensorRT write to) into `log_path`."""
-    for stream in (sys.stdout, sys.stderr):
+    streams = sys.stdout, sys.stderr
+    for stream in streams:
         stream.flush()
     saved = os.dup(1), os.dup(2)
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
+        sys.stdout, sys.stderr = _FdStream(1), _FdStream(2)
         yield
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
+        sys.stdout, sys.stderr = streams
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)
         for fd in (*saved, log_fd):

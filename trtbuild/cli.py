@@ -29,7 +29,7 @@ Precision = Annotated[str | None, typer.Option("--precision", help="fp32 | fp16 
 Fp16 = Annotated[bool, typer.Option("--fp16", help="same as --precision fp16")]
 Fp32 = Annotated[bool, typer.Option("--fp32", help="same as --precision fp32")]
 Int8 = Annotated[bool, typer.Option("--int8", help="same as --precision int8")]
-Workspace = Annotated[int | None, typer.Option("--workspace", help="TensorRT workspace pool in MiB", min=1)]
+Workspace = Annotated[int | None, typer.Option("--workspace", help="TensorRT workspace pool in MiB")]
 Sets = Annotated[list[str] | None, typer.Option("--set", help="override any recipe key: key.path=value")]
 Until = Annotated[str, typer.Option("--until", help=f"last stage to run ({' | '.join(STAGE_NAMES)})")]
 Force = Annotated[bool, typer.Option("--force", help="rerun every stage, ignoring the cache")]

@@ -1,0 +1,90 @@
+"""The installed `trtbuild` console script, run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, YOLO_WEIGHTS
+
+TRTBUILD = str(Path(sys.executable).parent / "trtbuild")
+
+
+def run(*args: str, cwd: Path = REPO, env_cache: Path | None = None) -> subprocess.CompletedProcess:
+    env = None
+    if env_cache is not None:
+        import os
+
+        env = {**os.environ, "TRTBUILD_CACHE_DIR": str(env_cache)}
+    return subprocess.run([TRTBUILD, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+
+
+def test_list_works_from_any_directory(tmp_path):
+    out = run("list", cwd=tmp_path)
+    assert out.returncode == 0
+    assert "yolo12n" in out.stdout and "depth" in out.stdout
+
+
+def test_show_prints_the_resolved_recipe():
+    out = run("show", "dav2", "--fp16", "--workspace", "4096")
+    data = json.loads(out.stdout)
+    assert data["recipe"]["engine"]["workspace_mib"] == 4096 and data["recipe"]["precision"]["mode"] == "fp16"
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["build", "nosuch"], "unknown recipe 'nosuch'"),
+    (["build", "missing.yaml"], "recipe file not found: missing.yaml"),
+    (["show", "depth", "--set", "engine.workspace_mib"], "expected key.path=value"),
+    (["show", "depth", "--set", "engine.workspce=1"], "engine.workspce: unknown key"),
+    (["show", "depth", "--workspace", "0"], "engine.workspace_mib: Input should be greater than or equal to 1"),
+    (["show", "depth", "--fp16", "--int8"], "conflicting precision options: fp16, int8"),
+    (["show", "depth", "--set", "inputs[0].shape=[1,3,512,512]"], "needs multiples of 14, got 512 (nearest: 518)"),
+    (["build", "yolo12n", "--until", "deploy"], "unknown stage 'deploy'"),
+    (["build", "yolo12n", "--weights", "nope.pt"], "model.weights: file not found: nope.pt"),
+    (["build", "yolo12n", "--weights", "recipes/yolo12n.yaml", "--until", "export"], "is not an Ultralytics checkpoint"),
+    (["cache", "clean", "--stage", "nosuch"], "unknown stage 'nosuch'"),
+])
+def test_bad_input_is_one_line_exit_2(args, expected, tmp_path):
+    out = run(*args, "--cache-dir", str(tmp_path / "cache")) if args[0] == "build" else run(*args)
+    assert out.returncode == 2, out.stderr
+    lines = [line for line in out.stderr.splitlines() if line.strip() and not line.lstrip().startswith(("┏", "┃", "┡", "│", "└", "trtbuild "))]
+    errors = [line for line in lines if line.startswith("error:")]
+    assert len(errors) == 1 and expected in errors[0], out.stderr
+    assert "Traceback" not in out.stderr
+    assert not list((tmp_path / "cache").glob("runs/*/*")), "nothing half-written"
+
+
+def test_export_then_cached_rerun_and_json(tmp_path):
+    args = ("export", "yolo12n", "--weights", str(YOLO_WEIGHTS), "--out", str(tmp_path / "engines"), "--json")
+    first = run(*args, env_cache=tmp_path / "cache")
+    assert first.returncode == 0, first.stderr
+    second = run(*args, env_cache=tmp_path / "cache")
+    report = json.loads(second.stdout)
+    assert [s["status"] for s in report["stages"]] == ["cached"] * 3
+    assert (tmp_path / "engines" / "yolo12n" / "logs" / "check.log").is_file()
+    listing = run("cache", "ls", env_cache=tmp_path / "cache")
+    assert listing.returncode == 0 and "3 entries" in listing.stdout
+
+
+def test_build_without_tensorrt_exits_3_after_check(tmp_path):
+    from trtbuild.stages.engine import engine_unavailable_reason
+
+    if engine_unavailable_reason() is None:
+        pytest.skip("this host can build engines")
+    out = run("build", "yolo12n", "--weights", str(YOLO_WEIGHTS), "--fp32", "--out", str(tmp_path),
+              "--cache-dir", str(tmp_path / "cache"))
+    assert out.returncode == 3, out.stderr
+    assert "error: engine: " in out.stderr
+    report = json.loads((tmp_path / "yolo12n" / "report.json").read_text())
+    assert [s["status"] for s in report["stages"]][:4] == ["ran", "ran", "ran", "ran"]
+
+
+def test_doctor_reports_providers_and_tensorrt():
+    out = run("doctor", "--json")
+    info = json.loads(out.stdout)
+    assert info["onnxruntime_providers"]["CPUExecutionProvider"] == "ok"
+    assert "tensorrt_import" in info and "engine_stage" in info
