@@ -44,6 +44,29 @@ def tensorrt_import() -> str:
     return f"ok ({tensorrt.__version__})"
 
 
+def engine_details() -> dict:
+    """What the engine stage would use here: backend, TensorRT version (and whether trtbuild supports it), GPU."""
+    from trtbuild.host import gpus, tensorrt_version
+    from trtbuild.stages.engine import choose_backend
+    from trtbuild.tensorrt.trtexec import trtexec_path, trtexec_version
+    from trtbuild.tensorrt.version import SUPPORTED, parse_version, unsupported_reason
+
+    python_version, trtexec = tensorrt_version(), trtexec_path()
+    details = {"supported_range": SUPPORTED, "tensorrt_python": python_version or "not installed",
+               "trtexec": trtexec or "not on PATH"}
+    if python_version:
+        try:
+            details["tensorrt_python_supported"] = unsupported_reason(parse_version(python_version)) or "yes"
+        except ValueError:
+            details["tensorrt_python_supported"] = f"unparseable version {python_version!r}"
+    if trtexec:
+        version = trtexec_version(trtexec)
+        details["trtexec_version"] = str(version) if version else "unknown (no &&&& RUNNING line)"
+    details["auto_backend"] = choose_backend("auto", python_version, trtexec)[0] or "none"
+    details["gpu"] = ", ".join(f"{g.name} (sm {g.compute_capability}, driver {g.driver})" for g in gpus()) or "none"
+    return details
+
+
 def diagnose() -> dict:
     from trtbuild.stages.engine import engine_unavailable_reason
 
@@ -53,4 +76,5 @@ def diagnose() -> dict:
         "onnxruntime_providers": working_onnxruntime_providers(),
         "tensorrt_import": tensorrt_import(),
         "engine_stage": engine_unavailable_reason() or "available",
+        "engine": engine_details(),
     }

@@ -1,4 +1,10 @@
-"""The runner contract (Polygraphy-style): activate once, describe I/O, infer on named numpy arrays."""
+"""The runner contract (Polygraphy-style): activate once, describe I/O, infer on named numpy arrays.
+
+Benchmarks use three optional hooks with host-copy defaults, so a runner only overrides what it does better:
+`device_feed` stages a feed where the model reads it (device memory, CUDA-graph input buffers), `timed_step` runs
+once on a staged feed and returns only when the work is done (the timer brackets it), `timing_mode` names what
+that step includes.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,11 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
+
+ON_CPU = "cpu"  # the model runs on the host; nothing to copy
+HOST_COPIES = "host copies"  # host arrays in and out on every step
+DEVICE_RESIDENT = "device-resident"  # inputs and outputs stay in device memory
+CUDA_GRAPH = "cuda graph"  # device-resident, replayed from a captured CUDA graph
 
 
 @dataclass(frozen=True)
@@ -41,3 +52,19 @@ class Runner(ABC):
     def describe(self) -> dict:
         """What really runs (device, providers, precision) for the report."""
         return {"runner": self.name}
+
+    def on_gpu(self) -> bool:
+        """True when `timed_step` runs on a CUDA device (the benchmark then times with CUDA events)."""
+        return False
+
+    def device_feed(self, feed: dict[str, np.ndarray]) -> object:
+        """Stage a feed for repeated `timed_step` calls; by default the host arrays themselves."""
+        return feed
+
+    def timed_step(self, staged: object) -> None:
+        """One inference on a staged feed, finished (device synchronized) when it returns."""
+        self.infer(staged)
+
+    def timing_mode(self) -> str:
+        """What one `timed_step` includes: ON_CPU, HOST_COPIES, DEVICE_RESIDENT or CUDA_GRAPH."""
+        return HOST_COPIES

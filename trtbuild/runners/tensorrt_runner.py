@@ -1,0 +1,173 @@
+"""TensorRT runner: checks the sidecar before deserializing, binds I/O by tensor name, runs `execute_async_v3` on a
+torch CUDA stream (torch owns the device memory: no cuda-python dependency), optionally through a CUDA graph.
+
+Nothing touches CUDA or imports tensorrt before `activate()`, so worker processes may create it freely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from trtbuild.errors import StageFailed, StageUnavailable
+from trtbuild.runners.base import CUDA_GRAPH, DEVICE_RESIDENT, Runner, TensorInfo
+from trtbuild.tensorrt.compat import check_compat, incompatible_message
+from trtbuild.tensorrt.dtypes import dtype_name
+from trtbuild.tensorrt.sidecar import EngineSidecar, sidecar_path
+from trtbuild.tensorrt.version import parse_version
+
+
+class TensorRTRunner(Runner):
+    name = "tensorrt"
+
+    def __init__(self, plan_path: Path, device: int = 0, cuda_graph: bool = False):
+        self.plan_path = Path(plan_path)
+        self.device_index = device
+        self.cuda_graph = cuda_graph
+        self.sidecar: EngineSidecar | None = None
+        self.notes: list[str] = []
+        self.engine = self.context = self.stream = None
+        self._io: dict[str, tuple[bool, object]] = {}  # name -> (is_input, torch dtype)
+        self._shapes: dict[str, tuple[int, ...]] | None = None
+        self._inputs: dict = {}  # static input buffers (CUDA-graph mode: the graph reads these addresses)
+        self._outputs: dict = {}
+        self._graph = None
+
+    def activate(self) -> None:
+        import tensorrt as trt
+        import torch
+
+        device = torch.device("cuda", self.device_index)
+        gpu_name = torch.cuda.get_device_name(device)
+        compute_capability = "{}.{}".format(*torch.cuda.get_device_capability(device))
+        sidecar_file = sidecar_path(self.plan_path)
+        if sidecar_file.is_file():
+            self.sidecar = EngineSidecar.read(sidecar_file)
+            compat = check_compat(self.sidecar, parse_version(trt.__version__), compute_capability, gpu_name)
+            if not compat.ok:
+                raise StageUnavailable(incompatible_message(self.plan_path.name, self.sidecar, compat))
+            self.notes += compat.notes
+        else:
+            self.notes.append(f"no sidecar {sidecar_file.name}: TensorRT version and GPU were not checked")
+
+        runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
+        if self.sidecar and self.sidecar.version_compatible:
+            runtime.engine_host_code_allowed = True
+        self.engine = runtime.deserialize_cuda_engine(self.plan_path.read_bytes())
+        if self.engine is None:
+            raise StageFailed(f"tensorrt: {self.plan_path} did not deserialize (TensorRT's message is in the log)")
+        self.context = self.engine.create_execution_context()
+        self.stream = torch.cuda.Stream(device)
+        self.device = device
+        for i in range(self.engine.num_io_tensors):
+            name = self.engine.get_tensor_name(i)
+            is_input = self.engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT
+            self._io[name] = (is_input, getattr(torch, dtype_name(self.engine.get_tensor_dtype(name))))
+
+    def deactivate(self) -> None:
+        self._graph = self.context = self.engine = self.stream = None
+        self._inputs, self._outputs, self._shapes = {}, {}, None
+
+    def inputs(self) -> list[TensorInfo]:
+        return [TensorInfo(name, tuple(None if d < 0 else d for d in self.engine.get_tensor_shape(name)),
+                           str(dtype).removeprefix("torch."))
+                for name, (is_input, dtype) in self._io.items() if is_input]
+
+    def infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        import torch
+
+        outputs = self.infer_device(self.device_feed(feed))
+        self.stream.synchronize()
+        return {name: (t.float() if t.dtype == torch.bfloat16 else t).cpu().numpy() for name, t in outputs.items()}
+
+    def on_gpu(self) -> bool:
+        return True
+
+    def device_feed(self, feed: dict[str, np.ndarray]) -> dict:
+        import torch
+
+        return {name: torch.from_numpy(np.ascontiguousarray(feed[name])).to(self.device, dtype)
+                for name, (is_input, dtype) in self._io.items() if is_input}
+
+    def timed_step(self, staged: dict) -> None:
+        self.infer_device(staged)
+        self.stream.synchronize()
+
+    def timing_mode(self) -> str:
+        return CUDA_GRAPH if self.cuda_graph else DEVICE_RESIDENT
+
+    def infer_device(self, feed: dict) -> dict:
+        """Device-resident inference for benchmarks: CUDA tensors in, CUDA tensors out (valid on the caller's
+        current stream; no host synchronization). The output tensors are reused: the next call overwrites them."""
+        import torch
+
+        feed = {name: feed[name].to(self.device, dtype).contiguous()
+                for name, (is_input, dtype) in self._io.items() if is_input}
+        shapes = {name: tuple(t.shape) for name, t in feed.items()}
+        if shapes != self._shapes:
+            self._bind(shapes)
+        with torch.cuda.stream(self.stream):
+            self.stream.wait_stream(torch.cuda.current_stream(self.device))
+            if self.cuda_graph:
+                for name, tensor in feed.items():
+                    self._inputs[name].copy_(tensor, non_blocking=True)
+                self._replay()
+            else:
+                for name, tensor in feed.items():
+                    tensor.record_stream(self.stream)  # keep the caching allocator off it until TensorRT is done
+                    self.context.set_tensor_address(name, tensor.data_ptr())
+                self._execute()
+        torch.cuda.current_stream(self.device).wait_stream(self.stream)
+        return dict(self._outputs)
+
+    def _bind(self, shapes: dict[str, tuple[int, ...]]) -> None:
+        """New input shapes: set them, size the outputs, and drop any captured graph (it holds the old shapes)."""
+        import torch
+
+        for name, shape in shapes.items():
+            if not self.context.set_input_shape(name, shape):
+                raise StageFailed(f"tensorrt: input {name} shape {shape} is outside the engine's profile")
+        self._outputs = {}
+        for name, (is_input, dtype) in self._io.items():
+            if is_input:
+                continue
+            shape = tuple(self.context.get_tensor_shape(name))
+            if any(d < 0 for d in shape):
+                raise StageFailed(f"tensorrt: output {name} has a data-dependent shape {shape} (not supported)")
+            self._outputs[name] = torch.empty(shape, dtype=dtype, device=self.device)
+            self.context.set_tensor_address(name, self._outputs[name].data_ptr())
+        if self.cuda_graph:
+            self._inputs = {name: torch.empty(shape, dtype=self._io[name][1], device=self.device)
+                            for name, shape in shapes.items()}
+            for name, buffer in self._inputs.items():
+                self.context.set_tensor_address(name, buffer.data_ptr())
+        self._shapes, self._graph = shapes, None
+
+    def _execute(self) -> None:
+        if not self.context.execute_async_v3(self.stream.cuda_stream):
+            raise StageFailed("tensorrt: execute_async_v3 failed (TensorRT's message is in the log)")
+
+    def _replay(self) -> None:
+        import torch
+
+        if self._graph is None:
+            self._execute()  # one plain run first: TensorRT finishes deferred shape work outside the capture
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph, stream=self.stream):
+                self._execute()
+            self._graph = graph
+        self._graph.replay()
+
+    def describe(self) -> dict:
+        import tensorrt as trt
+        import torch
+
+        info = {"runner": self.name, "plan": str(self.plan_path), "tensorrt": trt.__version__,
+                "device": torch.cuda.get_device_name(self.device_index), "cuda_graph": self.cuda_graph,
+                "io": {name: str(dtype).removeprefix("torch.") for name, (_, dtype) in self._io.items()}}
+        if self.sidecar:
+            info.update(precision=self.sidecar.precision, built_with=self.sidecar.tensorrt,
+                        built_on=self.sidecar.gpu.name)
+        if self.notes:
+            info["notes"] = self.notes
+        return info
