@@ -130,7 +130,7 @@ def _run_stage(stage, artifacts: Artifacts, cache: Cache, options: BuildOptions,
 def _execute(stage, inputs, material, key, cache: Cache, log_dst: Path) -> CacheEntry:
     workdir = cache.new_workdir()
     log_path = workdir / "stage.log"
-    ctx = StageContext(stage.recipe, workdir, inputs, log_path, stage.recipe.model.random_weights)
+    ctx = StageContext(stage.recipe, workdir, inputs, log_path, cache.root, stage.recipe.model.random_weights)
     ctx.log(f"# trtbuild {__version__} stage {stage.name} key {key}")
     start = time.perf_counter()
     try:

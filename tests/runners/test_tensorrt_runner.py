@@ -41,7 +41,9 @@ def tiny_engine(tmp_path, cache_dir):  # cache_dir: the timing cache goes there
     onnx = tiny.write_tiny_onnx(tmp_path / "model.onnx")
     work = tmp_path / "work"
     work.mkdir()
-    out = EngineStage(recipe).run(StageContext(recipe, work, {"onnx": onnx}, tmp_path / "stage.log"))
+    metadata = tmp_path / "metadata.json"
+    metadata.write_text("{}")  # what the export stage of a `python` adapter model writes
+    out = EngineStage(recipe).run(StageContext(recipe, work, {"onnx": onnx, "metadata": metadata}, tmp_path / "stage.log"))
     return work / out.artifacts["plan"]
 
 

@@ -56,9 +56,12 @@ class LoadedRecipe:
 
     @property
     def digest(self) -> str:
-        """Digest of the resolved recipe (after overrides): the report's recipe identity."""
-        text = json.dumps(self.recipe.model_dump(mode="json"), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()
+        return recipe_digest(self.recipe)
+
+
+def recipe_digest(recipe: Recipe) -> str:
+    """Digest of the resolved recipe (after overrides): the identity reports and engine sidecars carry."""
+    return hashlib.sha256(json.dumps(recipe.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
 
 def load_recipe(ref: str, overrides: Overrides | None = None) -> LoadedRecipe:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from trtbuild.cache import default_cache_dir
 from trtbuild.digest import file_digest, tree_digest, value_digest
 from trtbuild.host import gpus, tensorrt_version, tool_versions
 from trtbuild.recipe.schema import Recipe
@@ -24,6 +25,7 @@ class StageContext:
     workdir: Path  # fresh and empty; everything the stage writes goes here
     inputs: dict[str, Path | list[Path]]
     log_path: Path
+    cache_root: Path = field(default_factory=default_cache_dir)  # state shared across builds (timing caches)
     random_weights: bool = False
 
     def log(self, message: str) -> None:

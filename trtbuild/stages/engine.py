@@ -12,15 +12,13 @@ bindings. `python` / `trtexec` force one."""
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import time
 
-from trtbuild.cache import default_cache_dir
 from trtbuild.digest import file_digest
 from trtbuild.errors import StageFailed, StageUnavailable
 from trtbuild.host import Gpu, gpus, tensorrt_version
-from trtbuild.models.registry import checkpoint_path
+from trtbuild.recipe.load import recipe_digest
 from trtbuild.recipe.schema import Recipe
 from trtbuild.stages.base import Artifacts, Stage, StageContext, StageOutput
 from trtbuild.tensorrt.layer_info import normalize
@@ -83,11 +81,7 @@ class EngineStage(Stage):
                 "inputs": [s.model_dump(mode="json") for s in self.recipe.inputs]}
 
     def inputs(self, artifacts: Artifacts) -> dict:
-        found = {"onnx": artifacts["precision.onnx"]}
-        weights = checkpoint_path(self.recipe.model) if _wants_ultralytics_block(self.recipe) else None
-        if weights:  # class names for the sidecar come from the checkpoint
-            found["weights"] = weights
-        return found
+        return {"onnx": artifacts["precision.onnx"], "metadata": artifacts["export.metadata"]}
 
     def unavailable(self) -> str | None:
         return engine_unavailable_reason(self.recipe.engine.backend)
@@ -106,7 +100,7 @@ class EngineStage(Stage):
             raise StageUnavailable(f"engine: {reason}")
         gpu = gpus()[0]
         version = _installed_python_version() if backend == "python" else _backend_version(backend)[0]
-        plan = make_plan(recipe, version, gpu.compute_capability, default_cache_dir() / "timing")
+        plan = make_plan(recipe, version, gpu.compute_capability, ctx.cache_root / "timing")
         ctx.log(f"backend {backend}, TensorRT {version}, GPU {gpu.name} (sm {gpu.compute_capability}), "
                 f"plan: {plan}")
         for warning in plan.warnings:
@@ -124,7 +118,8 @@ class EngineStage(Stage):
         layers = normalize(engine_info)
         layers_file.write_text(json.dumps({"normalized": layers, "tensorrt": engine_info}, indent=1))
         sidecar = make_sidecar(recipe, plan, backend, gpu, io, onnx_sha256=file_digest(onnx),
-                               plan_sha256=file_digest(plan_file), build_seconds=seconds)
+                               plan_sha256=file_digest(plan_file), build_seconds=seconds,
+                               metadata=json.loads(ctx.inputs["metadata"].read_text()))
         sidecar.write(ctx.workdir / "model.engine.json")
         return StageOutput(
             artifacts={"plan": plan_file.name, "sidecar": "model.engine.json", "layers": layers_file.name},
@@ -177,11 +172,6 @@ def io_from_layer_info(layers: dict, plan: BuildPlan, recipe: Recipe) -> list[Io
     return io
 
 
-def recipe_digest(recipe: Recipe) -> str:
-    """Same value as LoadedRecipe.digest (the report's recipe identity)."""
-    return hashlib.sha256(json.dumps(recipe.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
-
-
 def rebuild_command(recipe: Recipe) -> str:
     parts = ["trtbuild", "build", recipe.name, "--precision", recipe.precision.mode]
     if recipe.engine.workspace_mib:
@@ -194,8 +184,8 @@ def rebuild_command(recipe: Recipe) -> str:
 
 
 def make_sidecar(recipe: Recipe, plan: BuildPlan, backend: str, gpu: Gpu, io: list[IoTensor], *, onnx_sha256: str,
-                 plan_sha256: str, build_seconds: float, metadata: dict | None = None) -> EngineSidecar:
-    metadata = _adapter_metadata(recipe) if metadata is None else metadata
+                 plan_sha256: str, build_seconds: float, metadata: dict) -> EngineSidecar:
+    """`metadata` is the export stage's adapter metadata (class names, stride, input size)."""
     return EngineSidecar(
         recipe=recipe.name, recipe_digest=recipe_digest(recipe), onnx_sha256=onnx_sha256, plan_sha256=plan_sha256,
         tensorrt=str(plan.version), backend=backend,
@@ -223,15 +213,6 @@ def ultralytics_block(recipe: Recipe, metadata: dict) -> UltralyticsMeta | None:
 
 def _wants_ultralytics_block(recipe: Recipe) -> bool:
     return recipe.model.adapter == "ultralytics"
-
-
-def _adapter_metadata(recipe: Recipe) -> dict:
-    from trtbuild.models.base import create_adapter
-
-    adapter = create_adapter(recipe)
-    if _wants_ultralytics_block(recipe):
-        adapter.build()  # names and stride live in the checkpoint
-    return adapter.metadata()
 
 
 def _torch_cuda() -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import warnings
 
@@ -37,7 +38,10 @@ class ExportStage(Stage):
         from trtbuild.models.base import create_adapter
 
         recipe = self.recipe
-        module = create_adapter(recipe).build()
+        adapter = create_adapter(recipe)
+        module = adapter.build()
+        # What engine consumers need (class names, stride, input size), so later stages never reload the model.
+        (ctx.workdir / "metadata.json").write_text(json.dumps(adapter.metadata(), indent=1))
         dummy = tuple(torch.zeros(s.shape, dtype=getattr(torch, s.dtype)) for s in recipe.inputs)
         dynamic_axes = {s.name: {axis: f"{s.name}_dim{axis}" for axis in s.dynamic} for s in recipe.inputs if s.dynamic}
         dynamic_axes.update({name: dict(axes) for name, axes in recipe.export.dynamic_outputs.items()})
@@ -60,7 +64,7 @@ class ExportStage(Stage):
             ctx.log(f"warning: {w.category.__name__}: {w.message}")
         model = onnx.load(str(path), load_external_data=False)
         return StageOutput(
-            artifacts={"onnx": path.name},
+            artifacts={"onnx": path.name, "metadata": "metadata.json"},
             metrics={
                 "opset": next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None),
                 "nodes": len(model.graph.node),
