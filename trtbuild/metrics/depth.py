@@ -1,0 +1,44 @@
+"""Depth-map agreement of a candidate with a reference (both relative depth/disparity from the same input)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+EPS = 1e-6  # reference values at or below this are not divided by (AbsRel, delta1)
+
+
+def depth_errors(reference: np.ndarray, candidate: np.ndarray) -> dict:
+    """rel_mse_pct = 100 * mean((c - r)^2) / mean(r^2); abs_rel = mean(|c - r| / r) and delta1 = share of
+    max(c/r, r/c) < 1.25, both over pixels with r > EPS; finite = no NaN/Inf in the candidate."""
+    ref = np.asarray(reference, dtype=np.float64)
+    cand = np.asarray(candidate, dtype=np.float64).reshape(ref.shape)
+    finite = bool(np.isfinite(cand).all())
+    if not finite:
+        return {"rel_mse_pct": float("inf"), "abs_rel": float("inf"), "delta1": 0.0, "finite": False}
+    power = float(np.mean(ref**2))
+    mse = float(np.mean((cand - ref) ** 2))
+    valid = ref > EPS
+    r, c = ref[valid], cand[valid]
+    positive = c > 0  # a non-positive candidate pixel is outside 1.25x of any positive reference
+    ratio = np.full_like(r, np.inf)
+    ratio[positive] = np.maximum(c[positive] / r[positive], r[positive] / c[positive])
+    return {
+        "rel_mse_pct": 100.0 * mse / power if power else (0.0 if mse == 0 else float("inf")),
+        "abs_rel": float(np.mean(np.abs(c - r) / r)) if r.size else float("nan"),
+        "delta1": float(np.mean(ratio < 1.25)) if r.size else float("nan"),
+        "finite": True,
+    }
+
+
+def aggregate_depth_errors(per_image: list[dict]) -> dict:
+    """Mean of each error over images, the worst image's rel_mse_pct, and whether every image was finite."""
+    if not per_image:
+        raise ValueError("no depth comparisons to aggregate")
+    return {
+        "rel_mse_pct": float(np.mean([e["rel_mse_pct"] for e in per_image])),
+        "abs_rel": float(np.mean([e["abs_rel"] for e in per_image])),
+        "delta1": float(np.mean([e["delta1"] for e in per_image])),
+        "worst_rel_mse_pct": float(max(e["rel_mse_pct"] for e in per_image)),
+        "finite": all(e["finite"] for e in per_image),
+        "images": len(per_image),
+    }

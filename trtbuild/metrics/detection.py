@@ -1,0 +1,110 @@
+"""Detection accuracy of a candidate (ONNX/engine) against a reference, with Ultralytics' own NMS and AP code.
+
+Boxes are [x1, y1, x2, y2] in the model's input pixels (after LetterBox), so reference, candidate and labels are
+compared without mapping back to the original image.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+
+# COCO mAP50-95: IoU thresholds 0.50, 0.55, ..., 0.95 (what Ultralytics' DetectionValidator uses)
+IOU_THRESHOLDS = torch.linspace(0.5, 0.95, 10)
+
+
+def decode_yolo(raw: np.ndarray, conf: float = 0.001, iou: float = 0.7, max_det: int = 300) -> list[np.ndarray]:
+    """(B, 4+nc, N) raw head output -> per image an (n, 6) array [x1, y1, x2, y2, conf, cls].
+
+    Defaults follow `yolo val` (conf 0.001, IoU 0.7, multi-label), the convention mAP numbers are quoted in.
+    """
+    from ultralytics.utils.nms import non_max_suppression
+
+    prediction = torch.from_numpy(np.ascontiguousarray(raw, dtype=np.float32))
+    kept = non_max_suppression(prediction, conf_thres=conf, iou_thres=iou, multi_label=True, max_det=max_det)
+    return [k.numpy().astype(np.float32) for k in kept]
+
+
+def map_vs_reference(reference: list[np.ndarray], candidate: list[np.ndarray], ref_conf: float = 0.25) -> dict:
+    """mAP of `candidate` with the confident `reference` detections (conf >= ref_conf) as ground truth.
+
+    Ultralytics' 101-point AP scores a perfect match 0.995, not 1.0, so the drop (`map50_95_drop_pct`,
+    `map50_drop_pct`) is taken against the confident reference scored against itself: identical -> 0.
+    """
+    confident = [np.asarray(r, dtype=np.float32).reshape(-1, 6) for r in reference]
+    confident = [r[r[:, 4] >= ref_conf] for r in confident]
+    labels = [r[:, [5, 0, 1, 2, 3]] for r in confident]
+    result = map_vs_labels(labels, candidate)
+    ceiling = map_vs_labels(labels, confident)
+    for key in ("map50_95", "map50"):
+        result[f"{key}_drop_pct"] = 100.0 * (ceiling[key] - result[key]) / ceiling[key] if ceiling[key] else 0.0
+    return result
+
+
+def map_vs_labels(labels: list[np.ndarray], candidate: list[np.ndarray]) -> dict:
+    """mAP of per-image detections (n, 6) against labels (m, 5) [cls, x1, y1, x2, y2], via Ultralytics' DetMetrics."""
+    from ultralytics.engine.validator import BaseValidator
+    from ultralytics.utils.metrics import DetMetrics, box_iou
+
+    if len(labels) != len(candidate):
+        raise ValueError(f"{len(labels)} label sets for {len(candidate)} images")
+    # match_predictions only reads `iouv` from the validator; a stand-in avoids building a whole validator
+    matcher = SimpleNamespace(iouv=IOU_THRESHOLDS)
+    classes = int(max((int(a[:, 0].max()) + 1 for a in labels if len(a)), default=1))
+    metrics = DetMetrics(names={i: str(i) for i in range(classes)})
+    for index, (truth, detections) in enumerate(zip(labels, candidate)):
+        truth = np.asarray(truth, dtype=np.float32).reshape(-1, 5)
+        detections = np.asarray(detections, dtype=np.float32).reshape(-1, 6)
+        detections = detections[np.argsort(-detections[:, 4], kind="stable")]  # matching expects descending conf
+        tp = np.zeros((len(detections), len(IOU_THRESHOLDS)), dtype=bool)
+        if len(truth) and len(detections):
+            overlap = box_iou(torch.from_numpy(truth[:, 1:]), torch.from_numpy(detections[:, :4]))
+            tp = BaseValidator.match_predictions(
+                matcher, torch.from_numpy(detections[:, 5]), torch.from_numpy(truth[:, 0]), overlap
+            ).numpy()
+        metrics.update_stats({
+            "tp": tp,
+            "conf": detections[:, 4],
+            "pred_cls": detections[:, 5],
+            "target_cls": truth[:, 0],
+            "target_img": np.unique(truth[:, 0]),
+            "im_name": str(index),
+        })
+    n_gt = sum(len(t) for t in labels)
+    if n_gt == 0:
+        return {"map50_95": float("nan"), "map50": float("nan"), "precision": float("nan"),
+                "recall": float("nan"), "n_gt": 0}
+    metrics.process()
+    precision, recall, map50, map50_95 = metrics.mean_results()
+    return {"map50_95": float(map50_95), "map50": float(map50), "precision": float(precision),
+            "recall": float(recall), "n_gt": int(n_gt)}
+
+
+def letterbox_transform(original_hw: tuple[int, int], input_hw: tuple[int, int]) -> tuple[float, float, float]:
+    """(scale, left, top) of Ultralytics' LetterBox(input_hw, auto=False, stride=32, center=True)."""
+    h, w = original_hw
+    scale = min(input_hw[0] / h, input_hw[1] / w)
+    new_w, new_h = max(round(w * scale), 1), max(round(h * scale), 1)
+    # LetterBox's rounding: half the padding each side, the odd pixel going right/bottom
+    left = round((input_hw[1] - new_w) / 2 - 0.1)
+    top = round((input_hw[0] - new_h) / 2 - 0.1)
+    return scale, float(left), float(top)
+
+
+def load_yolo_labels(label_file: Path, original_hw: tuple[int, int], input_hw: tuple[int, int]) -> np.ndarray:
+    """A YOLO label file (cls cx cy w h, normalized to the original image) -> (m, 5) [cls, x1, y1, x2, y2] in
+    letterboxed input pixels. A missing or empty file means no objects (box labels only, not polygons)."""
+    path = Path(label_file)
+    lines = path.read_text().split("\n") if path.is_file() else []
+    rows = np.array([line.split() for line in lines if line.strip()], dtype=np.float32).reshape(-1, 5)
+    if not len(rows):
+        return np.zeros((0, 5), dtype=np.float32)
+    scale, left, top = letterbox_transform(original_hw, input_hw)
+    h, w = original_hw
+    cx, cy, bw, bh = rows[:, 1] * w, rows[:, 2] * h, rows[:, 3] * w, rows[:, 4] * h
+    boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
+    boxes = boxes * scale + np.array([left, top, left, top], dtype=np.float32)
+    return np.concatenate([rows[:, :1], boxes], axis=1).astype(np.float32)
