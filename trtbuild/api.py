@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from trtbuild.cache import Cache, default_cache_dir
@@ -29,7 +30,34 @@ def build(
     listener: Listener | None = None,
 ) -> BuildReport:
     loaded = load_recipe(ref, overrides)
-    return run_pipeline(loaded, Cache(cache_dir or default_cache_dir()), options or BuildOptions(), listener)
+    options = options or BuildOptions()
+    try:
+        return run_pipeline(loaded, Cache(cache_dir or default_cache_dir()), options, listener)
+    finally:  # the Markdown view follows report.json, failed builds included
+        _write_markdown(options.out_root / loaded.recipe.name)
+
+
+def verify(ref: str, overrides: Overrides | None = None, options: BuildOptions | None = None,
+           cache_dir: Path | None = None, listener: Listener | None = None) -> BuildReport:
+    """Build through verify; without TensorRT the engine stage is recorded unavailable and ONNX Runtime is judged."""
+    options = replace(options or BuildOptions(), until="verify", stop_on_unavailable=False)
+    return build(ref, overrides, options, cache_dir, listener)
+
+
+def bench(ref: str, overrides: Overrides | None = None, options: BuildOptions | None = None,
+          cache_dir: Path | None = None, listener: Listener | None = None) -> BuildReport:
+    """Build through bench, always re-measuring (earlier stages come from the cache)."""
+    options = options or BuildOptions()
+    options = replace(options, until="bench", stop_on_unavailable=False, force_stages=[*options.force_stages, "bench"])
+    return build(ref, overrides, options, cache_dir, listener)
+
+
+def _write_markdown(out_dir: Path) -> None:
+    from trtbuild.report import load_report
+    from trtbuild.report_markdown import write_markdown
+
+    if (out_dir / "report.json").exists():
+        write_markdown(load_report(out_dir / "report.json"), out_dir)
 
 
 def cache_entries(cache_dir: Path | None = None) -> list[dict]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import sys
 from contextlib import contextmanager
@@ -31,20 +32,34 @@ class _FdStream(io.TextIOBase):
         return False
 
 
+def _console_handlers(streams: tuple) -> list[tuple[logging.StreamHandler, object]]:
+    """Logging handlers bound to the current sys.stdout/sys.stderr objects (e.g. Ultralytics' LOGGER, created at
+    import): they hold those objects, not the file descriptors, so they must be pointed at the redirect too."""
+    loggers = [logging.getLogger(), *(lg for lg in logging.Logger.manager.loggerDict.values()
+                                      if isinstance(lg, logging.Logger))]
+    return [(h, h.stream) for lg in loggers for h in lg.handlers
+            if isinstance(h, logging.StreamHandler) and any(h.stream is s for s in streams)]
+
+
 @contextmanager
 def output_to(log_path: Path):
     """Redirect file descriptors 1 and 2 (what onnxsim, torch and TensorRT write to) into `log_path`."""
     streams = sys.stdout, sys.stderr
     for stream in streams:
         stream.flush()
+    handlers = _console_handlers(streams)
     saved = os.dup(1), os.dup(2)
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
         sys.stdout, sys.stderr = _FdStream(1), _FdStream(2)
+        for handler, stream in handlers:
+            handler.setStream(_FdStream(1 if stream is streams[0] else 2))
         yield
     finally:
+        for handler, stream in handlers:
+            handler.setStream(stream)
         sys.stdout, sys.stderr = streams
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)

@@ -38,6 +38,12 @@ OutRoot = Annotated[Path, typer.Option("--out", help="output root; artifacts lan
 CacheDir = Annotated[Path | None, typer.Option("--cache-dir", envvar="TRTBUILD_CACHE_DIR",
                                                help="stage cache (default ~/.cache/trtbuild)")]
 JsonOut = Annotated[bool, typer.Option("--json", help="print the report as JSON on stdout")]
+VerifyRunner = Annotated[str | None, typer.Option(
+    "--runner", help="candidate: auto (engine if built, else ONNX Runtime) | onnxruntime | tensorrt")]
+BenchRunners = Annotated[list[str] | None, typer.Option(
+    "--runner", help="runner to time (repeatable): torch | onnxruntime | tensorrt (default: recipe bench.runners)")]
+Duration = Annotated[float | None, typer.Option(
+    "--duration", help="seconds per runner (600 = stability run with memory slope)", min=0.001)]
 
 
 def main() -> None:
@@ -99,13 +105,41 @@ def export(recipe: RecipeArg, weights: Weights = None, random_weights: RandomWei
         BuildOptions("check", force, list(force_stage or []), True, out), cache_dir, json_out))
 
 
-def _run_build(recipe: str, overrides: Overrides, options: BuildOptions, cache_dir, json_out: bool) -> None:
+@app.command()
+def verify(recipe: RecipeArg, runner: VerifyRunner = None, weights: Weights = None,
+           random_weights: RandomWeights = False, precision: Precision = None, fp16: Fp16 = False,
+           fp32: Fp32 = False, int8: Int8 = False, set_: Sets = None, force: Force = False,
+           force_stage: ForceStage = None, out: OutRoot = Path("engines"), cache_dir: CacheDir = None,
+           json_out: JsonOut = False) -> None:
+    """Judge the candidate (engine, else ONNX Runtime) against PyTorch on real images; a failed gate exits 1."""
+    sets = [*(set_ or []), *([f"verify.runner={runner}"] if runner else [])]
+    _guard(lambda: _run_build(
+        recipe, _overrides(weights, random_weights, precision, fp16, fp32, int8, None, sets),
+        BuildOptions("verify", force, list(force_stage or []), False, out), cache_dir, json_out, api.verify))
+
+
+@app.command()
+def bench(recipe: RecipeArg, runner: BenchRunners = None, duration: Duration = None, weights: Weights = None,
+          random_weights: RandomWeights = False, precision: Precision = None, fp16: Fp16 = False,
+          fp32: Fp32 = False, int8: Int8 = False, set_: Sets = None, force: Force = False,
+          force_stage: ForceStage = None, out: OutRoot = Path("engines"), cache_dir: CacheDir = None,
+          json_out: JsonOut = False) -> None:
+    """Time runners side by side (always re-measured); --duration 600 adds the memory-leak verdict."""
+    sets = [*(set_ or []), *([f"bench.runners=[{','.join(runner)}]"] if runner else []),
+            *([f"bench.duration_s={duration}", "bench.iterations=null"] if duration else [])]
+    _guard(lambda: _run_build(
+        recipe, _overrides(weights, random_weights, precision, fp16, fp32, int8, None, sets),
+        BuildOptions("bench", force, list(force_stage or []), False, out), cache_dir, json_out, api.bench))
+
+
+def _run_build(recipe: str, overrides: Overrides, options: BuildOptions, cache_dir, json_out: bool,
+               action=api.build) -> None:
     from trtbuild.console import LiveProgress, stderr_console, summary_table
 
     console = stderr_console()
     report = None
     try:
-        report = api.build(recipe, overrides, options, cache_dir, LiveProgress(console))
+        report = action(recipe, overrides, options, cache_dir, LiveProgress(console))
     except TrtbuildError as exc:
         _print_report(options, recipe, json_out, console)
         _fail(exc)

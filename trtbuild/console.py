@@ -65,4 +65,9 @@ def headline(stage: StageRecord) -> str:
     if stage.name == "check":
         worst = max((o["max_abs"] for o in m.get("outputs", {}).values()), default=0.0)
         return f"ORT vs torch max|err| {worst:.2e} on {m.get('samples')} samples"
+    if stage.name == "verify":
+        gates = ", ".join(f"{g['metric']}={g['value']:.3g}" for g in m.get("gates", []))
+        return f"{m.get('candidate_runner')}: {gates}"
+    if stage.name == "bench":
+        return ", ".join(f"{t['runner']} {t['stats']['median_ms']:.2f} ms" for t in m.get("runners", []))
     return ", ".join(f"{k}={v}" for k, v in m.items() if isinstance(v, (int, float, str)))[:80]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: verify and bench sections
 Status = Literal["ran", "cached", "skipped", "failed", "unavailable"]
 
 
@@ -33,6 +34,81 @@ class StageRecord(BaseModel):
     log: str | None = None
 
 
+class GateRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    metric: str
+    value: float | None  # None: not a number (NaN/Inf in JSON is written as null)
+    max: float | None
+    min: float | None
+    passed: bool
+    excess: float | None  # how far past the bound; 0 when passed
+
+
+class TableRow(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    metric: str
+    pytorch: float | None
+    candidate: float | None
+
+
+class VerifySection(BaseModel):
+    """The verify stage's result: the candidate against PyTorch on the same images."""
+
+    model_config = ConfigDict(extra="forbid")
+    task: str
+    candidate_runner: str
+    reference: dict
+    candidate: dict
+    inputs: str
+    samples: int
+    values: dict[str, float | None]  # gateable metrics by name
+    table: list[TableRow]
+    detail: dict
+    parity: dict[str, dict]  # per output: max_abs, rel_l2, finite
+    gates: list[GateRecord]
+    passed: bool
+
+
+class LatencySummary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    count: int
+    mean_ms: float
+    median_ms: float
+    p90_ms: float
+    p95_ms: float
+    p99_ms: float
+    min_ms: float
+    max_ms: float
+    std_ms: float
+    cov_pct: float
+    throughput_qps: float
+
+
+class RunnerTiming(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    runner: str
+    describe: dict
+    mode: str  # cpu | host copies | device-resident | cuda graph
+    timer: str  # perf_counter | cuda_events
+    warmup_iterations: int
+    wall_s: float
+    stats: LatencySummary
+    unstable: bool
+    memory: dict  # RSS / GPU memory slopes and the leak verdict (trtbuild.bench.stability)
+    speedup_vs_torch: float | None
+
+
+class BenchSection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    runners: list[RunnerTiming]
+    skipped: dict[str, str]
+    input: str
+    batch: int
+    warmup_s: float
+    duration_s: float
+    iterations: int | None
+
+
 class BuildReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
     schema_version: int = SCHEMA_VERSION
@@ -49,14 +125,36 @@ class BuildReport(BaseModel):
     host: dict
     tools: dict[str, str | None]
     stages: list[StageRecord] = Field(default_factory=list)
+    verify: VerifySection | None = None  # derived from the verify stage's metrics on every write
+    bench: BenchSection | None = None
 
     def stage(self, name: str) -> StageRecord | None:
         return next((s for s in self.stages if s.name == name), None)
 
     def write(self, path: Path) -> None:
+        self.verify = _section(VerifySection, self.stage("verify"))
+        self.bench = _section(BenchSection, self.stage("bench"))
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(self.model_dump_json(indent=2))
         tmp.replace(path)
+
+
+def _section(model: type[BaseModel], stage: StageRecord | None):
+    """The typed view of a stage's metrics; None when the stage did not get as far as measuring."""
+    if stage is None or not stage.metrics:
+        return None
+    return model.model_validate(_finite_or_none(stage.metrics))
+
+
+def _finite_or_none(value):
+    """NaN/Inf -> None, recursively: JSON has no such numbers and writes them as null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(v) for v in value]
+    return value
 
 
 def json_schema() -> dict:

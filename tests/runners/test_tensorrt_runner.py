@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import needs_tensorrt
 from trtbuild.errors import StageUnavailable
 from trtbuild.runners.tensorrt_runner import TensorRTRunner
 
@@ -28,6 +29,7 @@ def test_import_and_construction_touch_neither_cuda_nor_tensorrt():
 @pytest.fixture
 def tiny_engine(tmp_path, cache_dir):  # cache_dir: the timing cache goes there
     """A real plan + sidecar built by the engine stage from a tiny ONNX (y = relu(2x + 1), dynamic batch 1..4)."""
+    needs_tensorrt()
     from trtbuild.recipe.schema import Recipe
     from trtbuild.stages.base import StageContext
     from trtbuild.stages.engine import EngineStage

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import needs_tensorrt
 from trtbuild.host import Gpu
 from trtbuild.recipe import Overrides, load_recipe
 from trtbuild.recipe.schema import Recipe
@@ -139,6 +140,7 @@ def test_trtexec_backend_writes_plan_and_io(tmp_path, monkeypatch):
 
 @pytest.mark.gpu
 def test_real_build_on_gpu(tmp_path, cache_dir):  # cache_dir: the timing cache goes there
+    needs_tensorrt()
     recipe = _recipe(engine={"workspace_mib": 256})
     onnx = _tiny_onnx(tmp_path / "model.onnx")
     workdir = tmp_path / "work"

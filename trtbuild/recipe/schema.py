@@ -110,9 +110,14 @@ class KeepFp32(Strict):
 
 
 class CalibrationSpec(Strict):
-    images: Path | None = None
-    count: int = Field(512, ge=1)
+    images: Path | None = Field(None, description="INT8 calibration image folder; unset = check.images")
+    count: int = Field(512, ge=1, description="at most this many images (sorted by name); < 300 gives a warning")
     method: Literal["entropy", "minmax", "percentile"] = "minmax"
+
+
+class PrecisionEvaluation(Strict):
+    images: Path | None = Field(None, description="images for accuracy vs PyTorch FP32; unset = verify.images")
+    max_images: int = Field(32, ge=1, description="kept small: ONNX Runtime CPU runs FP16 graphs slowly")
 
 
 class PrecisionSpec(Strict):
@@ -123,6 +128,7 @@ class PrecisionSpec(Strict):
     keep_fp32: KeepFp32 = Field(default_factory=KeepFp32, description="added to the default FP32 island policy")
     keep_io_types: bool = Field(True, description="graph inputs/outputs stay FP32")
     calibration: CalibrationSpec = Field(default_factory=CalibrationSpec)
+    evaluate: PrecisionEvaluation = Field(default_factory=PrecisionEvaluation)
 
     @model_validator(mode="after")
     def _builder_mode(self) -> PrecisionSpec:
@@ -157,15 +163,23 @@ class VerifySpec(Strict):
     images: Path | None = None
     labels: Path | None = Field(None, description="YOLO-format labels folder for label mAP (detection)")
     max_images: int = Field(128, ge=1)
-    gates: list[Gate] = Field(default_factory=list)
+    gates: list[Gate] = Field(
+        default_factory=list, description="empty -> the task's default (map50_95_drop_pct <= 1, depth_rel_mse_pct <= 5)"
+    )
+    runner: Literal["auto", "onnxruntime", "tensorrt"] = Field(
+        "auto", description="the candidate: auto = the TensorRT engine when there is one, else the ONNX on ONNX Runtime"
+    )
 
 
 class BenchSpec(Strict):
-    runners: list[Literal["torch", "onnxruntime", "tensorrt"]] = Field(default_factory=lambda: ["tensorrt"])
+    runners: list[Literal["torch", "onnxruntime", "tensorrt"]] = Field(
+        default_factory=lambda: ["tensorrt"], min_length=1, description="timed side by side; unavailable ones are skipped"
+    )
     warmup_s: float = Field(2.0, ge=0)
-    duration_s: float = Field(10.0, gt=0)
-    iterations: int | None = Field(None, ge=1)
-    cuda_graph: bool = True
+    duration_s: float = Field(10.0, gt=0, description="per runner; 600 = the stability run (memory slope verdict)")
+    iterations: int | None = Field(None, ge=1, description="exactly this many timed steps instead of `duration_s`")
+    cuda_graph: bool = Field(True, description="replay a CUDA graph where the runner supports it (GPU only)")
+    leak_mib_per_min: float = Field(1.0, gt=0, description="RSS/GPU memory slope above which a leak is suspected")
 
 
 class Recipe(Strict):

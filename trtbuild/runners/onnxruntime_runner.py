@@ -1,4 +1,8 @@
-"""ONNX Runtime runner; reports the execution providers the session really got, not the ones asked for."""
+"""ONNX Runtime runner; reports the execution providers the session really got, not the ones asked for.
+
+On the CUDA execution provider, benchmarks bind inputs and outputs to device memory (IO binding) and can let
+ONNX Runtime replay a CUDA graph (`enable_cuda_graph`, which needs fixed device addresses: one staged feed).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,25 @@ from pathlib import Path
 
 import numpy as np
 
-from trtbuild.runners.base import Runner, TensorInfo
+from trtbuild.runners.base import CUDA_GRAPH, DEVICE_RESIDENT, ON_CPU, Runner, TensorInfo
+
+CUDA_EP = "CUDAExecutionProvider"
+CPU_EP = "CPUExecutionProvider"
 
 
 class OnnxRuntimeRunner(Runner):
     name = "onnxruntime"
 
-    def __init__(self, model_path: Path, providers: list[str] | None = None, threads: int | None = None):
-        self.model_path = model_path
-        self.requested = providers or ["CPUExecutionProvider"]
+    def __init__(self, model_path: Path, providers: list[str] | None = None, threads: int | None = None,
+                 cuda_graph: bool = False, device_id: int = 0):
+        self.model_path = Path(model_path)
+        self.requested = providers or [CPU_EP]
         self.threads = threads
+        self.cuda_graph = cuda_graph
+        self.device_id = device_id
         self.session = None
+        self._binding = None
+        self._device_inputs: dict = {}
 
     def activate(self) -> None:
         import onnxruntime as ort
@@ -25,20 +37,88 @@ class OnnxRuntimeRunner(Runner):
         options.log_severity_level = 3
         if self.threads:
             options.intra_op_num_threads = self.threads
-        self.session = ort.InferenceSession(str(self.model_path), options, providers=self.requested)
+        self.session = ort.InferenceSession(str(self.model_path), options, providers=self._provider_options())
+        if self.cuda_graph and not self.on_gpu():
+            got = self.session.get_providers()
+            raise RuntimeError(f"onnxruntime: CUDA graphs need {CUDA_EP}, the session got {got}")
 
     def deactivate(self) -> None:
-        self.session = None
+        self.session, self._binding, self._device_inputs = None, None, {}
 
     def inputs(self) -> list[TensorInfo]:
         return [TensorInfo(i.name, tuple(i.shape), i.type) for i in self.session.get_inputs()]
 
     def infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        names = [o.name for o in self.session.get_outputs()]
+        if self.cuda_graph:  # a graph-enabled session runs through its one IO binding
+            binding = self.device_feed(feed)
+            self.timed_step(binding)
+            return dict(zip(self._output_names(), (v.numpy() for v in binding.get_outputs())))
+        names = self._output_names()
         return dict(zip(names, self.session.run(names, feed)))
+
+    def on_gpu(self) -> bool:
+        return self.session is not None and self.session.get_providers()[0] == CUDA_EP
+
+    def device_feed(self, feed: dict[str, np.ndarray]) -> object:
+        if not self.on_gpu():
+            return feed
+        import onnxruntime as ort
+
+        same_shapes = self._binding is not None and all(
+            self._device_inputs[n].shape() == list(a.shape) for n, a in feed.items())
+        if same_shapes:  # keep the addresses a captured graph points at
+            for name, array in feed.items():
+                self._device_inputs[name].update_inplace(np.ascontiguousarray(array))
+            return self._binding
+        if self._binding is not None and self.cuda_graph:
+            raise ValueError("onnxruntime: a CUDA-graph session takes one input shape; create a new runner")
+        binding = self.session.io_binding()
+        self._device_inputs = {n: ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(a), "cuda", self.device_id)
+                               for n, a in feed.items()}
+        for name, value in self._device_inputs.items():
+            binding.bind_ortvalue_input(name, value)
+        for output in self.session.get_outputs():
+            if self.cuda_graph:  # the graph writes to fixed buffers, so allocate them up front
+                binding.bind_ortvalue_output(output.name, ort.OrtValue.ortvalue_from_shape_and_type(
+                    _static_shape(output), _numpy_type(output.type), "cuda", self.device_id))
+            else:
+                binding.bind_output(output.name, "cuda", self.device_id)
+        self._binding = binding
+        return binding
+
+    def timed_step(self, staged: object) -> None:
+        if not self.on_gpu():
+            self.session.run(None, staged)
+            return
+        self.session.run_with_iobinding(staged)
+        staged.synchronize_outputs()
+
+    def timing_mode(self) -> str:
+        if not self.on_gpu():
+            return ON_CPU
+        return CUDA_GRAPH if self.cuda_graph else DEVICE_RESIDENT
 
     def describe(self) -> dict:
         import onnxruntime as ort
 
-        return {"runner": self.name, "providers": self.session.get_providers() if self.session else [],
-                "requested": self.requested, "onnxruntime": ort.__version__}
+        return {"runner": self.name, "model": self.model_path.name,
+                "providers": self.session.get_providers() if self.session else [],
+                "requested": self.requested, "cuda_graph": self.cuda_graph, "onnxruntime": ort.__version__}
+
+    def _provider_options(self) -> list:
+        graph = {"enable_cuda_graph": "1" if self.cuda_graph else "0", "device_id": str(self.device_id)}
+        return [(p, graph) if p == CUDA_EP else p for p in self.requested]
+
+    def _output_names(self) -> list[str]:
+        return [o.name for o in self.session.get_outputs()]
+
+
+def _static_shape(output) -> list[int]:
+    if not all(isinstance(d, int) for d in output.shape):
+        raise ValueError(f"onnxruntime: CUDA graphs need static output shapes; {output.name} is {output.shape}")
+    return list(output.shape)
+
+
+def _numpy_type(ort_type: str) -> type:
+    return {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(int64)": np.int64,
+            "tensor(int32)": np.int32}[ort_type]

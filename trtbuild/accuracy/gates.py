@@ -1,0 +1,55 @@
+"""Gates: a recipe's pass/fail bounds on named accuracy values (Olive-style goals as data)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from trtbuild.errors import UsageError
+from trtbuild.recipe.schema import Gate
+
+DEFAULT_GATES = {  # the seed's acceptance criteria, used when a recipe lists no gates
+    "detect": [Gate(metric="map50_95_drop_pct", max=1.0)],
+    "depth": [Gate(metric="depth_rel_mse_pct", max=5.0)],
+}
+
+
+@dataclass(frozen=True)
+class GateResult:
+    metric: str
+    value: float
+    max: float | None
+    min: float | None
+    passed: bool
+    excess: float  # how far past the bound (0 when passed)
+
+    def describe(self) -> str:
+        bound = " and ".join(f"{op} {b:g}" for op, b in (("<=", self.max), (">=", self.min)) if b is not None)
+        verdict = "ok" if self.passed else f"FAILED by {self.excess:.4g}"
+        return f"{self.metric} = {self.value:.4g} (gate {bound}): {verdict}"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def gates_for(task: str, gates: list[Gate]) -> list[Gate]:
+    return gates or DEFAULT_GATES.get(task, [])
+
+
+def evaluate(gates: list[Gate], values: dict[str, float]) -> list[GateResult]:
+    results = []
+    for gate in gates:
+        if gate.metric not in values:
+            known = ", ".join(sorted(values))
+            raise UsageError(f"verify.gates: unknown metric {gate.metric!r} (this task has: {known})")
+        value = float(values[gate.metric])
+        over = value - gate.max if gate.max is not None else -math.inf
+        under = gate.min - value if gate.min is not None else -math.inf
+        excess = math.inf if math.isnan(value) else max(over, under, 0.0)
+        results.append(GateResult(gate.metric, value, gate.max, gate.min, excess == 0.0, excess))
+    return results
+
+
+def failure_message(results: list[GateResult]) -> str | None:
+    failed = [r.describe() for r in results if not r.passed]
+    return f"verify: accuracy gate failed: {'; '.join(failed)}" if failed else None

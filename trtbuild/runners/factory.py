@@ -1,0 +1,100 @@
+"""Pick and create runners by name for a recipe and the artifacts a build produced.
+
+Nothing here initialises CUDA: GPU presence comes from nvidia-smi (trtbuild.host), torch/onnxruntime/tensorrt are
+imported when a runner is created and touch the device only in `activate`, so runners can be made in workers.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from trtbuild.host import gpus
+from trtbuild.recipe.schema import Recipe
+from trtbuild.runners.base import Runner
+
+RUNNER_NAMES = ("torch", "onnxruntime", "tensorrt")
+
+
+@dataclass(frozen=True)
+class RunnerFiles:
+    """The artifacts runners load: the precision stage's ONNX and the engine plan with its sidecar."""
+
+    onnx: Path | None = None
+    plan: Path | None = None
+    sidecar: Path | None = None
+
+    @classmethod
+    def from_artifacts(cls, artifacts: dict[str, Path]) -> RunnerFiles:
+        return cls(artifacts.get("precision.onnx"), artifacts.get("engine.plan"), artifacts.get("engine.sidecar"))
+
+    def as_inputs(self) -> dict[str, Path]:
+        """Stage-input roles (they enter the cache key) for the files present."""
+        return {role: path for role, path in vars(self).items() if path is not None}
+
+
+@dataclass(frozen=True)
+class RunnerOptions:
+    cuda_graph: bool = False
+    half: bool = False  # torch only: run the module in fp16
+
+
+def use_gpu() -> bool:
+    return bool(gpus())
+
+
+def unavailable_reason(name: str, files: RunnerFiles) -> str | None:
+    """Why runner `name` cannot run here with these files, or None."""
+    if name not in RUNNER_NAMES:
+        return f"unknown runner {name!r} (runners: {', '.join(RUNNER_NAMES)})"
+    if name == "onnxruntime" and files.onnx is None:
+        return "no ONNX model from the precision stage"
+    if name == "tensorrt":
+        if files.plan is None:
+            return "no TensorRT engine (the engine stage did not produce one on this host)"
+        if importlib.util.find_spec("tensorrt") is None or not _tensorrt_runner_present():
+            return "the TensorRT runner is not importable (tensorrt package missing)"
+    return None
+
+
+def available_runners(names: list[str], files: RunnerFiles) -> tuple[list[str], dict[str, str]]:
+    """(runnable names in the given order, {skipped name: reason})."""
+    reasons = {n: unavailable_reason(n, files) for n in names}
+    return [n for n in names if reasons[n] is None], {n: r for n, r in reasons.items() if r}
+
+
+def create_runner(name: str, recipe: Recipe, files: RunnerFiles, options: RunnerOptions = RunnerOptions()) -> Runner:
+    reason = unavailable_reason(name, files)
+    if reason:
+        raise ValueError(f"runner {name}: {reason}")
+    if name == "torch":
+        return torch_runner(recipe, "cuda" if use_gpu() else "cpu", options)
+    if name == "onnxruntime":
+        return onnxruntime_runner(files.onnx, options.cuda_graph)
+    from trtbuild.runners.tensorrt_runner import TensorRTRunner
+
+    return TensorRTRunner(files.plan, cuda_graph=options.cuda_graph)  # finds its sidecar beside the plan
+
+
+def torch_runner(recipe: Recipe, device: str, options: RunnerOptions = RunnerOptions()) -> Runner:
+    from trtbuild.models.base import create_adapter
+    from trtbuild.runners.torch_runner import TorchRunner
+
+    module = create_adapter(recipe).build()
+    return TorchRunner(module, [s.name for s in recipe.inputs], recipe.export.output_names, device=device,
+                       half=options.half, cuda_graph=options.cuda_graph and device.startswith("cuda"))
+
+
+def onnxruntime_runner(onnx: Path, cuda_graph: bool = False) -> Runner:
+    """CUDA execution provider when a GPU is present and the installed onnxruntime offers it, else CPU."""
+    import onnxruntime as ort
+
+    from trtbuild.runners.onnxruntime_runner import CPU_EP, CUDA_EP, OnnxRuntimeRunner
+
+    on_gpu = use_gpu() and CUDA_EP in ort.get_available_providers()
+    return OnnxRuntimeRunner(onnx, [CUDA_EP, CPU_EP] if on_gpu else [CPU_EP], cuda_graph=cuda_graph and on_gpu)
+
+
+def _tensorrt_runner_present() -> bool:
+    return importlib.util.find_spec("trtbuild.runners.tensorrt_runner") is not None
