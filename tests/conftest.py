@@ -21,9 +21,13 @@ def has_cuda_gpu() -> bool:
     return bool(gpus())
 
 
-def needs_tensorrt():
-    """Inside a `gpu` test: skip unless the TensorRT bindings import (mmdeploy's backend_checker, as a call)."""
-    return pytest.importorskip("tensorrt", reason="needs the tensorrt package (pip install '.[tensorrt]')")
+def needs_tensorrt() -> None:
+    """Inside a `gpu` test: skip unless the engine stage could run here (mmdeploy's backend_checker, as a call)."""
+    from trtbuild.stages.engine import engine_unavailable_reason
+
+    reason = engine_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
 
 
 def pytest_collection_modifyitems(config, items):

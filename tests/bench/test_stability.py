@@ -41,3 +41,11 @@ def test_sampler_respects_its_interval_and_reads_real_rss():
     assert [s.t_s for s in sampler.samples] == [0.0, 1.0, 2.1]
     assert sampler.samples[0].rss_mib > 10 and sampler.samples[0].gpu_used_mib is None
     assert sample_interval(600) == 5.0 and sample_interval(10) == 0.25
+
+
+def test_the_benchmarks_own_latency_buffer_is_not_counted():
+    sampler = MemorySampler(interval_s=1.0)
+    sampler.maybe_sample(0.0)
+    sampler.maybe_sample(1.0, own_bytes=64 << 20)  # as if the loop now held 64 MiB of latencies
+    drop = sampler.samples[0].rss_mib - sampler.samples[1].rss_mib
+    assert drop == pytest.approx(64, abs=2)

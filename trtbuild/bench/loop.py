@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,13 +32,13 @@ def run_loop(step: Callable[[], None], timer: Timer, config: LoopConfig, sampler
     while warmup_iterations == 0 or clock() - start < config.warmup_s:
         step()
         warmup_iterations += 1
-    latencies: list[float] = []
+    latencies = array("d")  # 8 bytes a sample, and its size is known to the memory sampler
     start = clock()
     while not _done(len(latencies), clock() - start, config):
         latencies.append(timer.measure(step))
         if sampler:  # between steps, outside the timed region
-            sampler.maybe_sample(clock() - start)
-    return LoopResult(latencies, clock() - start, warmup_iterations)
+            sampler.maybe_sample(clock() - start, own_bytes=latencies.itemsize * len(latencies))
+    return LoopResult(latencies.tolist(), clock() - start, warmup_iterations)
 
 
 def _done(count: int, elapsed_s: float, config: LoopConfig) -> bool:
