@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trtbuild.bench.stats import LatencyStats
+
 SCHEMA_VERSION = 2  # 2: verify and bench sections
 Status = Literal["ran", "cached", "skipped", "failed", "unavailable"]
 
@@ -69,21 +71,6 @@ class VerifySection(BaseModel):
     passed: bool
 
 
-class LatencySummary(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    count: int
-    mean_ms: float
-    median_ms: float
-    p90_ms: float
-    p95_ms: float
-    p99_ms: float
-    min_ms: float
-    max_ms: float
-    std_ms: float
-    cov_pct: float
-    throughput_qps: float
-
-
 class RunnerTiming(BaseModel):
     model_config = ConfigDict(extra="forbid")
     runner: str
@@ -92,7 +79,7 @@ class RunnerTiming(BaseModel):
     timer: str  # perf_counter | cuda_events
     warmup_iterations: int
     wall_s: float
-    stats: LatencySummary
+    stats: LatencyStats
     unstable: bool
     memory: dict  # RSS / GPU memory slopes and the leak verdict (trtbuild.bench.stability)
     speedup_vs_torch: float | None
