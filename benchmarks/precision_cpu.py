@@ -1,7 +1,7 @@
 """Per model and precision: size, node count, ONNX Runtime CPU median latency and accuracy vs PyTorch FP32.
 
 Builds fp32/fp16/int8 through the pipeline (until=precision), evaluates on the full image sets (YOLO: COCO128,
-128 images; depth: COCO8 val) and writes a reference bundle per model for benchmarks/precision_gpu.py.
+128 images; depth: COCO8 val at 392). GPU numbers for the same graphs come from benchmarks/gpu_baselines.py.
 
     .venv/bin/python benchmarks/precision_cpu.py --out benchmarks/results/precision_cpu.json --work /tmp/precision_bench
 """
@@ -14,9 +14,6 @@ import shlex
 import sys
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from precision_reference import median_ms, save_reference  # noqa: E402
 
 MODELS = {
     "yolo12n": {"weights": "../shared/assets/yolo12n-coco128.pt", "sets": [],
@@ -31,19 +28,22 @@ def main() -> None:
     import onnxruntime as ort
 
     from trtbuild.api import build
+    from trtbuild.bench.loop import LoopConfig, run_loop
+    from trtbuild.bench.stats import summarize
+    from trtbuild.bench.timer import PerfCounterTimer
     from trtbuild.feeds import image_feeds
     from trtbuild.images import list_images
     from trtbuild.models.base import create_adapter
     from trtbuild.pipeline import BuildOptions
-    from trtbuild.precision.accuracy import task_accuracy
+    from trtbuild.precision.accuracy import compare_task_outputs
     from trtbuild.recipe import Overrides, load_recipe
     from trtbuild.runners.torch_runner import TorchRunner
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--work", type=Path, required=True, help="ONNX files and reference bundles go here")
+    parser.add_argument("--work", type=Path, required=True, help="the ONNX files go here")
     parser.add_argument("--models", nargs="+", default=list(MODELS))
-    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--iterations", type=int, default=20, help="timed ONNX Runtime runs per graph")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     results = {"command": " ".join(map(shlex.quote, sys.argv)), "onnxruntime": ort.__version__,
@@ -56,9 +56,6 @@ def main() -> None:
         feeds = image_feeds(adapter, recipe, list_images(Path(cfg["images"])))
         with TorchRunner(adapter.build(), [recipe.inputs[0].name], recipe.export.output_names) as torch_runner:
             reference = [torch_runner.infer(f) for f in feeds]
-        bundle = args.work / f"{name}.reference.npz"
-        save_reference(bundle, recipe.task, recipe.inputs[0].name, [f[recipe.inputs[0].name] for f in feeds],
-                       {k: [r[k] for r in reference] for k in reference[0]})
         rows = {}
         for mode in ("fp32", "fp16", "int8"):
             start = time.perf_counter()
@@ -71,13 +68,14 @@ def main() -> None:
             rows[mode] = {
                 "onnx": str(path), "build_s_until_precision": seconds,
                 "size_mb": round(path.stat().st_size / 2**20, 2), "nodes": len(onnx.load(str(path)).graph.node),
-                "ort_cpu_median_ms": median_ms(lambda: session.run(None, feeds[0]), 3, args.iterations),
-                "accuracy_vs_pytorch_fp32": {"images": len(feeds), **task_accuracy(recipe.task, reference, candidate)},
+                "ort_cpu_median_ms": summarize(run_loop(lambda: session.run(None, feeds[0]), PerfCounterTimer(),
+                                                        LoopConfig(1.0, 0.0, args.iterations)).latencies_ms).median_ms,
+                "accuracy_vs_pytorch_fp32": {"images": len(feeds), **compare_task_outputs(recipe.task, reference, candidate)},
                 "stage_metrics": {k: v for k, v in report.stages[-1].metrics.items()
                                   if k in ("tool", "fp32_reasons", "calibration", "repaired_mixed_type_nodes")},
             }
             print(name, mode, json.dumps({k: v for k, v in rows[mode].items() if k != "stage_metrics"}), flush=True)
-        results["models"][name] = {"reference_bundle": str(bundle), "precisions": rows}
+        results["models"][name] = {"precisions": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:  # benchmarks/precision_gpu.py imports this module where pydantic may be absent
-    from trtbuild.recipe.schema import Recipe
+from trtbuild.recipe.schema import Recipe
 
 
-def task_accuracy(task: str, reference: list[dict[str, np.ndarray]], candidate: list[dict[str, np.ndarray]]) -> dict:
+def compare_task_outputs(task: str, reference: list[dict[str, np.ndarray]],
+                         candidate: list[dict[str, np.ndarray]]) -> dict:
     """detect: mAP of the candidate's detections with PyTorch's (conf >= 0.25) as ground truth; depth: rel MSE,
     AbsRel, delta1; other tasks: worst tensor error. Each list holds one dict of named outputs per feed."""
     if task == "detect":
@@ -46,4 +45,4 @@ def accuracy_vs_pytorch(recipe: Recipe, onnx_path: Path, feeds: list[dict[str, n
         reference = [torch_runner.infer(f) for f in feeds]
     with OnnxRuntimeRunner(onnx_path, threads=threads) as ort_runner:
         candidate = [ort_runner.infer(f) for f in feeds]
-    return task_accuracy(recipe.task, reference, candidate)
+    return compare_task_outputs(recipe.task, reference, candidate)
