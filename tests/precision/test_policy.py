@@ -8,7 +8,7 @@ import onnx
 import pytest
 import torch
 
-from trtbuild.precision.policy import decomposed_norms, fp32_islands, name_nodes
+from trtbuild.precision.policy import decomposed_norms, fp32_islands, match_nodes, name_nodes
 
 
 class Block(torch.nn.Module):
@@ -52,3 +52,12 @@ def test_recipe_additions_and_unknown_nodes():
     assert any(r == "Div (recipe keep_fp32.op_types)" for r in islands.reasons.values())
     with pytest.raises(ValueError, match="no node named 'nope'"):
         fp32_islands(model, nodes=["nope"])
+
+
+def test_node_patterns_match_by_shell_glob_in_graph_order():
+    model = exported(17)
+    matmuls = [n.name for n in model.graph.node if n.op_type == "MatMul"]
+    assert match_nodes(model, ["*MatMul*"]) == matmuls and matmuls
+    assert match_nodes(model, [matmuls[0]]) == [matmuls[0]]
+    with pytest.raises(ValueError, match=r"no node named '/nothing/\*'"):
+        match_nodes(model, ["*MatMul*", "/nothing/*"])

@@ -8,6 +8,7 @@ normalizing Div or Mul. Other Div/Pow nodes are left alone.
 
 from __future__ import annotations
 
+import fnmatch
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -50,7 +51,6 @@ def name_nodes(model: onnx.ModelProto) -> None:
 def fp32_islands(model: onnx.ModelProto, op_types: list[str] = (), nodes: list[str] = ()) -> Fp32Islands:
     """Default op types, decomposed norms, then the recipe's `keep_fp32` op types and node names."""
     islands = Fp32Islands()
-    by_name = {n.name: n for n in model.graph.node}
     for node in model.graph.node:
         if node.op_type in DEFAULT_OP_TYPES:
             islands.add(node.name, f"{node.op_type} (default policy)")
@@ -61,12 +61,19 @@ def fp32_islands(model: onnx.ModelProto, op_types: list[str] = (), nodes: list[s
     for node in model.graph.node:
         if node.op_type in wanted:
             islands.add(node.name, f"{node.op_type} (recipe keep_fp32.op_types)")
-    missing = [n for n in nodes if n not in by_name]
-    if missing:
-        raise ValueError(f"precision.keep_fp32.nodes: no node named {', '.join(map(repr, missing))} in the graph")
-    for name in nodes:
+    for name in match_nodes(model, nodes):
         islands.add(name, "named in recipe keep_fp32.nodes")
     return islands
+
+
+def match_nodes(model: onnx.ModelProto, patterns: list[str]) -> list[str]:
+    """Node names matching the recipe's names or shell-style patterns (`/model.21/cv2.*`), in graph order; a pattern
+    that matches nothing is an error, so a renamed graph cannot silently drop an island."""
+    names = [n.name for n in model.graph.node]
+    unmatched = [p for p in patterns if not any(fnmatch.fnmatchcase(name, p) for name in names)]
+    if unmatched:
+        raise ValueError(f"precision.keep_fp32.nodes: no node named {', '.join(map(repr, unmatched))} in the graph")
+    return [name for name in names if any(fnmatch.fnmatchcase(name, p) for p in patterns)]
 
 
 def decomposed_norms(model: onnx.ModelProto) -> list[list[str]]:

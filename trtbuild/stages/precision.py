@@ -75,7 +75,7 @@ class PrecisionStage(Stage):
         from trtbuild.models.base import create_adapter
         from trtbuild.precision.accuracy import accuracy_vs_pytorch
         from trtbuild.precision.graph_stats import graph_stats
-        from trtbuild.precision.policy import fp32_islands, name_nodes
+        from trtbuild.precision.policy import fp32_islands, match_nodes, name_nodes
         from trtbuild.precision.validate import validate_graph
 
         spec, recipe, warnings = self.recipe.precision, self.recipe, []
@@ -106,12 +106,16 @@ class PrecisionStage(Stage):
                                  f"{spec.calibration.images or recipe.check.images} (int8 needs calibration images)")
             if len(images) < FEW_CALIBRATION_IMAGES:
                 warnings.append(f"int8 calibrated on {len(images)} images; {FEW_CALIBRATION_IMAGES}+ recommended")
+            try:
+                excluded = match_nodes(model, spec.keep_fp32.nodes)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
             ctx.log(f"calibrating ({spec.calibration.method}) on {len(images)} images")
-            quantize_int8(source, target, image_feeds(adapter, recipe, images), spec.calibration.method, spec.keep_fp32.nodes)
+            quantize_int8(source, target, image_feeds(adapter, recipe, images), spec.calibration.method, excluded)
             metrics["tool"] = "onnxruntime quantize_static (QDQ, symmetric, per-channel)"
             metrics["calibration"] = {"images": len(images), "method": spec.calibration.method}
             # only Conv/MatMul/Gemm get Q/DQ, so norms and softmax stay FP32 without a policy
-            kept = {name: "named in recipe keep_fp32.nodes (not quantized)" for name in spec.keep_fp32.nodes}
+            kept = {name: "named in recipe keep_fp32.nodes (not quantized)" for name in excluded}
         source.unlink()
 
         validate_graph(target, random_feeds(recipe, 1)[0])
