@@ -75,7 +75,7 @@ class RunnerTiming(BaseModel):
     model_config = ConfigDict(extra="forbid")
     runner: str
     describe: dict
-    mode: str  # cpu | host copies | device-resident | cuda graph
+    mode: str  # cpu | device-resident | cuda graph
     timer: str  # perf_counter | cuda_events
     warmup_iterations: int
     wall_s: float

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 
 ON_CPU = "cpu"  # the model runs on the host; nothing to copy
-HOST_COPIES = "host copies"  # host arrays in and out on every step
 DEVICE_RESIDENT = "device-resident"  # inputs and outputs stay in device memory
 CUDA_GRAPH = "cuda graph"  # device-resident, replayed from a captured CUDA graph
 
@@ -28,6 +27,7 @@ class TensorInfo:
 
 class Runner(ABC):
     name: str
+    cuda_graph: bool = False  # replays a captured CUDA graph in `timed_step`
 
     def __enter__(self) -> Runner:
         self.activate()
@@ -66,5 +66,8 @@ class Runner(ABC):
         self.infer(staged)
 
     def timing_mode(self) -> str:
-        """What one `timed_step` includes: ON_CPU, HOST_COPIES, DEVICE_RESIDENT or CUDA_GRAPH."""
-        return HOST_COPIES
+        """What one `timed_step` includes: ON_CPU, DEVICE_RESIDENT or CUDA_GRAPH (a runner on a GPU stages its
+        feed in device memory in `device_feed`)."""
+        if not self.on_gpu():
+            return ON_CPU
+        return CUDA_GRAPH if self.cuda_graph else DEVICE_RESIDENT

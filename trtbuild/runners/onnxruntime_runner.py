@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trtbuild.runners.base import CUDA_GRAPH, DEVICE_RESIDENT, ON_CPU, Runner, TensorInfo
+from trtbuild.runners.base import Runner, TensorInfo
 
 CUDA_EP = "CUDAExecutionProvider"
 CPU_EP = "CPUExecutionProvider"
@@ -92,11 +92,6 @@ class OnnxRuntimeRunner(Runner):
             return
         self.session.run_with_iobinding(staged)
         staged.synchronize_outputs()
-
-    def timing_mode(self) -> str:
-        if not self.on_gpu():
-            return ON_CPU
-        return CUDA_GRAPH if self.cuda_graph else DEVICE_RESIDENT
 
     def describe(self) -> dict:
         import onnxruntime as ort

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from trtbuild.errors import StageFailed, StageUnavailable
-from trtbuild.runners.base import CUDA_GRAPH, DEVICE_RESIDENT, Runner, TensorInfo
+from trtbuild.runners.base import Runner, TensorInfo
 from trtbuild.tensorrt.compat import check_compat, incompatible_message
 from trtbuild.tensorrt.dtypes import dtype_name
 from trtbuild.tensorrt.sidecar import EngineSidecar, sidecar_path
@@ -92,9 +92,6 @@ class TensorRTRunner(Runner):
     def timed_step(self, staged: dict) -> None:
         self.infer_device(staged)
         self.stream.synchronize()
-
-    def timing_mode(self) -> str:
-        return CUDA_GRAPH if self.cuda_graph else DEVICE_RESIDENT
 
     def infer_device(self, feed: dict) -> dict:
         """Device-resident inference for benchmarks: CUDA tensors in, CUDA tensors out (valid on the caller's

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from trtbuild.runners.base import CUDA_GRAPH, DEVICE_RESIDENT, ON_CPU, Runner, TensorInfo
+from trtbuild.runners.base import Runner, TensorInfo
 
 GRAPH_WARMUP_STEPS = 3  # eager runs on a side stream before capture (cuDNN autotuning, lazy allocations)
 
@@ -82,11 +82,6 @@ class TorchRunner(Runner):
             self.module(*staged)
         if self.on_gpu():
             torch.cuda.synchronize(self.device)
-
-    def timing_mode(self) -> str:
-        if not self.on_gpu():
-            return ON_CPU
-        return CUDA_GRAPH if self.cuda_graph else DEVICE_RESIDENT
 
     def describe(self) -> dict:
         described = {"runner": self.name, "device": str(self.device), "dtype": "float16" if self.half else "float32",
