@@ -24,7 +24,11 @@ class PythonCallableAdapter(ModelAdapter):
         except (ImportError, AttributeError) as exc:
             raise UsageError(f"model.options.target: cannot load {target!r} ({exc})") from None
         torch.manual_seed(0)
-        model = factory(**dict(self.spec.options.get("kwargs") or {}))
+        kwargs = dict(self.spec.options.get("kwargs") or {})
+        try:
+            model = factory(**kwargs)
+        except TypeError as exc:  # wrong keyword arguments for the user's callable
+            raise UsageError(f"model.options.kwargs: {target}(**{kwargs}) failed: {exc}") from None
         if not isinstance(model, torch.nn.Module):
             raise UsageError(f"model.options.target: {target!r} returned {type(model).__name__}, not a torch.nn.Module")
         weights = self.weights_path()
