@@ -115,7 +115,8 @@ def verify(recipe: RecipeArg, runner: VerifyRunner = None, weights: Weights = No
     sets = [*(set_ or []), *([f"verify.runner={runner}"] if runner else [])]
     _guard(lambda: _run_build(
         recipe, _overrides(weights, random_weights, precision, fp16, fp32, int8, None, sets),
-        BuildOptions("verify", force, list(force_stage or []), False, out), cache_dir, json_out, api.verify))
+        BuildOptions(force=force, force_stages=list(force_stage or []), out_root=out), cache_dir, json_out,
+        api.verify))
 
 
 @app.command()
@@ -129,7 +130,8 @@ def bench(recipe: RecipeArg, runner: BenchRunners = None, duration: Duration = N
             *([f"bench.duration_s={duration}", "bench.iterations=null"] if duration else [])]
     _guard(lambda: _run_build(
         recipe, _overrides(weights, random_weights, precision, fp16, fp32, int8, None, sets),
-        BuildOptions("bench", force, list(force_stage or []), False, out), cache_dir, json_out, api.bench))
+        BuildOptions(force=force, force_stages=list(force_stage or []), out_root=out), cache_dir, json_out,
+        api.bench))
 
 
 def _run_build(recipe: str, overrides: Overrides, options: BuildOptions, cache_dir, json_out: bool,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from trtbuild.accuracy.task import TaskAccuracy
-from trtbuild.metrics.detection import decode_yolo, load_yolo_labels, map_vs_labels, map_vs_reference
+from trtbuild.metrics.detection import decode_yolo, drop_pct, load_yolo_labels, map_vs_labels, map_vs_reference
 
 OVERLAY_CONF = 0.25  # boxes drawn on the overlay (mAP uses every detection down to decode_yolo's 0.001)
 
@@ -50,8 +50,8 @@ class DetectionAccuracy(TaskAccuracy):
             found.update({
                 "map50_95": self.candidate_labels["map50_95"],
                 "map50": self.candidate_labels["map50"],
-                "map50_95_drop_pct": _drop_pct(self.pytorch_labels["map50_95"], self.candidate_labels["map50_95"]),
-                "map50_drop_pct": _drop_pct(self.pytorch_labels["map50"], self.candidate_labels["map50"]),
+                "map50_95_drop_pct": drop_pct(self.pytorch_labels["map50_95"], self.candidate_labels["map50_95"]),
+                "map50_drop_pct": drop_pct(self.pytorch_labels["map50"], self.candidate_labels["map50"]),
             })
         else:  # no labels: PyTorch's detections are the only ground truth
             found["map50_95_drop_pct"] = found["map50_95_drop_vs_pytorch_pct"]
@@ -81,10 +81,6 @@ class DetectionAccuracy(TaskAccuracy):
         path = workdir / "detections.png"
         detection_overlay(image, ref[ref[:, 4] >= OVERLAY_CONF], cand[cand[:, 4] >= OVERLAY_CONF], path)
         return {"detections_png": path.name}
-
-
-def _drop_pct(reference: float, candidate: float) -> float:
-    return 100.0 * (reference - candidate) / reference if reference else 0.0
 
 
 def _image_hw(path: Path) -> tuple[int, int]:

@@ -40,8 +40,13 @@ def map_vs_reference(reference: list[np.ndarray], candidate: list[np.ndarray], r
     result = map_vs_labels(labels, candidate)
     ceiling = map_vs_labels(labels, confident)
     for key in ("map50_95", "map50"):
-        result[f"{key}_drop_pct"] = 100.0 * (ceiling[key] - result[key]) / ceiling[key] if ceiling[key] else 0.0
+        result[f"{key}_drop_pct"] = drop_pct(ceiling[key], result[key])
     return result
+
+
+def drop_pct(reference: float, candidate: float) -> float:
+    """Relative drop of `candidate` below `reference`, in percent (0 when the reference is 0)."""
+    return 100.0 * (reference - candidate) / reference if reference else 0.0
 
 
 def map_vs_labels(labels: list[np.ndarray], candidate: list[np.ndarray]) -> dict:

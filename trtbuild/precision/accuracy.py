@@ -35,14 +35,11 @@ def compare_task_outputs(task: str, reference: list[dict[str, np.ndarray]],
 def accuracy_vs_pytorch(recipe: Recipe, onnx_path: Path, feeds: list[dict[str, np.ndarray]],
                         threads: int | None = None) -> dict:
     """Run PyTorch FP32 (CPU) and the graph (ONNX Runtime CPU) on `feeds` and compare them task-wise."""
-    from trtbuild.models.base import create_adapter
+    from trtbuild.runners.factory import torch_runner
     from trtbuild.runners.onnxruntime_runner import OnnxRuntimeRunner
-    from trtbuild.runners.torch_runner import TorchRunner
 
-    module = create_adapter(recipe).build()
-    names = recipe.export.output_names
-    with TorchRunner(module, [s.name for s in recipe.inputs], names) as torch_runner:
-        reference = [torch_runner.infer(f) for f in feeds]
+    with torch_runner(recipe, "cpu") as reference_runner:
+        reference = [reference_runner.infer(f) for f in feeds]
     with OnnxRuntimeRunner(onnx_path, threads=threads) as ort_runner:
         candidate = [ort_runner.infer(f) for f in feeds]
     return compare_task_outputs(recipe.task, reference, candidate)

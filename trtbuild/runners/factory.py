@@ -53,7 +53,7 @@ def unavailable_reason(name: str, files: RunnerFiles) -> str | None:
     if name == "tensorrt":
         if files.plan is None:
             return "no TensorRT engine (the engine stage did not produce one on this host)"
-        if importlib.util.find_spec("tensorrt") is None or not _tensorrt_runner_present():
+        if importlib.util.find_spec("tensorrt") is None:
             return "the TensorRT runner is not importable (tensorrt package missing)"
     return None
 
@@ -94,7 +94,3 @@ def onnxruntime_runner(onnx: Path, cuda_graph: bool = False) -> Runner:
 
     on_gpu = use_gpu() and CUDA_EP in ort.get_available_providers()
     return OnnxRuntimeRunner(onnx, [CUDA_EP, CPU_EP] if on_gpu else [CPU_EP], cuda_graph=cuda_graph and on_gpu)
-
-
-def _tensorrt_runner_present() -> bool:
-    return importlib.util.find_spec("trtbuild.runners.tensorrt_runner") is not None

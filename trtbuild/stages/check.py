@@ -32,8 +32,8 @@ class CheckStage(Stage):
         from trtbuild.feeds import feeds_for
         from trtbuild.metrics.parity import compare_outputs, merge_worst
         from trtbuild.models.base import create_adapter
+        from trtbuild.runners.factory import torch_runner
         from trtbuild.runners.onnxruntime_runner import OnnxRuntimeRunner
-        from trtbuild.runners.torch_runner import TorchRunner
 
         path = ctx.inputs["onnx"]
         try:
@@ -44,12 +44,9 @@ class CheckStage(Stage):
         (ctx.workdir / "inferred.onnx").unlink()
 
         recipe = self.recipe
-        adapter = create_adapter(recipe)
-        module = adapter.build()
-        feeds, source = feeds_for(adapter, recipe, recipe.check.images, recipe.check.max_images)
+        feeds, source = feeds_for(create_adapter(recipe), recipe, recipe.check.images, recipe.check.max_images)
         ctx.log(f"inputs: {source}")
-        reference = TorchRunner(module, [s.name for s in recipe.inputs], recipe.export.output_names)
-        with reference, OnnxRuntimeRunner(path) as candidate:
+        with torch_runner(recipe, "cpu") as reference, OnnxRuntimeRunner(path) as candidate:
             per_sample = [compare_outputs(reference.infer(f), candidate.infer(f)) for f in feeds]
             runner_info = candidate.describe()
         worst = merge_worst(per_sample)
