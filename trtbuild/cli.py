@@ -163,6 +163,8 @@ def _print_report(options: BuildOptions, recipe: str, json_out: bool, console) -
         report = load_report(path)
     except (TrtbuildError, OSError, ValueError):
         return
+    if not report.stages:  # stopped before any stage (bad input): the error line says it all
+        return
     console.print(summary_table(report))
     if json_out:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
