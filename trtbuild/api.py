@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from trtbuild import stale
 from trtbuild.cache import Cache, default_cache_dir
 from trtbuild.pipeline import BuildOptions, Listener, run_pipeline
 from trtbuild.recipe import Overrides, load_recipe
@@ -70,6 +71,44 @@ def cache_entries(cache_dir: Path | None = None) -> list[dict]:
 
 def cache_clean(cache_dir: Path | None = None, stage: str | None = None) -> int:
     return Cache(cache_dir or default_cache_dir()).clean(stage)
+
+
+def cache_info(cache_dir: Path | None = None) -> dict:
+    """Entries and bytes per stage, work directories of running builds, and what `cache_prune` would remove."""
+    cache = Cache(cache_dir or default_cache_dir())
+    stages: dict[str, dict] = {}
+    for entry in cache.entries():
+        totals = stages.setdefault(entry.stage, {"entries": 0, "bytes": 0})
+        totals["entries"] += 1
+        totals["bytes"] += entry.size()
+    workdirs = sorted((cache.root / "tmp").iterdir()) if (cache.root / "tmp").is_dir() else []
+    leftovers = cache.stale_workdirs()
+    return {
+        "root": str(cache.root),
+        "stages": stages,
+        "entries": sum(t["entries"] for t in stages.values()),
+        "bytes": sum(t["bytes"] for t in stages.values()),
+        "running": len(workdirs) - len(leftovers),
+        "stale": [{"path": str(p), "bytes": stale.size_of(p)} for p in leftovers],
+        "damaged": [{"path": str(p), "problem": problem} for p, problem in cache.damaged()],
+    }
+
+
+def cache_prune(cache_dir: Path | None = None, out_root: Path | None = None) -> dict:
+    """Remove leftovers of killed builds (cache work directories; temp files under OUT/<recipe>/) and entries whose
+    manifest is damaged. Nothing a live build owns is touched."""
+    cache = Cache(cache_dir or default_cache_dir())
+    leftovers = cache.stale_workdirs()
+    temp_files = [f for d in _recipe_dirs(out_root) for f in stale.stale_temp_files(d)]
+    damaged, freed = cache.remove_damaged()
+    return {"stale": len(leftovers), "temp_files": len(temp_files), "damaged": damaged,
+            "freed": freed + stale.remove([*leftovers, *temp_files])}
+
+
+def _recipe_dirs(out_root: Path | None) -> list[Path]:
+    if out_root is None or not out_root.is_dir():
+        return []
+    return [d for recipe in out_root.iterdir() if recipe.is_dir() for d in (recipe, recipe / "logs")]
 
 
 def doctor() -> dict:

@@ -1,8 +1,9 @@
 """Content-addressed store of stage outputs (Olive-style `runs/<stage>/<key>/`).
 
-An entry is a directory of artifacts plus `manifest.json`. It appears atomically (built in `tmp/`, then renamed),
-reads re-hash every artifact against the manifest, and a per-key file lock keeps two builds from running the same
-stage at once: the second one waits and then finds the first one's entry.
+An entry is a directory of artifacts plus `manifest.json`. It appears atomically (built in `tmp/<pid>-<id>/`, then
+renamed), reads validate the manifest and re-hash every artifact (anything damaged is a miss, never a crash), and a
+per-key file lock keeps two builds from running the same stage at once: the second one waits and then finds the first
+one's entry. Work directories of killed builds are removed once the pid in their name is no longer alive.
 """
 
 from __future__ import annotations
@@ -12,14 +13,36 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from trtbuild import stale
 from trtbuild.digest import file_digest
 
 MANIFEST = "manifest.json"
+
+
+class ArtifactInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    file: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # a plain name inside the entry, never a path
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    stage: str
+    key: str
+    key_material: dict = Field(default_factory=dict)
+    artifacts: dict[str, ArtifactInfo]
+    metrics: dict
+    warnings: list[str]
+    seconds: float
+    created: float
 
 
 def default_cache_dir() -> Path:
@@ -30,7 +53,7 @@ def default_cache_dir() -> Path:
 @dataclass(frozen=True)
 class CacheEntry:
     path: Path
-    manifest: dict
+    manifest: dict  # a validated Manifest, as plain data
 
     @property
     def stage(self) -> str:
@@ -44,7 +67,7 @@ class CacheEntry:
         return self.path / self.manifest["artifacts"][role]["file"]
 
     def size(self) -> int:
-        return sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
+        return stale.size_of(self.path)
 
 
 class Cache:
@@ -59,22 +82,26 @@ class Cache:
         locks.mkdir(parents=True, exist_ok=True)
         return FileLock(str(locks / f"{stage}-{key}.lock"))
 
-    def lookup(self, stage: str, key: str) -> CacheEntry | None:
-        """The entry if present and intact; a damaged entry is discarded so the stage reruns."""
+    def lookup(self, stage: str, key: str, on_damage: Callable[[str], None] | None = None) -> CacheEntry | None:
+        """The entry if present and intact. A damaged one is discarded (so the stage reruns) and `on_damage` is told
+        why, once; an absent one is a plain miss."""
         path = self._entry_dir(stage, key)
-        try:
-            manifest = json.loads((path / MANIFEST).read_text())
-        except (OSError, ValueError):
+        if not path.exists():
             return None
-        for info in manifest["artifacts"].values():
-            artifact = path / info["file"]
-            if not artifact.is_file() or file_digest(artifact) != info["sha256"]:
-                shutil.rmtree(path, ignore_errors=True)
-                return None
+        manifest, problem = _read_manifest(path)
+        if manifest and (manifest["stage"], manifest["key"]) != (stage, key):
+            problem = f"{MANIFEST} is for {manifest['stage']}/{manifest['key']}"
+        problem = problem or _artifact_problem(path, manifest)
+        if problem:
+            shutil.rmtree(path, ignore_errors=True)
+            if on_damage:
+                on_damage(f"cache entry {path} was damaged ({problem}); discarded and rebuilt")
+            return None
         return CacheEntry(path, manifest)
 
     def new_workdir(self) -> Path:
-        path = self.root / "tmp" / uuid.uuid4().hex
+        """A fresh directory under tmp/ whose name says which process owns it."""
+        path = self.root / "tmp" / f"{os.getpid()}-{uuid.uuid4().hex}"
         path.mkdir(parents=True)
         return path
 
@@ -85,33 +112,101 @@ class Cache:
             info["sha256"] = file_digest(artifact)
             info["size"] = artifact.stat().st_size
         manifest["created"] = time.time()
-        (workdir / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
+        text = json.dumps(manifest, indent=2, default=str)
+        Manifest.model_validate_json(text)  # what lookup will demand of it
+        (workdir / MANIFEST).write_text(text)
         target = self._entry_dir(manifest["stage"], manifest["key"])
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():  # a forced rerun replaces the old entry
             shutil.rmtree(target)
         os.replace(workdir, target)
-        return CacheEntry(target, manifest)
+        return CacheEntry(target, json.loads(text))
 
     def discard(self, workdir: Path) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
     def entries(self) -> list[CacheEntry]:
+        """Entries whose manifest is valid (artifacts are not re-hashed here)."""
         found = []
-        for manifest_path in sorted((self.root / "runs").glob(f"*/*/{MANIFEST}")):
-            try:
-                found.append(CacheEntry(manifest_path.parent, json.loads(manifest_path.read_text())))
-            except (OSError, ValueError):
-                continue
+        for path in self._entry_dirs():
+            manifest, problem = _read_manifest(path)
+            if not problem:
+                found.append(CacheEntry(path, manifest))
         return found
 
+    def damaged(self) -> list[tuple[Path, str]]:
+        """Entry directories whose manifest is missing or invalid."""
+        return [(path, problem) for path in self._entry_dirs() for _, problem in [_read_manifest(path)] if problem]
+
+    def stale_workdirs(self) -> list[Path]:
+        """Work directories under tmp/ whose process is gone (killed builds)."""
+        tmp = self.root / "tmp"
+        if not tmp.is_dir():
+            return []
+        return [p for p in tmp.iterdir() if not stale.owner_alive(_owner_pid(p.name), p)]
+
+    def remove_stale(self) -> int:
+        return stale.remove(self.stale_workdirs())
+
+    def remove_damaged(self) -> tuple[int, int]:
+        """Remove entries whose manifest is damaged, each under its lock (a build may be replacing it right now,
+        then it is skipped); returns (entries removed, bytes freed)."""
+        removed = freed = 0
+        for path, _ in self.damaged():
+            lock = self.lock(path.parent.name, path.name)
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                continue
+            try:
+                if _read_manifest(path)[1]:
+                    freed += stale.remove([path])
+                    removed += 1
+            finally:
+                lock.release()
+        return removed, freed
+
     def clean(self, stage: str | None = None) -> int:
-        """Remove entries (of one stage, or all) and leftovers of interrupted builds; returns bytes freed."""
+        """Remove entries (of one stage, or all) and leftovers of killed builds; returns bytes freed."""
         freed = 0
         for entry in self.entries():
             if stage is None or entry.stage == stage:
-                freed += entry.size()
-                shutil.rmtree(entry.path, ignore_errors=True)
+                freed += stale.remove([entry.path])
         if stage is None:
-            shutil.rmtree(self.root / "tmp", ignore_errors=True)
+            freed += self.remove_damaged()[1] + self.remove_stale()
         return freed
+
+    def _entry_dirs(self) -> list[Path]:
+        return sorted(p for p in (self.root / "runs").glob("*/*") if p.is_dir())
+
+
+def _owner_pid(name: str) -> int:
+    pid, _, _ = name.partition("-")
+    return int(pid) if pid.isdigit() else -1  # not our naming: no live owner
+
+
+def _read_manifest(path: Path) -> tuple[dict | None, str | None]:
+    """The manifest as parsed JSON (NaN metrics stay NaN) once it matches the schema, else why not."""
+    try:
+        text = (path / MANIFEST).read_text()
+    except FileNotFoundError:
+        return None, f"{MANIFEST} is missing"
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"{MANIFEST} is unreadable: {exc}"
+    try:
+        Manifest.model_validate_json(text)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(map(str, err["loc"])) or "document"
+        return None, f"{MANIFEST} does not match the manifest schema at {where}: {err['msg']}"
+    return json.loads(text), None
+
+
+def _artifact_problem(path: Path, manifest: dict) -> str | None:
+    for info in manifest["artifacts"].values():
+        artifact = path / info["file"]
+        if not artifact.is_file():
+            return f"{info['file']} is missing"
+        if artifact.stat().st_size != info["size"] or file_digest(artifact) != info["sha256"]:
+            return f"{info['file']} does not match its recorded sha256"
+    return None

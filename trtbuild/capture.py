@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import logging
 import os
+import signal
 import sys
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -42,26 +44,52 @@ def _console_handlers(streams: tuple) -> list[tuple[logging.StreamHandler, objec
 
 
 @contextmanager
+def _interrupts_held():
+    """Hold Ctrl-C while fds 1/2 are being swapped: a KeyboardInterrupt halfway would leave the terminal's output
+    pointing into a log file. A held signal is delivered to the previous handler right after."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread receives KeyboardInterrupt
+        yield
+        return
+    held = []
+    previous = signal.signal(signal.SIGINT, lambda *received: held.append(received))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held and callable(previous):
+            previous(*held[0])
+
+
+@contextmanager
 def output_to(log_path: Path):
     """Redirect file descriptors 1 and 2 (what onnxsim, torch and TensorRT write to) into `log_path`."""
     streams = sys.stdout, sys.stderr
-    for stream in streams:
-        stream.flush()
-    handlers = _console_handlers(streams)
-    saved = os.dup(1), os.dup(2)
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    redirected = None
     try:
-        os.dup2(log_fd, 1)
-        os.dup2(log_fd, 2)
-        sys.stdout, sys.stderr = _FdStream(1), _FdStream(2)
-        for handler, stream in handlers:
-            handler.setStream(_FdStream(1 if stream is streams[0] else 2))
+        with _interrupts_held():
+            for stream in streams:
+                stream.flush()
+            handlers = _console_handlers(streams)
+            log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)  # may fail: nothing changed yet
+            saved = os.dup(1), os.dup(2)
+            os.dup2(log_fd, 1)
+            os.dup2(log_fd, 2)
+            sys.stdout, sys.stderr = _FdStream(1), _FdStream(2)
+            for handler, stream in handlers:
+                handler.setStream(_FdStream(1 if stream is streams[0] else 2))
+            redirected = handlers, saved, log_fd
         yield
     finally:
-        for handler, stream in handlers:
-            handler.setStream(stream)
-        sys.stdout, sys.stderr = streams
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in (*saved, log_fd):
-            os.close(fd)
+        if redirected:
+            with _interrupts_held():
+                _restore(streams, *redirected)
+
+
+def _restore(streams: tuple, handlers: list, saved: tuple[int, int], log_fd: int) -> None:
+    for handler, stream in handlers:
+        handler.setStream(stream)
+    sys.stdout, sys.stderr = streams
+    os.dup2(saved[0], 1)
+    os.dup2(saved[1], 2)
+    for fd in (*saved, log_fd):
+        os.close(fd)

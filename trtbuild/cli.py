@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from trtbuild import __version__, api
-from trtbuild.errors import TrtbuildError, UsageError
+from trtbuild import __version__, api, interrupts
+from trtbuild.errors import Interrupted, TrtbuildError, UsageError
 from trtbuild.pipeline import BuildOptions
 from trtbuild.recipe import STAGE_NAMES, Overrides
 
@@ -47,7 +47,14 @@ Duration = Annotated[float | None, typer.Option(
 
 
 def main() -> None:
+    interrupts.install()
     app()
+
+
+def _interrupted(message: str) -> None:
+    """Ctrl-C: the one line and exit 130 (no `error:` prefix and no summary: the user stopped it)."""
+    sys.stderr.write(message + "\n")
+    raise typer.Exit(130)
 
 
 def _fail(exc: TrtbuildError) -> None:
@@ -140,8 +147,16 @@ def _run_build(recipe: str, overrides: Overrides, options: BuildOptions, cache_d
 
     console = stderr_console()
     report = None
+    progress = LiveProgress(console)
     try:
-        report = action(recipe, overrides, options, cache_dir, LiveProgress(console))
+        report = action(recipe, overrides, options, cache_dir, progress)
+    except Interrupted as exc:
+        progress.close()
+        _interrupted(str(exc))
+    except KeyboardInterrupt:  # outside the pipeline: loading the recipe, or writing report.md at the end
+        progress.close()
+        _interrupted("interrupted after the last stage; finished stages are kept" if progress.started
+                     else "interrupted before the first stage; nothing was written")
     except TrtbuildError as exc:
         _print_report(options, recipe, json_out, console)
         _fail(exc)
@@ -186,6 +201,33 @@ def cache_clean(cache_dir: CacheDir = None,
     _guard(lambda: typer.echo(f"freed {api.cache_clean(cache_dir, _stage_name(stage)) / 1e6:.1f} MB"))
 
 
+@cache_app.command("info")
+def cache_info(cache_dir: CacheDir = None, json_out: JsonOut = False) -> None:
+    """Entries and sizes per stage, builds running now, stale leftovers and damaged entries."""
+    info = api.cache_info(cache_dir)
+    if json_out:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    typer.echo(f"cache {info['root']}")
+    for stage, totals in info["stages"].items():
+        typer.echo(f"  {stage:<10} {totals['entries']:4} entries  {totals['bytes'] / 1e6:9.1f} MB")
+    typer.echo(f"  {'total':<10} {info['entries']:4} entries  {info['bytes'] / 1e6:9.1f} MB")
+    typer.echo(f"  running builds' work dirs: {info['running']}")
+    stale_mb = sum(s["bytes"] for s in info["stale"]) / 1e6
+    typer.echo(f"  stale leftovers of killed builds: {len(info['stale'])} ({stale_mb:.1f} MB)")
+    typer.echo(f"  damaged entries (rebuilt when next needed): {len(info['damaged'])}")
+    if info["stale"] or info["damaged"]:
+        typer.echo("  `trtbuild cache prune` removes the stale leftovers and damaged entries")
+
+
+@cache_app.command("prune")
+def cache_prune(cache_dir: CacheDir = None, out: OutRoot = Path("engines")) -> None:
+    """Remove leftovers of killed builds (cache work dirs, temp files under OUT/) and damaged entries."""
+    done = api.cache_prune(cache_dir, out)
+    typer.echo(f"freed {done['freed'] / 1e6:.1f} MB: {done['stale']} stale work dirs, {done['temp_files']} temp "
+               f"files, {done['damaged']} damaged entries")
+
+
 def _stage_name(stage: str | None) -> str | None:
     if stage is not None and stage not in STAGE_NAMES:
         raise UsageError(f"unknown stage {stage!r} (stages: {', '.join(STAGE_NAMES)})")
@@ -216,3 +258,5 @@ def _guard(action) -> None:
         action()
     except TrtbuildError as exc:
         _fail(exc)
+    except KeyboardInterrupt:
+        _interrupted("interrupted")

@@ -9,7 +9,8 @@ from rich.table import Table
 
 from trtbuild.report import BuildReport, StageRecord
 
-STATUS_STYLE = {"ran": "green", "cached": "cyan", "skipped": "dim", "failed": "bold red", "unavailable": "yellow"}
+STATUS_STYLE = {"ran": "green", "cached": "cyan", "skipped": "dim", "failed": "bold red", "unavailable": "yellow",
+                "interrupted": "magenta"}
 
 
 def stderr_console() -> Console:
@@ -21,9 +22,11 @@ class LiveProgress:
     def __init__(self, console: Console):
         self.console = console
         self._status = None
+        self.started = False  # whether any stage began (an interrupt before that is a start-up one)
 
     def stage_started(self, name: str, cached: bool) -> None:
         self._stop()
+        self.started = True
         if not cached:
             self._status = self.console.status(f"[bold]{name}[/] running...")
             self._status.start()
@@ -35,6 +38,10 @@ class LiveProgress:
         self.console.print(line + (f"  [dim]{record.error}[/]" if record.error else ""))
         for warning in record.warnings:
             self.console.print(f"{'':>11} [yellow]warning:[/] {warning}")
+
+    def close(self) -> None:
+        """Stop the spinner (an interrupted stage gets no line of its own: the interrupt message is the one)."""
+        self._stop()
 
     def _stop(self) -> None:
         if self._status:

@@ -27,3 +27,15 @@ class StageUnavailable(TrtbuildError):
     """A stage the command needs cannot run on this host (e.g. no TensorRT or no GPU)."""
 
     exit_code = 3
+
+
+class CannotWrite(TrtbuildError):
+    """An output or cache location is read-only, full or missing: the user must free space or pick another place."""
+
+    exit_code = 1
+
+
+class Interrupted(TrtbuildError):
+    """Ctrl-C (SIGINT): the build stopped cleanly, nothing half-written kept."""
+
+    exit_code = 130

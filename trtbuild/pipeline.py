@@ -1,20 +1,27 @@
-"""Run a recipe's stages in order through the cache, publish artifacts and logs, and keep the report current."""
+"""Run a recipe's stages in order through the cache, publish artifacts and logs, and keep the report current.
+
+Whatever stops a build (a failed stage, Ctrl-C, a full or read-only disk) leaves whole files only: a stage's work
+directory is discarded unless committed, published files are replaced by rename, and the report says where it stopped.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from trtbuild import __version__
+from trtbuild import __version__, stale
 from trtbuild.cache import Cache, CacheEntry
 from trtbuild.capture import output_to
-from trtbuild.errors import StageFailed, StageUnavailable, TrtbuildError, UsageError
+from trtbuild.errors import CannotWrite, Interrupted, StageFailed, StageUnavailable, TrtbuildError, UsageError
 from trtbuild.host import host_summary, tool_versions
+from trtbuild.lock import lock_status
 from trtbuild.recipe import STAGE_NAMES, LoadedRecipe
 from trtbuild.report import ArtifactRecord, BuildReport, StageRecord
 from trtbuild.stages import STAGES
@@ -37,6 +44,7 @@ class BuildOptions:
     # build: an unavailable stage ends the build (exit 3); verify/bench: it is recorded and later stages go on
     stop_on_unavailable: bool = True
     out_root: Path = Path("engines")
+    strict: bool = False  # accuracy not measured (no data) is an error (exit 1) instead of a warning; see api.build
 
 
 def run_pipeline(loaded: LoadedRecipe, cache: Cache, options: BuildOptions, listener: Listener | None = None):
@@ -45,7 +53,9 @@ def run_pipeline(loaded: LoadedRecipe, cache: Cache, options: BuildOptions, list
         if name not in STAGE_NAMES:
             raise UsageError(f"unknown stage {name!r} (stages: {', '.join(STAGE_NAMES)})")
     out_dir = options.out_root / recipe.name
-    (out_dir / "logs").mkdir(parents=True, exist_ok=True)
+    with _writing(out_dir, "--out"):
+        (out_dir / "logs").mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(cache, out_dir)
     stages = [cls(recipe) for cls in STAGES[: STAGE_NAMES.index(options.until) + 1]]
     report = BuildReport(
         trtbuild=__version__,
@@ -56,27 +66,68 @@ def run_pipeline(loaded: LoadedRecipe, cache: Cache, options: BuildOptions, list
         started=time.time(),
         host=host_summary(),
         tools=tool_versions(sorted({d for s in stages for d in s.tool_distributions()})),
+        lock=lock_status(),
     )
     artifacts: Artifacts = {}
+    current = None
     try:
+        with _writing(out_dir / "report.json", "--out"):
+            report.write(out_dir / "report.json")
         for stage in stages:
+            current = stage.name
             try:
                 record = _run_stage(stage, artifacts, cache, options, out_dir, listener)
             except _Stopped as stop:
                 _add(report, stop.record, listener)
                 raise stop.error from None
             _add(report, record, listener)
+            current = None
             report.write(out_dir / "report.json")
         report.status = "ok"
+    except KeyboardInterrupt:
+        where = f"during {current}; nothing of that stage was kept" if current else "between stages"
+        error = Interrupted(f"interrupted {where}")
+        if current:
+            report.stages.append(StageRecord(name=current, status="interrupted", error=str(error)))
+        _record_error(report, "interrupted", error)
+        raise error from None
     except TrtbuildError as exc:
-        report.status = "unavailable" if isinstance(exc, StageUnavailable) else "failed"
-        report.exit_code = exc.exit_code
-        report.error = str(exc)
+        _record_error(report, "unavailable" if isinstance(exc, StageUnavailable) else "failed", exc)
         raise
+    except OSError as exc:  # a file operation outside the guarded writes (e.g. an input that cannot be read)
+        error = CannotWrite(f"{exc.filename or out_dir}: {exc.strerror or exc}")
+        _record_error(report, "failed", error)
+        raise error from None
     finally:
         report.seconds = round(time.time() - report.started, 3)
-        report.write(out_dir / "report.json")
+        try:
+            report.write(out_dir / "report.json")
+        except OSError:  # the output folder is what failed: the error being raised says so
+            pass
     return report
+
+
+def _record_error(report: BuildReport, status: str, error: TrtbuildError) -> None:
+    report.status, report.exit_code, report.error = status, error.exit_code, str(error)
+
+
+@contextmanager
+def _writing(path: Path, option: str):
+    """An OSError creating or writing `path` -> one line naming it (exit 1), instead of a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        raise CannotWrite(f"cannot write {exc.filename or path}: {exc.strerror or exc} "
+                          f"(choose a writable place with {option})") from None
+
+
+def _remove_leftovers(cache: Cache, out_dir: Path) -> None:
+    """Work directories and temp files of killed builds, once no live process owns them."""
+    try:
+        cache.remove_stale()
+        stale.remove([*stale.stale_temp_files(out_dir), *stale.stale_temp_files(out_dir / "logs")])
+    except OSError:  # best effort: a read-only cache is reported where it is first written
+        pass
 
 
 def _add(report: BuildReport, record: StageRecord, listener: Listener | None) -> None:
@@ -104,44 +155,62 @@ def _run_stage(stage, artifacts: Artifacts, cache: Cache, options: BuildOptions,
     key = stage.key(material)
     forced = options.force or stage.name in options.force_stages
     log_dst = out_dir / "logs" / f"{stage.name}.log"
-    with cache.lock(stage.name, key):
-        entry = None if forced else cache.lookup(stage.name, key)
+    damage: list[str] = []
+    with _writing(cache.root, "--cache-dir"), cache.lock(stage.name, key):
+        entry = None if forced else cache.lookup(stage.name, key, on_damage=damage.append)
         if listener:
             listener.stage_started(stage.name, cached=entry is not None)
         start = time.perf_counter()
         status = "cached" if entry else "ran"
         if entry is None:
-            entry = _execute(stage, inputs, material, key, cache, log_dst)
+            entry = _execute(stage, inputs, material, key, cache, log_dst, damage)
         seconds = time.perf_counter() - start
     artifacts.update({f"{stage.name}.{role}": entry.artifact(role) for role in entry.manifest["artifacts"]})
-    _copy(entry.path / "stage.log", log_dst)
+    with _writing(out_dir, "--out"):
+        _copy(entry.path / "stage.log", log_dst)
+        published = _publish(stage, entry, out_dir)
     return StageRecord(
         name=stage.name,
         status=status,
         seconds=round(seconds if status == "cached" else entry.manifest["seconds"], 3),
         key=key,
-        artifacts=_publish(stage, entry, out_dir),
+        artifacts=published,
         metrics=entry.manifest["metrics"],
-        warnings=entry.manifest["warnings"],
+        warnings=[*damage, *entry.manifest["warnings"]],
         log=str(log_dst),
     )
 
 
-def _execute(stage, inputs, material, key, cache: Cache, log_dst: Path) -> CacheEntry:
+# errno values that mean "this place cannot take the write": a full disk or quota, a file-size limit, read-only
+_CANNOT_WRITE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def _execute(stage, inputs, material, key, cache: Cache, log_dst: Path, damage: list[str]) -> CacheEntry:
     workdir = cache.new_workdir()
+    try:
+        return _run_in(workdir, stage, inputs, material, key, cache, log_dst, damage)
+    finally:  # committed: the rename moved it away; failed or interrupted: nothing of it is kept
+        cache.discard(workdir)
+
+
+def _run_in(workdir: Path, stage, inputs, material, key, cache: Cache, log_dst: Path, damage: list[str]) -> CacheEntry:
     log_path = workdir / "stage.log"
     ctx = StageContext(stage.recipe, workdir, inputs, log_path, cache.root, stage.recipe.model.random_weights)
     ctx.log(f"# trtbuild {__version__} stage {stage.name} key {key}")
+    for warning in damage:
+        ctx.log(f"warning: {warning}")
     start = time.perf_counter()
     try:
         with output_to(log_path):
             output = stage.run(ctx)
     except Exception as exc:
-        if not isinstance(exc, TrtbuildError):
+        if isinstance(exc, OSError) and exc.errno in _CANNOT_WRITE:
+            exc = CannotWrite(f"{stage.name}: cannot write {exc.filename or workdir}: {exc.strerror} "
+                              "(free space in the cache or choose another with --cache-dir)")
+        elif not isinstance(exc, TrtbuildError):
             ctx.log(traceback.format_exc())
             exc = StageFailed(f"{stage.name}: {type(exc).__name__}: {' '.join(str(exc).split())[:400]} (log: {log_dst})")
-        _copy(log_path, log_dst)
-        cache.discard(workdir)
+        _save_log(log_path, log_dst)
         record = StageRecord(name=stage.name, status="failed", seconds=round(time.perf_counter() - start, 3),
                              metrics=exc.metrics, error=str(exc), log=str(log_dst))
         raise _Stopped(record, exc) from None
@@ -171,14 +240,25 @@ def _publish(stage, entry: CacheEntry, out_dir: Path) -> list[ArtifactRecord]:
     return records
 
 
+def _save_log(log_path: Path, log_dst: Path) -> None:
+    """A failed stage's log is worth keeping; failing to keep it must not hide the stage's own error."""
+    try:
+        _copy(log_path, log_dst)
+    except OSError:
+        pass
+
+
 def _copy(source: Path, target: Path) -> None:
     """Atomic replace of `target` by a hard link to `source` (a copy across file systems)."""
-    if not source.exists():
-        return
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    if not source.exists() or (target.exists() and os.path.samefile(source, target)):
+        return  # renaming a link onto a link of the same file is a no-op that would leave the temp name behind
+    tmp = stale.temp_name(target)
     tmp.unlink(missing_ok=True)
     try:
-        os.link(source, tmp)
-    except OSError:
-        shutil.copyfile(source, tmp)
-    tmp.replace(target)
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -10,9 +10,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from trtbuild.bench.stats import LatencyStats
+from trtbuild.stale import temp_name
 
 SCHEMA_VERSION = 2  # 2: verify and bench sections
-Status = Literal["ran", "cached", "skipped", "failed", "unavailable"]
+Status = Literal["ran", "cached", "skipped", "failed", "unavailable", "interrupted"]
 
 
 class ArtifactRecord(BaseModel):
@@ -106,7 +107,7 @@ class BuildReport(BaseModel):
     random_weights: bool
     started: float
     seconds: float = 0.0
-    status: Literal["ok", "failed", "unavailable", "running"] = "running"
+    status: Literal["ok", "failed", "unavailable", "interrupted", "running"] = "running"
     exit_code: int = 0
     error: str | None = None
     host: dict
@@ -121,9 +122,12 @@ class BuildReport(BaseModel):
     def write(self, path: Path) -> None:
         self.verify = _section(VerifySection, self.stage("verify"))
         self.bench = _section(BenchSection, self.stage("bench"))
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(self.model_dump_json(indent=2))
-        tmp.replace(path)
+        tmp = temp_name(path)  # per process: concurrent builds in one directory each write their own
+        try:
+            tmp.write_text(self.model_dump_json(indent=2))
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def _section(model: type[BaseModel], stage: StageRecord | None):

@@ -85,7 +85,7 @@ def test_bad_recipe_is_one_line_naming_file_and_key(tmp_path, mutate, expected):
     ("missing/recipe.yaml", [], "recipe file not found: missing/recipe.yaml"),
     ("depth", ["engine.workspace_mib"], "--set 'engine.workspace_mib': expected key.path=value"),
     ("depth", ["inputs[5].shape=[1]"], "index 5 out of range"),
-    ("depth", ["engine.backend=[unclosed"], "value is not valid YAML"),
+    ("depth", ["engine.backend=[unclosed"], "--set 'engine.backend=[unclosed': value: not valid YAML"),
 ])
 def test_bad_reference_or_override(ref, sets, expected):
     with pytest.raises(UsageError, match=None) as info:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from trtbuild.errors import UsageError
+from trtbuild.recipe.read import read_recipe_file
 
 PACKAGED_DIR = Path(__file__).resolve().parent.parent / "recipes"
 
@@ -51,15 +50,11 @@ def find_recipe(ref: str) -> Path:
 
 
 def _entry(path: Path) -> RecipeEntry:
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: not valid YAML ({_first_line(exc)})") from None
+    data = read_recipe_file(path) or {}
     if not isinstance(data, dict):
         raise UsageError(f"{path}: a recipe must be a mapping of keys, got {type(data).__name__}")
     name = str(data.get("name", path.stem))
-    return RecipeEntry(name, path, str(data.get("description", "")), tuple(map(str, data.get("aliases", []))))
+    aliases = data.get("aliases")
+    return RecipeEntry(name, path, str(data.get("description", ""))[:200],
+                       tuple(map(str, aliases)) if isinstance(aliases, list) else ())
 
-
-def _first_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())

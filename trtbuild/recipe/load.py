@@ -10,11 +10,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from trtbuild.errors import UsageError
-from trtbuild.recipe.find import _first_line, find_recipe
+from trtbuild.recipe.find import find_recipe
+from trtbuild.recipe.read import parse_yaml, read_recipe_file
 from trtbuild.recipe.schema import Recipe
 
 
@@ -42,10 +42,7 @@ class Overrides:
             key, sep, value = item.partition("=")
             if not sep or not key.strip():
                 raise UsageError(f"--set {item!r}: expected key.path=value, e.g. --set engine.workspace_mib=4096")
-            try:
-                pairs.append((key.strip(), yaml.safe_load(value)))
-            except yaml.YAMLError as exc:
-                raise UsageError(f"--set {item!r}: value is not valid YAML ({_first_line(exc)})") from None
+            pairs.append((key.strip(), parse_yaml(value, f"--set {item!r}: value")))
         return pairs
 
 
@@ -66,12 +63,7 @@ def recipe_digest(recipe: Recipe) -> str:
 
 def load_recipe(ref: str, overrides: Overrides | None = None) -> LoadedRecipe:
     path = find_recipe(ref)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: not valid YAML ({_first_line(exc)})") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read recipe ({exc.strerror})") from None
+    data = read_recipe_file(path)
     if not isinstance(data, dict):
         raise UsageError(f"{path}: a recipe must be a mapping of keys, got {type(data).__name__}")
     data = copy.deepcopy(data)
@@ -116,8 +108,14 @@ def describe_error(exc: ValidationError) -> str:
     if err["type"] == "missing":
         message = "required key is missing"
     elif "input" in err and err["type"] not in ("value_error", "assertion_error"):
-        message = f"{message} (got {err['input']!r})"
+        message = f"{message} (got {_short_repr(err['input'])})"
     return f"{loc}: {message}" if loc else message
+
+
+def _short_repr(value: object, limit: int = 80) -> str:
+    """A recipe may hold a 1 MiB string: the error line quotes only its start."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _format_loc(loc: tuple) -> str:

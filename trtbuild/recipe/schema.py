@@ -5,6 +5,7 @@ Every block is strict (unknown keys are errors) so a typo never silently falls b
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Literal
 
@@ -13,6 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from trtbuild.models.registry import ADAPTERS
 
 STAGE_NAMES = ("export", "simplify", "check", "precision", "engine", "verify", "bench")
+# Per input tensor at the top of its dynamic ranges: 2^28 elements = 1 GiB as float32. Far above real vision inputs
+# (8x3x1024x1024 = 25M) and far below shapes whose export would exhaust memory (1x3x100000x100000 = 30G).
+MAX_INPUT_ELEMENTS = 1 << 28
+MAX_DESCRIPTION_CHARS = 500
 
 
 class Strict(BaseModel):
@@ -64,6 +69,15 @@ class InputSpec(Strict):
                 raise ValueError(f"dynamic axis {axis} is outside shape {self.shape}")
             if not rng.min <= self.shape[axis] <= rng.max:
                 raise ValueError(f"shape[{axis}]={self.shape[axis]} is outside dynamic range {rng.min}..{rng.max}")
+        return self
+
+    @model_validator(mode="after")
+    def _fits_in_memory(self) -> InputSpec:
+        largest = self.shape_at("max")
+        elements = math.prod(largest)
+        if elements > MAX_INPUT_ELEMENTS:
+            raise ValueError(f"shape {'x'.join(map(str, largest))} has {elements:,} elements, over the per-input limit "
+                             f"of {MAX_INPUT_ELEMENTS:,} (2^28, 1 GiB as float32); use a smaller shape or batch")
         return self
 
     def shape_at(self, point: Literal["min", "opt", "max"]) -> list[int]:
@@ -183,8 +197,8 @@ class BenchSpec(Strict):
 
 
 class Recipe(Strict):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
-    description: str = ""
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)
+    description: str = Field("", max_length=MAX_DESCRIPTION_CHARS)
     aliases: list[str] = Field(default_factory=list)
     task: Literal["detect", "depth", "other"]
     model: ModelSpec

@@ -1,0 +1,88 @@
+"""Read recipe YAML defensively: a size limit, strict UTF-8, no anchors/aliases, bounded nesting.
+
+A recipe is a small hand-written document. These limits turn hostile or broken input (a 10 MB file, latin-1 bytes,
+a billion-laughs alias bomb, a value PyYAML cannot construct) into one line that says where, before anything large
+is built in memory. Plain `yaml.safe_load` already refuses `!!python/...` tags; it does not stop alias expansion.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from trtbuild.errors import UsageError
+
+MAX_RECIPE_BYTES = 1 << 20  # 1 MiB; the packaged recipes are ~2 KB
+MAX_NESTING = 32
+_BOMS = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
+
+
+class _RecipeLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors and aliases (so nothing expands), deep nesting, and unconstructible values."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if event.anchor is not None:
+            what = "alias" if isinstance(event, yaml.AliasEvent) else "anchor"
+            raise _refusal(f"YAML {what} '{event.anchor}' found; anchors and aliases (&name, *name) are not allowed "
+                           "in recipes, write the value out", event.start_mark)
+        self._depth += 1
+        if self._depth > MAX_NESTING:
+            raise _refusal(f"nested deeper than {MAX_NESTING} levels", event.start_mark)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError, TypeError) as exc:  # e.g. `2001-13-45` as a date, a 5000-digit int
+            raise _refusal(f"cannot read this value ({' '.join(str(exc).split())[:120]})", node.start_mark) from None
+
+
+def _refusal(problem: str, mark) -> yaml.MarkedYAMLError:
+    return yaml.MarkedYAMLError(problem=problem, problem_mark=mark)
+
+
+def read_recipe_file(path: Path) -> object:
+    """The YAML document in `path` (any type; the caller checks it is a mapping)."""
+    try:
+        with path.open("rb") as f:
+            raw = f.read(MAX_RECIPE_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read recipe ({exc.strerror})") from None
+    if len(raw) > MAX_RECIPE_BYTES:
+        raise UsageError(f"{path}: recipe is larger than the {MAX_RECIPE_BYTES >> 20} MiB limit "
+                         "(a recipe is a short YAML file; keep data in files it points to)")
+    return parse_yaml(_decode(raw, path), str(path))
+
+
+def parse_yaml(text: str, source: str) -> object:
+    """YAML text (a recipe or a `--set` value) -> data; `source` names it in the error line."""
+    try:
+        return yaml.load(text, Loader=_RecipeLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise UsageError(f"{source}: not valid YAML{where}: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:  # ReaderError: a control character, with its position
+        raise UsageError(f"{source}: not valid YAML ({' '.join(str(exc).split())})") from None
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    for bom, encoding in _BOMS.items():
+        if raw.startswith(bom):
+            raise UsageError(f"{path}: starts with a {encoding} byte-order mark; recipes must be UTF-8 "
+                             "(save the file as UTF-8)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise UsageError(f"{path}: not UTF-8: byte 0x{raw[exc.start]:02x} at byte offset {exc.start} (line {line}) "
+                         "cannot be decoded; recipes must be UTF-8 (save the file as UTF-8)") from None
