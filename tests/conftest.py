@@ -22,12 +22,20 @@ def has_cuda_gpu() -> bool:
 
 
 def needs_tensorrt() -> None:
-    """Inside a `gpu` test: skip unless the engine stage could run here (mmdeploy's backend_checker, as a call)."""
-    from trtbuild.stages.engine import engine_unavailable_reason
+    """Inside a `gpu` test: skip unless full TensorRT could build here (mmdeploy's backend_checker, as a call)."""
+    from trtbuild.backends.registry import get_backend
 
-    reason = engine_unavailable_reason()
+    reason = get_backend("tensorrt").unavailable_reason()
     if reason:
         pytest.skip(reason)
+
+
+def backend_checker(name: str):
+    """Skip unless engine backend `name` can build on this host (mmdeploy's backend_checker decorator)."""
+    from trtbuild.backends.registry import get_backend
+
+    reason = get_backend(name).unavailable_reason()
+    return pytest.mark.skipif(reason is not None, reason=f"{name}: {reason}")
 
 
 def pytest_collection_modifyitems(config, items):

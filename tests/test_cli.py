@@ -47,6 +47,9 @@ def test_show_prints_the_resolved_recipe():
     (["build", "yolo12n", "--weights", "nope.pt"], "model.weights: file not found: nope.pt"),
     (["build", "yolo12n", "--weights", "recipes/yolo12n.yaml", "--until", "export"], "is not an Ultralytics checkpoint"),
     (["cache", "clean", "--stage", "nosuch"], "unknown stage 'nosuch'"),
+    # brackets print literally (the terminal markup once ate `[tensorrt]` from an install hint)
+    (["show", "no[tensorrt]"], "unknown recipe 'no[tensorrt]'"),
+    (["build", "yolo12n", "--weights", "w[bold]x[/bold].pt"], "file not found: w[bold]x[/bold].pt"),
 ])
 def test_bad_input_is_one_line_exit_2(args, expected, tmp_path):
     out = run(*args, "--cache-dir", str(tmp_path / "cache")) if args[0] == "build" else run(*args)
@@ -70,13 +73,13 @@ def test_export_then_cached_rerun_and_json(tmp_path):
     assert listing.returncode == 0 and "3 entries" in listing.stdout
 
 
-def test_build_without_tensorrt_exits_3_after_check(tmp_path):
-    from trtbuild.stages.engine import engine_unavailable_reason
+def test_build_without_an_engine_backend_exits_3_after_precision(tmp_path):
+    from trtbuild.backends.registry import get_backend
 
-    if engine_unavailable_reason() is None:
-        pytest.skip("this host can build engines")
+    if get_backend("tensorrt").unavailable_reason() is None:
+        pytest.skip("this host can build full-TensorRT engines")
     out = run("build", "yolo12n", "--weights", str(YOLO_WEIGHTS), "--fp32", "--out", str(tmp_path),
-              "--cache-dir", str(tmp_path / "cache"))
+              "--cache-dir", str(tmp_path / "cache"), "--set", "engine.backend=tensorrt")
     assert out.returncode == 3, out.stderr
     assert "error: engine: " in out.stderr
     report = json.loads((tmp_path / "yolo12n" / "report.json").read_text())
@@ -87,4 +90,8 @@ def test_doctor_reports_providers_and_tensorrt():
     out = run("doctor", "--json")
     info = json.loads(out.stdout)
     assert info["onnxruntime_providers"]["CPUExecutionProvider"] == "ok"
-    assert "tensorrt_import" in info and "engine_stage" in info
+    backends = info["engine_backends"]
+    assert {"tensorrt", "trtexec", "tensorrt-rtx"} <= set(backends) and "engine_stage" in info
+    if backends["tensorrt-rtx"]["builds_here"] == "yes":  # the [rtx] extra builds on any CPU
+        assert backends["auto"] in ("tensorrt", "trtexec", "tensorrt-rtx")
+        assert "8.0, 8.6, 8.9, 12.0, 12.1 by default" in backends["tensorrt-rtx"]["engines_run_on"]

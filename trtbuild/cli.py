@@ -31,6 +31,13 @@ Fp32 = Annotated[bool, typer.Option("--fp32", help="same as --precision fp32")]
 Int8 = Annotated[bool, typer.Option("--int8", help="same as --precision int8")]
 Workspace = Annotated[int | None, typer.Option("--workspace", help="TensorRT workspace pool in MiB")]
 Sets = Annotated[list[str] | None, typer.Option("--set", help="override any recipe key: key.path=value")]
+Data = Annotated[Path | None, typer.Option(
+    "--data", envvar="TRTBUILD_DATA", help="Ultralytics dataset YAML (images + labels) or image folder for check, "
+    "precision accuracy and verify; replaces the recipe's image keys")]
+Calib = Annotated[Path | None, typer.Option(
+    "--calib", help="int8 calibration images: a folder or a dataset YAML (its train split); 300+ recommended")]
+Strict = Annotated[bool, typer.Option(
+    "--strict", help="accuracy not measured (no --data) is an error, exit 1 (default: a warning)")]
 Until = Annotated[str, typer.Option("--until", help=f"last stage to run ({' | '.join(STAGE_NAMES)})")]
 Force = Annotated[bool, typer.Option("--force", help="rerun every stage, ignoring the cache")]
 ForceStage = Annotated[list[str] | None, typer.Option("--force-stage", help="rerun this stage (repeatable)")]
@@ -58,19 +65,23 @@ def _interrupted(message: str) -> None:
 
 
 def _fail(exc: TrtbuildError) -> None:
+    from rich.text import Text
+
     from trtbuild.console import stderr_console
 
-    stderr_console().print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+    # Text, not markup: the message quotes user input and install hints such as 'trtbuild[tensorrt]'
+    stderr_console().print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False, soft_wrap=True)
     raise typer.Exit(exc.exit_code)
 
 
-def _overrides(weights, random_weights, precision, fp16, fp32, int8, workspace, sets) -> Overrides:
+def _overrides(weights, random_weights, precision, fp16, fp32, int8, workspace, sets, data=None,
+               calib=None) -> Overrides:
     chosen = [p for p, flag in (("fp16", fp16), ("fp32", fp32), ("int8", int8)) if flag]
     if precision:
         chosen.append(precision)
     if len(set(chosen)) > 1:
         raise UsageError(f"conflicting precision options: {', '.join(chosen)} (pick one)")
-    return Overrides(weights, random_weights, chosen[0] if chosen else None, workspace, list(sets or []))
+    return Overrides(weights, random_weights, chosen[0] if chosen else None, workspace, list(sets or []), data, calib)
 
 
 @app.command("list")
@@ -84,10 +95,12 @@ def list_cmd() -> None:
 @app.command()
 def show(recipe: RecipeArg, weights: Weights = None, random_weights: RandomWeights = False,
          precision: Precision = None, fp16: Fp16 = False, fp32: Fp32 = False, int8: Int8 = False,
-         workspace: Workspace = None, set_: Sets = None) -> None:
-    """Print the resolved recipe (defaults filled in, overrides applied) as JSON."""
+         workspace: Workspace = None, set_: Sets = None, data: Data = None, calib: Calib = None) -> None:
+    """Print the resolved recipe (defaults filled in, overrides applied, paths resolved and whether they exist, the
+    images each stage reads) as JSON."""
     _guard(lambda: typer.echo(json.dumps(api.show_recipe(
-        recipe, _overrides(weights, random_weights, precision, fp16, fp32, int8, workspace, set_)), indent=2)))
+        recipe, _overrides(weights, random_weights, precision, fp16, fp32, int8, workspace, set_, data, calib)),
+        indent=2)))
 
 
 @app.command()
@@ -95,20 +108,21 @@ def build(recipe: RecipeArg, weights: Weights = None, random_weights: RandomWeig
           precision: Precision = None, fp16: Fp16 = False, fp32: Fp32 = False, int8: Int8 = False,
           workspace: Workspace = None, set_: Sets = None, until: Until = STAGE_NAMES[-1], force: Force = False,
           force_stage: ForceStage = None, out: OutRoot = Path("engines"), cache_dir: CacheDir = None,
-          json_out: JsonOut = False) -> None:
+          json_out: JsonOut = False, data: Data = None, calib: Calib = None, strict: Strict = False) -> None:
     """Run the recipe's stages (export -> ... -> bench), reusing cached stages."""
     _guard(lambda: _run_build(
-        recipe, _overrides(weights, random_weights, precision, fp16, fp32, int8, workspace, set_),
-        BuildOptions(until, force, list(force_stage or []), True, out), cache_dir, json_out))
+        recipe, _overrides(weights, random_weights, precision, fp16, fp32, int8, workspace, set_, data, calib),
+        BuildOptions(until, force, list(force_stage or []), True, out, strict=strict), cache_dir, json_out))
 
 
 @app.command()
 def export(recipe: RecipeArg, weights: Weights = None, random_weights: RandomWeights = False,
            set_: Sets = None, force: Force = False, force_stage: ForceStage = None,
-           out: OutRoot = Path("engines"), cache_dir: CacheDir = None, json_out: JsonOut = False) -> None:
+           out: OutRoot = Path("engines"), cache_dir: CacheDir = None, json_out: JsonOut = False,
+           data: Data = None) -> None:
     """Export to ONNX, simplify and check against PyTorch (build --until check)."""
     _guard(lambda: _run_build(
-        recipe, _overrides(weights, random_weights, None, False, False, False, None, set_),
+        recipe, _overrides(weights, random_weights, None, False, False, False, None, set_, data),
         BuildOptions("check", force, list(force_stage or []), True, out), cache_dir, json_out))
 
 
@@ -117,13 +131,13 @@ def verify(recipe: RecipeArg, runner: VerifyRunner = None, weights: Weights = No
            random_weights: RandomWeights = False, precision: Precision = None, fp16: Fp16 = False,
            fp32: Fp32 = False, int8: Int8 = False, set_: Sets = None, force: Force = False,
            force_stage: ForceStage = None, out: OutRoot = Path("engines"), cache_dir: CacheDir = None,
-           json_out: JsonOut = False) -> None:
+           json_out: JsonOut = False, data: Data = None, calib: Calib = None, strict: Strict = False) -> None:
     """Judge the candidate (engine, else ONNX Runtime) against PyTorch on real images; a failed gate exits 1."""
     sets = [*(set_ or []), *([f"verify.runner={runner}"] if runner else [])]
     _guard(lambda: _run_build(
-        recipe, _overrides(weights, random_weights, precision, fp16, fp32, int8, None, sets),
-        BuildOptions(force=force, force_stages=list(force_stage or []), out_root=out), cache_dir, json_out,
-        api.verify))
+        recipe, _overrides(weights, random_weights, precision, fp16, fp32, int8, None, sets, data, calib),
+        BuildOptions(force=force, force_stages=list(force_stage or []), out_root=out, strict=strict), cache_dir,
+        json_out, api.verify))
 
 
 @app.command()
@@ -131,18 +145,20 @@ def bench(recipe: RecipeArg, runner: BenchRunners = None, duration: Duration = N
           random_weights: RandomWeights = False, precision: Precision = None, fp16: Fp16 = False,
           fp32: Fp32 = False, int8: Int8 = False, set_: Sets = None, force: Force = False,
           force_stage: ForceStage = None, out: OutRoot = Path("engines"), cache_dir: CacheDir = None,
-          json_out: JsonOut = False) -> None:
+          json_out: JsonOut = False, data: Data = None, calib: Calib = None, strict: Strict = False) -> None:
     """Time runners side by side (always re-measured); --duration 600 adds the memory-leak verdict."""
     sets = [*(set_ or []), *([f"bench.runners=[{','.join(runner)}]"] if runner else []),
             *([f"bench.duration_s={duration}", "bench.iterations=null"] if duration else [])]
     _guard(lambda: _run_build(
-        recipe, _overrides(weights, random_weights, precision, fp16, fp32, int8, None, sets),
-        BuildOptions(force=force, force_stages=list(force_stage or []), out_root=out), cache_dir, json_out,
-        api.bench))
+        recipe, _overrides(weights, random_weights, precision, fp16, fp32, int8, None, sets, data, calib),
+        BuildOptions(force=force, force_stages=list(force_stage or []), out_root=out, strict=strict), cache_dir,
+        json_out, api.bench))
 
 
 def _run_build(recipe: str, overrides: Overrides, options: BuildOptions, cache_dir, json_out: bool,
                action=api.build) -> None:
+    from rich.markup import escape
+
     from trtbuild.console import LiveProgress, stderr_console, summary_table
 
     console = stderr_console()
@@ -163,6 +179,9 @@ def _run_build(recipe: str, overrides: Overrides, options: BuildOptions, cache_d
     console.print(summary_table(report))
     if report.random_weights:
         console.print("[bold yellow]RANDOM WEIGHTS: numbers check numerics only, not model quality[/]")
+    for reason in report.not_measured:  # a warning (exit 0); --strict turned it into an error before this point
+        console.print(f"[bold yellow]ACCURACY NOT MEASURED[/] {escape(reason)}; a warning, --strict makes it an "
+                      "error", highlight=False)
     if json_out:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
 
@@ -244,7 +263,12 @@ def doctor(json_out: JsonOut = False) -> None:
     for section, values in info.items():
         typer.echo(f"{section}:")
         for key, value in (values.items() if isinstance(values, dict) else [("", values)]):
-            typer.echo(f"  {key:<24} {value}" if key else f"  {value}")
+            if isinstance(value, dict) and value:  # one level deeper: e.g. each engine backend
+                typer.echo(f"  {key}:")
+                for sub, text in value.items():
+                    typer.echo(f"    {sub:<22} {text}")
+            else:
+                typer.echo(f"  {key:<24} {value}" if key else f"  {value}")
 
 
 @app.command()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from trtbuild.host import host_summary, tool_versions
+from trtbuild.lock import lock_status
 
 TOOLS = ("torch", "torchvision", "ultralytics", "onnx", "onnxsim", "onnxslim", "onnxruntime", "onnxruntime-gpu",
-         "nvidia-modelopt", "onnxconverter-common", "tensorrt")
+         "nvidia-modelopt", "onnxconverter-common")
 
 
 def working_onnxruntime_providers() -> dict[str, str]:
@@ -36,45 +37,41 @@ def working_onnxruntime_providers() -> dict[str, str]:
     return results
 
 
-def tensorrt_import() -> str:
-    try:
-        import tensorrt
-    except Exception as exc:  # ImportError, or OSError from a stub wheel without libraries
-        return f"not importable: {type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
-    return f"ok ({tensorrt.__version__})"
+def engine_backends() -> dict:
+    """Each registered backend: can it build here (or why not), its library and version, and the GPUs its engines
+    run on, including whether this host's GPU is one of them."""
+    from trtbuild.backends.registry import backends, select_backend
+    from trtbuild.host import gpus
+    from trtbuild.tensorrt.compat import gpu_runs_engine
 
-
-def engine_details() -> dict:
-    """What the engine stage would use here: backend, TensorRT version (and whether trtbuild supports it), GPU."""
-    from trtbuild.host import gpus, tensorrt_version
-    from trtbuild.stages.engine import choose_backend
-    from trtbuild.tensorrt.trtexec import trtexec_path, trtexec_version
-    from trtbuild.tensorrt.version import SUPPORTED, parse_version, unsupported_reason
-
-    python_version, trtexec = tensorrt_version(), trtexec_path()
-    details = {"supported_range": SUPPORTED, "tensorrt_python": python_version or "not installed",
-               "trtexec": trtexec or "not on PATH"}
-    if python_version:
-        try:
-            details["tensorrt_python_supported"] = unsupported_reason(parse_version(python_version)) or "yes"
-        except ValueError:
-            details["tensorrt_python_supported"] = f"unparseable version {python_version!r}"
-    if trtexec:
-        version = trtexec_version(trtexec)
-        details["trtexec_version"] = str(version) if version else "unknown (no &&&& RUNNING line)"
-    details["auto_backend"] = choose_backend("auto", python_version, trtexec)[0] or "none"
-    details["gpu"] = ", ".join(f"{g.name} (sm {g.compute_capability}, driver {g.driver})" for g in gpus()) or "none"
-    return details
+    local = gpus()
+    found = {}
+    for backend in backends():
+        flavor = backend.flavor
+        targets = (", ".join(flavor.default_compute_capabilities) + f" by default (can target "
+                   f"{', '.join(flavor.compute_capabilities)}; builds without a GPU)") if flavor.builds_without_gpu \
+            else "the GPU it builds on (Ampere+ with engine.hardware_compatibility=ampere_plus)"
+        entry = {"builds_here": backend.unavailable_reason() or "yes", "library": flavor.title,
+                 "version": str(backend.version() or "not installed"), "supported": flavor.supported_range,
+                 "engines_run_on": targets}
+        if local:
+            runs_on = flavor.default_compute_capabilities or (local[0].compute_capability,)
+            entry["runs_on_this_gpu"] = "yes" if gpu_runs_engine(flavor, runs_on, local[0].compute_capability) \
+                else f"no ({local[0].name} is compute capability {local[0].compute_capability})"
+        found[backend.name] = entry
+    auto, _ = select_backend("auto")
+    found["auto"] = auto.name if auto else "none"
+    return found
 
 
 def diagnose() -> dict:
-    from trtbuild.stages.engine import engine_unavailable_reason
+    from trtbuild.backends.registry import select_backend
 
     return {
         "host": host_summary(),
         "versions": tool_versions(TOOLS),
+        "lock": lock_status(),
         "onnxruntime_providers": working_onnxruntime_providers(),
-        "tensorrt_import": tensorrt_import(),
-        "engine_stage": engine_unavailable_reason() or "available",
-        "engine": engine_details(),
+        "engine_stage": select_backend("auto")[1] or "available",
+        "engine_backends": engine_backends(),
     }

@@ -11,10 +11,6 @@ import sys
 from dataclasses import asdict, dataclass
 from importlib import metadata
 
-# Distribution names a TensorRT Python install may have (the pip meta package or the CUDA-specific wheels).
-TENSORRT_DISTRIBUTIONS = ("tensorrt", "tensorrt-cu13", "tensorrt-cu12", "tensorrt_cu13", "tensorrt_cu12")
-
-
 def package_version(dist: str) -> str | None:
     try:
         return metadata.version(dist)
@@ -24,15 +20,6 @@ def package_version(dist: str) -> str | None:
 
 def tool_versions(dists: tuple[str, ...] | list[str]) -> dict[str, str | None]:
     return {d: package_version(d) for d in dists}
-
-
-def tensorrt_version() -> str | None:
-    """Version of the installed TensorRT bindings, or None (the stub wheels from PyPI have no bindings)."""
-    for dist in TENSORRT_DISTRIBUTIONS:
-        version = package_version(dist)
-        if version:
-            return version
-    return None
 
 
 @dataclass(frozen=True)
@@ -69,9 +56,15 @@ def host_summary() -> dict:
         "machine": platform.machine(),
         "cpu_count": _cpu_count(),
         "gpus": [asdict(g) for g in gpus()],
-        "tensorrt": tensorrt_version(),
+        "engine_libraries": _engine_libraries(),
         "trtexec": shutil.which("trtexec"),
     }
+
+
+def _engine_libraries() -> dict[str, str | None]:
+    from trtbuild.backends.registry import library_versions
+
+    return library_versions()
 
 
 def _cpu_count() -> int:

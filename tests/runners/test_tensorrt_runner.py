@@ -21,9 +21,9 @@ TESTS = Path(__file__).resolve().parents[1]
 def test_import_and_construction_touch_neither_cuda_nor_tensorrt():
     code = ("import sys, torch; from trtbuild.runners.tensorrt_runner import TensorRTRunner; "
             "r = TensorRTRunner('x.engine', cuda_graph=True); "
-            "print('tensorrt' in sys.modules, torch.cuda.is_initialized())")
+            "print('tensorrt' in sys.modules, 'tensorrt_rtx_bindings' in sys.modules, torch.cuda.is_initialized())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "False"]
+    assert out.stdout.split() == ["False", "False", "False"]
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def tiny_engine(tmp_path, cache_dir):  # cache_dir: the timing cache goes there
     metadata = tmp_path / "metadata.json"
     metadata.write_text("{}")  # what the export stage of a `python` adapter model writes
     out = EngineStage(recipe).run(StageContext(recipe, work, {"onnx": onnx, "metadata": metadata}, tmp_path / "stage.log"))
-    return work / out.artifacts["plan"]
+    return work / out.artifacts["engine"]
 
 
 def _expected(x: np.ndarray) -> np.ndarray:

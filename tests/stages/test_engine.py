@@ -1,5 +1,6 @@
-"""The engine stage: backend choice, key, sidecar content, the trtexec path end to end against a fake trtexec
-script (the only stand-in here; it writes what trtexec writes), and, on a GPU host, a real build."""
+"""The engine stage: key, sidecar content, the trtexec backend end to end against a fake trtexec script (the only
+stand-in here; it writes what trtexec writes), and real TensorRT-RTX builds on this CPU: YOLO12n FP32/FP16,
+Depth-Anything-V2 at 392, a dynamic-batch profile, an unsupported graph, and the stage cache."""
 
 import importlib.util
 import json
@@ -9,28 +10,24 @@ from pathlib import Path
 
 import pytest
 
-from conftest import needs_tensorrt
-from trtbuild.host import Gpu
+from conftest import DEPTH_SEEDED, YOLO_WEIGHTS, backend_checker, needs_tensorrt
+from trtbuild import api
+from trtbuild.backends.registry import get_backend
+from trtbuild.backends.tensorrt import FLAVOR as TRT
+from trtbuild.backends.trtexec import TrtexecBackend
+from trtbuild.errors import StageFailed
+from trtbuild.pipeline import BuildOptions
 from trtbuild.recipe import Overrides, load_recipe
 from trtbuild.recipe.schema import Recipe
 from trtbuild.stages.base import StageContext
-from trtbuild.stages.engine import (
-    NO_TRTEXEC,
-    NOT_INSTALLED,
-    EngineStage,
-    _build_trtexec,
-    choose_backend,
-    engine_unavailable_reason,
-    make_sidecar,
-    rebuild_command,
-)
+from trtbuild.stages.engine import EngineStage, make_sidecar, rebuild_command
 from trtbuild.tensorrt.layer_info import normalize
 from trtbuild.tensorrt.plan import make_plan
 from trtbuild.tensorrt.sidecar import EngineSidecar, IoTensor
 from trtbuild.tensorrt.version import TrtVersion
 
 TESTS = Path(__file__).resolve().parents[1]
-GPU = Gpu("NVIDIA L4", "8.9", "575.57", 23034)
+needs_rtx = backend_checker("tensorrt-rtx")
 
 
 def _tiny_onnx(path: Path) -> Path:
@@ -47,28 +44,6 @@ def _recipe(**blocks) -> Recipe:
                                   "export": {"output_names": ["output0"]}, **blocks})
 
 
-@pytest.mark.parametrize(("requested", "python", "trtexec", "expected"), [
-    ("auto", "10.3.0", "/usr/bin/trtexec", ("python", None)),
-    ("auto", None, "/usr/bin/trtexec", ("trtexec", None)),  # tar/NGC installs without the bindings
-    ("auto", None, None, (None, NOT_INSTALLED)),
-    ("python", None, "/usr/bin/trtexec", (None, NOT_INSTALLED)),
-    ("trtexec", "11.1.0", None, (None, NO_TRTEXEC)),
-    ("trtexec", "11.1.0", "/opt/trt/bin/trtexec", ("trtexec", None)),
-])
-def test_choose_backend(requested, python, trtexec, expected):
-    assert choose_backend(requested, python, trtexec) == expected
-
-
-def test_unavailable_here_with_one_line_reason(tmp_path, monkeypatch):
-    from trtbuild.host import tensorrt_version
-
-    if tensorrt_version():
-        pytest.skip("this host has TensorRT")
-    monkeypatch.setenv("PATH", str(tmp_path))  # no trtexec either
-    assert engine_unavailable_reason() == NOT_INSTALLED and "\n" not in NOT_INSTALLED
-    assert EngineStage(_recipe(engine={"backend": "trtexec"})).unavailable() == NO_TRTEXEC
-
-
 def test_precision_method_enters_the_key():
     graph = EngineStage(_recipe(precision={"mode": "fp16"})).params()
     builder = EngineStage(_recipe(precision={"mode": "fp16", "method": "builder"})).params()
@@ -83,22 +58,22 @@ def test_rebuild_command(in_repo):
 
 def test_sidecar_for_a_detector(in_repo):
     recipe = load_recipe("yolo12n", Overrides(random_weights=True)).recipe
-    plan = make_plan(recipe, TrtVersion(11, 1, 0), "8.9")
+    plan = make_plan(recipe, TRT, TrtVersion(11, 1, 0), "8.9")
     io = [IoTensor(name="images", mode="input", dtype="float32", shape=[1, 3, 640, 640])]
     meta = {"task": "detect", "stride": 32, "imgsz": [640, 640], "names": {0: "person"}}
-    sidecar = make_sidecar(recipe, plan, "python", GPU, io, onnx_sha256="a" * 64, plan_sha256="b" * 64,
+    sidecar = make_sidecar(recipe, plan, get_backend("tensorrt"), io, onnx_sha256="a" * 64, engine_sha256="b" * 64,
                            build_seconds=12.5, metadata=meta)
     assert sidecar.ultralytics.model_dump() == {"names": {0: "person"}, "stride": 32, "imgsz": [640, 640],
                                                 "task": "detect", "batch": 1}
-    assert sidecar.tensorrt == "11.1.0" and sidecar.strongly_typed and sidecar.builder_flags == []
-    assert sidecar.gpu.compute_capability == "8.9" and sidecar.extra == {}
+    assert sidecar.library_version == "11.1.0" and sidecar.strongly_typed and sidecar.builder_flags == []
+    assert sidecar.runs_on == ["8.9"] and sidecar.library == "tensorrt" and sidecar.extra == {}
 
 
 def test_sidecar_for_depth_keeps_adapter_metadata(in_repo):
     recipe = load_recipe("depth", Overrides(random_weights=True, precision="fp16",
                                             sets=["precision.method=builder"])).recipe
-    plan = make_plan(recipe, TrtVersion(10, 3, 0), "8.7")
-    sidecar = make_sidecar(recipe, plan, "python", GPU, [], onnx_sha256="a" * 64, plan_sha256="b" * 64,
+    plan = make_plan(recipe, TRT, TrtVersion(10, 3, 0), "8.7")
+    sidecar = make_sidecar(recipe, plan, get_backend("tensorrt"), [], onnx_sha256="a" * 64, engine_sha256="b" * 64,
                            build_seconds=1.0, metadata={"task": "depth", "imgsz": [518, 518], "encoder": "vits"})
     assert sidecar.ultralytics is None and sidecar.extra["imgsz"] == [518, 518]
     assert sidecar.builder_flags == ["FP16"] and not sidecar.strongly_typed
@@ -120,22 +95,25 @@ print("&&&& PASSED TensorRT.trtexec [TensorRT v100300] # trtexec")
 """
 
 
-def test_trtexec_backend_writes_plan_and_io(tmp_path, monkeypatch):
+def test_trtexec_backend_writes_engine_and_io(tmp_path, monkeypatch):
     script = tmp_path / "bin" / "trtexec"
     script.parent.mkdir()
     script.write_text(FAKE_TRTEXEC.format(python=sys.executable))
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", f"{script.parent}:/usr/bin:/bin")
     recipe = _recipe(engine={"backend": "trtexec", "workspace_mib": 64})
-    ctx = StageContext(recipe, tmp_path, {"onnx": tmp_path / "m.onnx"}, tmp_path / "stage.log")
-    plan = make_plan(recipe, TrtVersion(10, 3, 0), "8.9", tmp_path / "timing")
-    io, info = _build_trtexec(plan, tmp_path / "m.onnx", tmp_path / "model.engine", ctx)
-    assert (tmp_path / "model.engine").read_bytes() == b"PLAN" and info["Bindings"] == ["images", "output0"]
+    backend = TrtexecBackend()
+    assert backend.missing() is None and backend.version() == (10, 3, 0)  # read from the RUNNING line
+    plan = make_plan(recipe, TRT, backend.version(), "8.9", tmp_path / "timing")
+    lines = []
+    built = backend.build(plan, tmp_path / "m.onnx", lines.append)
+    assert built.engine == b"PLAN" and built.engine_info["Bindings"] == ["images", "output0"]
+    io = built.io
     assert [(t.name, t.mode, t.shape) for t in io] == [("images", "input", [-1, 3, 8, 8]), ("output0", "output", [])]
     assert io[0].profile == [[1, 3, 8, 8], [2, 3, 8, 8], [4, 3, 8, 8]]
-    log = (tmp_path / "stage.log").read_text()
+    log = "\n".join(lines)
     assert "--memPoolSize=workspace:64M" in log and "&&&& PASSED" in log
-    assert normalize(info)["schema"] == "bindings"
+    assert normalize(built.engine_info)["schema"] == "bindings"
 
 
 @pytest.mark.gpu
@@ -150,10 +128,97 @@ def test_real_build_on_gpu(tmp_path, cache_dir):  # cache_dir: the timing cache 
     metadata = tmp_path / "metadata.json"
     metadata.write_text("{}")  # what the export stage of a `python` adapter model writes
     output = stage.run(StageContext(recipe, workdir, {"onnx": onnx, "metadata": metadata}, tmp_path / "stage.log"))
-    assert set(output.artifacts) == {"plan", "sidecar", "layers"}
+    assert set(output.artifacts) == {"engine", "sidecar", "layers"}
     sidecar = EngineSidecar.read(workdir / output.artifacts["sidecar"])
     assert sidecar.io[0].name == "images" and sidecar.io[0].profile[2] == [4, 3, 8, 8]
     assert sidecar.memory_pools == {"WORKSPACE": 256 << 20}
     layers = json.loads((workdir / output.artifacts["layers"]).read_text())
     assert layers["normalized"]["num_layers"] >= 1
-    assert (workdir / output.artifacts["plan"]).stat().st_size > 0
+    assert (workdir / output.artifacts["engine"]).stat().st_size > 0
+
+
+def _run_stage(recipe: Recipe, onnx: Path, tmp_path: Path):
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    metadata = tmp_path / "metadata.json"
+    metadata.write_text("{}")  # what the export stage of a `python` adapter model writes
+    log = tmp_path / "stage.log"
+    output = EngineStage(recipe).run(StageContext(recipe, workdir, {"onnx": onnx, "metadata": metadata}, log))
+    return output, workdir, log.read_text()
+
+
+@needs_rtx
+def test_rtx_dynamic_batch_profile_builds_on_cpu(tmp_path):
+    recipe = _recipe(engine={"backend": "tensorrt-rtx"})
+    recipe.inputs[0].dynamic = {0: {"min": 1, "opt": 1, "max": 8}}
+    output, workdir, log = _run_stage(recipe, _tiny_onnx(tmp_path / "model.onnx"), tmp_path)
+    sidecar = EngineSidecar.read(workdir / output.artifacts["sidecar"])
+    assert sidecar.library == "tensorrt-rtx" and sidecar.library_version == "1.7.1" and sidecar.gpu is None
+    assert sidecar.runs_on == ["8.0", "8.6", "8.9", "12.0", "12.1"] and sidecar.strongly_typed
+    assert [(t.name, t.mode, t.shape) for t in sidecar.io] == [("images", "input", [-1, 3, 8, 8]),
+                                                                ("output0", "output", [-1, 3, 8, 8])]
+    assert sidecar.io[0].profile == [[1, 3, 8, 8], [1, 3, 8, 8], [8, 3, 8, 8]]
+    assert (workdir / output.artifacts["engine"]).stat().st_size == output.metrics["engine_bytes"] > 0
+    assert output.metrics["num_layers"] is None and "engine inspector skipped" in log  # no GPU to read it back
+
+
+@needs_rtx
+def test_rtx_targets_chosen_compute_capabilities(tmp_path):
+    recipe = _recipe(engine={"backend": "tensorrt-rtx", "compute_capabilities": ["8.6"]})
+    output, workdir, _ = _run_stage(recipe, _tiny_onnx(tmp_path / "model.onnx"), tmp_path)
+    assert EngineSidecar.read(workdir / output.artifacts["sidecar"]).runs_on == ["8.6"]
+
+
+@needs_rtx
+def test_rtx_unsupported_graph_names_the_node(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["images"], ["r"], name="relu0"),
+         helper.make_node("FancyResample", ["r"], ["output0"], name="/head/FancyResample_3", domain="acme.ops")],
+        "bad", [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, 8, 8])],
+        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, ["batch", 3, 8, 8])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("acme.ops", 1)])
+    model.ir_version = 8
+    onnx.save(model, str(tmp_path / "bad.onnx"))
+    with pytest.raises(StageFailed, match=r"the ONNX parser cannot parse bad.onnx: node /head/FancyResample_3 "
+                                          r"\(FancyResample\): .*Plugin not found"):
+        _run_stage(_recipe(engine={"backend": "tensorrt-rtx"}), tmp_path / "bad.onnx", tmp_path)
+
+
+def _build(recipe: str, weights: Path, root: Path, *sets: str, precision: str = "fp16"):
+    return api.build(recipe, Overrides(weights=weights, precision=precision, sets=list(sets)),
+                     BuildOptions("engine", out_root=root / "engines"), cache_dir=root / "cache")
+
+
+def _engine_record(report):
+    return next(s for s in report.stages if s.name == "engine")
+
+
+@needs_rtx
+def test_rtx_real_yolo12n_fp32_and_fp16_engines_and_cache(in_repo, tmp_path):
+    few = "precision.evaluate.max_images=2"  # accuracy is the precision stage's business, not this test's
+    fp32 = _engine_record(_build("yolo12n", YOLO_WEIGHTS, tmp_path, few, precision="fp32"))
+    fp16 = _engine_record(_build("yolo12n", YOLO_WEIGHTS, tmp_path, few))
+    for record in (fp32, fp16):
+        assert record.status == "ran" and record.metrics["library"] == "tensorrt-rtx"
+        assert record.metrics["io"][1]["shape"] == [1, 84, 8400]
+    # the FP16 graph gives a smaller engine (about 10.5 vs 14.8 MB measured)
+    assert fp16.metrics["engine_bytes"] < 0.85 * fp32.metrics["engine_bytes"]
+    sidecar = EngineSidecar.read(tmp_path / "engines" / "yolo12n" / "yolo12n.fp16.engine.json")
+    assert sidecar.ultralytics.names[0] == "person" and sidecar.precision == "fp16"
+
+    again = _engine_record(_build("yolo12n", YOLO_WEIGHTS, tmp_path, few))
+    assert again.status == "cached" and again.key == fp16.key
+    changed = _engine_record(_build("yolo12n", YOLO_WEIGHTS, tmp_path, few, "engine.compute_capabilities=[8.9]"))
+    assert changed.status == "ran" and changed.key != fp16.key and changed.metrics["runs_on"] == ["8.9"]
+
+
+@needs_rtx
+def test_rtx_real_depth_anything_v2_engine(in_repo, tmp_path):
+    report = _build("depth", DEPTH_SEEDED, tmp_path, "inputs[0].shape=[1,3,392,392]",
+                    "precision.evaluate.max_images=1")
+    record = _engine_record(report)
+    assert record.status == "ran" and record.metrics["io"][0]["shape"] == [1, 3, 392, 392]
+    assert record.metrics["engine_bytes"] > 20e6  # ViT-S weights in FP16 (~50 MB at 518)

@@ -1,6 +1,7 @@
-"""Static check of the modules that touch `tensorrt`: every `trt.X.Y` chain, and every member used on a variable
-holding a known TensorRT object, exists in each supported version's manifest and is not deprecated there. Names the
-adapter reaches dynamically (`getattr(trt.BuilderFlag, name)`) come from the plan and are checked in test_plan."""
+"""Static check of the modules that touch a TensorRT-family library: every `trt.X.Y` chain, and every member used on
+a variable holding a known TensorRT object, exists in each supported version's manifest (TensorRT 10.3-11.1 and
+TensorRT-RTX 1.7.1) and is not deprecated there. Names the adapter reaches dynamically (`getattr(trt.BuilderFlag,
+name)`) come from the plan and are checked in test_plan."""
 
 import ast
 from pathlib import Path
@@ -14,7 +15,26 @@ ADAPTERS = [Path(builder_module.__file__), Path(runner_module.__file__)]
 # variable (or self.attribute) name in the adapters -> the TensorRT class it holds
 HOLDS = {"builder": "Builder", "network": "INetworkDefinition", "parser": "OnnxParser", "config": "IBuilderConfig",
          "profile": "IOptimizationProfile", "merged": "ITimingCache", "runtime": "Runtime", "engine": "ICudaEngine",
-         "context": "IExecutionContext", "inspector": "EngineInspector"}
+         "context": "IExecutionContext", "inspector": "EngineInspector", "runtime_config": "IRuntimeConfig",
+         "runtime_cache": "IRuntimeCache"}
+# Reached only for flavors that declare the feature (plan.compute_capabilities is empty unless the flavor builds ahead
+# of time; the runtime config only when flavor.runtime_cache), so only TensorRT-RTX's manifest must have them.
+RTX_ONLY = {"ComputeCapability", "CudaGraphStrategy", "IRuntimeConfig", "IRuntimeCache",
+            "ICudaEngine.create_runtime_config", "IBuilderConfig.set_compute_capability",
+            "IBuilderConfig.num_compute_capabilities"}
+# Reached only when flavor.timing_cache (TensorRT-RTX deprecated them as no-ops in 1.2).
+TRT_ONLY = {"ITimingCache", "IBuilderConfig.create_timing_cache", "IBuilderConfig.set_timing_cache",
+            "IBuilderConfig.get_timing_cache"}
+RTX = "rtx_1.7.1"
+
+
+def _versions(fake, name: str) -> list[str]:
+    """Manifests a name must be in: all of them, or one flavor's for names only that flavor's code path reaches."""
+    if name in RTX_ONLY or name.split(".")[0] in RTX_ONLY:
+        return [RTX]
+    if name in TRT_ONLY or name.split(".")[0] in TRT_ONLY:
+        return list(fake.VERSIONS)
+    return [*fake.VERSIONS, RTX]
 REMOVED = {"EXPLICIT_BATCH", "max_workspace_size", "build_engine", "platform_has_fast_fp16", "platform_has_fast_int8",
            "platform_has_tf32", "IInt8Calibrator", "get_binding_index", "execute_async_v2", "IParserError"}
 
@@ -79,23 +99,34 @@ def test_adapters_use_tensorrt(uses):
 
 def test_every_trt_chain_exists_in_every_version(uses, fake):
     chains, _ = uses
-    for version in fake.VERSIONS:
+    for version in [*fake.VERSIONS, RTX]:
         m = fake.manifest(version)
-        missing = [".".join(c) for c in sorted(chains) if _resolve(m, c)]
-        assert not missing, f"TensorRT {version} lacks {missing}"
-        deprecated = [".".join(c[:2]) for c in chains if ".".join(c[:2]) in m["deprecated"]]
-        assert not deprecated, f"TensorRT {version}: deprecated {deprecated}"
+        mine = [c for c in sorted(chains) if version in _versions(fake, ".".join(c))]
+        missing = [".".join(c) for c in mine if _resolve(m, c)]
+        assert not missing, f"{version} lacks {missing}"
+        deprecated = [".".join(c[:2]) for c in mine if ".".join(c[:2]) in m["deprecated"]]
+        assert not deprecated, f"{version}: deprecated {deprecated}"
 
 
 def test_every_member_used_on_trt_objects_exists_in_every_version(uses, fake):
     _, members = uses
-    for version in fake.VERSIONS:
+    for version in [*fake.VERSIONS, RTX]:
         m = fake.manifest(version)
-        missing = [f"{c}.{a}" for c, a in sorted(members)
+        mine = [(c, a) for c, a in sorted(members) if version in _versions(fake, f"{c}.{a}")]
+        missing = [f"{c}.{a}" for c, a in mine
                    if a not in m["classes"][c] and a not in m["python_package_additions"]["class_attributes"].get(c, [])]
-        assert not missing, f"TensorRT {version} lacks {missing}"
-        deprecated = [f"{c}.{a}" for c, a in members if f"{c}.{a}" in m["deprecated"]]
-        assert not deprecated, f"TensorRT {version}: deprecated {deprecated}"
+        assert not missing, f"{version} lacks {missing}"
+        deprecated = [f"{c}.{a}" for c, a in mine if f"{c}.{a}" in m["deprecated"]]
+        assert not deprecated, f"{version}: deprecated {deprecated}"
+
+
+def test_flavor_only_names_are_guarded_by_the_flavor():
+    from trtbuild.backends.tensorrt import FLAVOR as TRT
+    from trtbuild.backends.tensorrt_rtx import FLAVOR as RTX_FLAVOR
+
+    assert not TRT.runtime_cache and not TRT.builds_without_gpu  # full TensorRT never reaches the RTX-only names
+    assert RTX_FLAVOR.runtime_cache and RTX_FLAVOR.builds_without_gpu and RTX_FLAVOR.builtin_cuda_graph
+    assert TRT.timing_cache and not RTX_FLAVOR.timing_cache  # nor TensorRT-RTX the timing-cache calls
 
 
 def test_no_removed_symbol_anywhere_in_the_adapters():

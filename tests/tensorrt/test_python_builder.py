@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from trtbuild.backends.tensorrt import FLAVOR as TRT
 from trtbuild.errors import StageFailed, UsageError
 from trtbuild.tensorrt import python_builder
 from trtbuild.tensorrt.parser_errors import parse_failure
@@ -13,10 +14,10 @@ from trtbuild.tensorrt.progress import ProgressLines
 from trtbuild.tensorrt.version import parse_version
 
 
-def _build(trt, recipe, tmp_path, lines=None):
-    plan = make_plan(recipe, parse_version(trt.__version__), "8.9", tmp_path / "timing")
+def _build(trt, recipe, tmp_path, lines=None, inspect=True):
+    plan = make_plan(recipe, TRT, parse_version(trt.__version__), "8.9", tmp_path / "timing")
     log = lines.append if lines is not None else (lambda _: None)
-    return python_builder.build_engine(plan, tmp_path / "model.onnx", log)
+    return python_builder.build_engine(trt, plan, tmp_path / "model.onnx", log, inspect=inspect)
 
 
 def _set_flags(trt):
@@ -49,7 +50,7 @@ def test_precision_handling_per_major(trt, make_recipe, tmp_path):
 def test_fp16_flag_only_in_10x_builder_mode(trt, make_recipe, tmp_path):
     recipe = make_recipe(precision={"mode": "fp16", "method": "builder"})
     if trt.__version__.startswith("11."):
-        with pytest.raises(UsageError, match="builder needs TensorRT 10.x"):
+        with pytest.raises(UsageError, match="builder needs weak typing"):
             _build(trt, recipe, tmp_path)
         assert trt.recorder.calls == []  # refused before TensorRT is touched
         return
@@ -80,7 +81,7 @@ def test_parse_errors_are_logged_and_name_the_first_node(trt, make_recipe, tmp_p
         **{f"ParserError.{m}": (lambda self, k=k: errors[self.index][k])
            for k, m in enumerate(("node_name", "node_operator", "desc"))}})
     lines = []
-    with pytest.raises(StageFailed, match=r"cannot parse model.onnx: node /model.22/Mul \(Mul\): broadcast "
+    with pytest.raises(StageFailed, match=r"the ONNX parser cannot parse model.onnx: node /model.22/Mul \(Mul\): broadcast "
                                           r"mismatch \(\+1 more in the log\)"):
         _build(trt, make_recipe(), tmp_path, lines)
     assert "parser error 2/2: node /model.23/Softmax (Softmax): bad axis" in lines
@@ -128,11 +129,30 @@ def test_io_and_inspector_json(trt, make_recipe, tmp_path):
         "EngineInspector.get_engine_information": json.dumps(info),
     })
     built = _build(trt, make_recipe(), tmp_path)
-    assert built.plan == b"PLAN" and built.engine_info == info
+    assert built.engine == b"PLAN" and built.engine_info == info
     assert [(t.name, t.mode, t.dtype, t.shape) for t in built.io] == [
         ("images", "input", "float32", [-1, 3, 640, 640]), ("output0", "output", "float16", [-1, 84, 8400])]
     assert built.io[0].profile == [[1, 3, 640, 640], [2, 3, 640, 640], [8, 3, 640, 640]]
     assert trt.recorder.args_of("EngineInspector.get_engine_information") == [(trt.LayerInformationFormat.JSON,)]
+
+
+def test_without_inspection_io_comes_from_the_parsed_network(trt, make_recipe, tmp_path, fake):
+    tensors = {"images": ([-1, 3, 640, 640], trt.DataType.FLOAT), "output0": ([-1, 84, 8400], trt.DataType.HALF)}
+
+    def tensor(name):
+        t = fake.instance(trt.ITensor)
+        t._props.update(name=name, shape=tensors[name][0], dtype=tensors[name][1])
+        return t
+
+    trt.recorder.script.update({
+        "INetworkDefinition.num_inputs": 1, "INetworkDefinition.num_outputs": 1,
+        "INetworkDefinition.get_input": lambda self, i: tensor("images"),
+        "INetworkDefinition.get_output": lambda self, i: tensor("output0")})
+    built = _build(trt, make_recipe(dynamic=True), tmp_path, inspect=False)
+    assert built.engine_info is None and "Runtime.deserialize_cuda_engine" not in trt.recorder.names()
+    assert [(t.name, t.mode, t.dtype, t.shape, t.profile) for t in built.io] == [
+        ("images", "input", "float32", [-1, 3, 640, 640], [[1, 3, 640, 640], [2, 3, 640, 640], [8, 3, 640, 640]]),
+        ("output0", "output", "float16", [-1, 84, 8400], None)]
 
 
 def test_parse_failure_without_errors():

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from trtbuild.backends.tensorrt import FLAVOR as TRT
 from trtbuild.tensorrt.plan import make_plan
 from trtbuild.tensorrt.trtexec import build_argv, run_trtexec, shape_arg, trtexec_version
 from trtbuild.tensorrt.trtexec_output import benchmark_flags
@@ -26,7 +27,7 @@ def _flag(arg: str) -> str:
 
 
 def _argv(recipe, version: str, tmp_path: Path) -> list[str]:
-    plan = make_plan(recipe, parse_version(version), "8.9", tmp_path)
+    plan = make_plan(recipe, TRT, parse_version(version), "8.9", tmp_path)
     return build_argv(plan, Path("m.onnx"), Path("m.engine"), Path("layers.json"))
 
 

@@ -6,6 +6,7 @@ Every block is strict (unknown keys are errors) so a typo never silently falls b
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -107,7 +108,8 @@ class Tolerance(Strict):
 
 
 class CheckSpec(Strict):
-    images: Path | None = Field(None, description="folder of images; missing folder -> seeded random inputs, reported")
+    images: Path | None = Field(None, description="image folder or dataset YAML; unset = `data`, else the images "
+                                "bundled with ultralytics (bus.jpg, zidane.jpg)")
     max_images: int = Field(8, ge=1)
     tolerances: dict[str, Tolerance] = Field(
         default_factory=dict, description="output name -> tolerance; outputs not listed use `default`"
@@ -124,13 +126,15 @@ class KeepFp32(Strict):
 
 
 class CalibrationSpec(Strict):
-    images: Path | None = Field(None, description="INT8 calibration image folder; unset = check.images")
+    images: Path | None = Field(None, description="INT8 calibration image folder or dataset YAML (its train split); "
+                                "unset = `data`; CLI --calib")
     count: int = Field(512, ge=1, description="at most this many images (sorted by name); < 300 gives a warning")
     method: Literal["entropy", "minmax", "percentile"] = "minmax"
 
 
 class PrecisionEvaluation(Strict):
-    images: Path | None = Field(None, description="images for accuracy vs PyTorch FP32; unset = verify.images")
+    images: Path | None = Field(None, description="image folder or dataset YAML for accuracy vs PyTorch FP32; "
+                                "unset = verify.images, else `data`")
     max_images: int = Field(32, ge=1, description="kept small: ONNX Runtime CPU runs FP16 graphs slowly")
 
 
@@ -152,13 +156,36 @@ class PrecisionSpec(Strict):
 
 
 class EngineSpec(Strict):
-    backend: Literal["auto", "python", "trtexec"] = "auto"
+    backend: str = Field("auto", description="auto | tensorrt (alias python) | trtexec | tensorrt-rtx; auto = full "
+                         "TensorRT with a GPU, else trtexec, else TensorRT-RTX (builds on a CPU)")
+    compute_capabilities: list[str] | None = Field(
+        None, description="TensorRT-RTX targets, e.g. ['8.6', '8.9']; unset = the library's portable default")
     workspace_mib: int | None = Field(None, ge=1, description="WORKSPACE memory pool in MiB; unset = TensorRT decides")
     optimization_level: int = Field(3, ge=0, le=5)
     timing_cache: bool = True
     version_compatible: bool = False
     hardware_compatibility: Literal["none", "ampere_plus", "same_compute_capability"] = "none"
     profiling_verbosity: Literal["layer_names_only", "detailed", "none"] = "detailed"
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, name: str) -> str:
+        from trtbuild.backends.registry import backend_names
+
+        if name not in backend_names():
+            raise ValueError(f"unknown backend {name!r} (backends: {', '.join(backend_names())})")
+        return name
+
+    @field_validator("compute_capabilities", mode="before")
+    @classmethod
+    def _compute_capability_format(cls, targets):
+        if isinstance(targets, list):  # YAML reads `[8.6, 12.0]` as floats
+            targets = [str(float(t)) if isinstance(t, (int, float)) and not isinstance(t, bool) else t
+                       for t in targets]
+        bad = [t for t in targets or [] if not isinstance(t, str) or not re.fullmatch(r"\d+\.\d+", t)]
+        if bad:
+            raise ValueError(f"compute capabilities look like '8.6', got {bad[0]!r}")
+        return targets
 
 
 class Gate(Strict):
@@ -174,8 +201,8 @@ class Gate(Strict):
 
 
 class VerifySpec(Strict):
-    images: Path | None = None
-    labels: Path | None = Field(None, description="YOLO-format labels folder for label mAP (detection)")
+    images: Path | None = Field(None, description="image folder or dataset YAML (brings its labels); unset = `data`")
+    labels: Path | None = Field(None, description="YOLO-format labels folder for an image folder's label mAP")
     max_images: int = Field(128, ge=1)
     gates: list[Gate] = Field(
         default_factory=list, description="empty -> the task's default (map50_95_drop_pct <= 1, depth_rel_mse_pct <= 5)"
@@ -201,6 +228,9 @@ class Recipe(Strict):
     description: str = Field("", max_length=MAX_DESCRIPTION_CHARS)
     aliases: list[str] = Field(default_factory=list)
     task: Literal["detect", "depth", "other"]
+    data: Path | None = Field(None, description="Ultralytics dataset YAML or image folder: the images (and labels) of "
+                              "check, calibration, precision evaluation and verify unless their own key is set; "
+                              "CLI --data, env TRTBUILD_DATA")
     model: ModelSpec
     inputs: list[InputSpec] = Field(min_length=1)
     export: ExportSpec = Field(default_factory=ExportSpec)

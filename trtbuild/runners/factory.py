@@ -6,7 +6,6 @@ imported when a runner is created and touch the device only in `activate`, so ru
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,15 +18,15 @@ RUNNER_NAMES = ("torch", "onnxruntime", "tensorrt")
 
 @dataclass(frozen=True)
 class RunnerFiles:
-    """The artifacts runners load: the precision stage's ONNX and the engine plan with its sidecar."""
+    """The artifacts runners load: the precision stage's ONNX and the engine with its sidecar."""
 
     onnx: Path | None = None
-    plan: Path | None = None
+    engine: Path | None = None
     sidecar: Path | None = None
 
     @classmethod
     def from_artifacts(cls, artifacts: dict[str, Path]) -> RunnerFiles:
-        return cls(artifacts.get("precision.onnx"), artifacts.get("engine.plan"), artifacts.get("engine.sidecar"))
+        return cls(artifacts.get("precision.onnx"), artifacts.get("engine.engine"), artifacts.get("engine.sidecar"))
 
     def as_inputs(self) -> dict[str, Path]:
         """Stage-input roles (they enter the cache key) for the files present."""
@@ -51,11 +50,34 @@ def unavailable_reason(name: str, files: RunnerFiles) -> str | None:
     if name == "onnxruntime" and files.onnx is None:
         return "no ONNX model from the precision stage"
     if name == "tensorrt":
-        if files.plan is None:
-            return "no TensorRT engine (the engine stage did not produce one on this host)"
-        if importlib.util.find_spec("tensorrt") is None:
-            return "the TensorRT runner is not importable (tensorrt package missing)"
+        return engine_unavailable_reason(files)
     return None
+
+
+def engine_unavailable_reason(files: RunnerFiles) -> str | None:
+    """Why the engine cannot run on this host, from its sidecar, nvidia-smi and package metadata: decided before any
+    library is imported or the engine deserialized (e.g. a TensorRT-RTX engine on a Hopper GPU)."""
+    from trtbuild.backends.registry import get_flavor
+    from trtbuild.tensorrt.compat import check_compat, incompatible_message
+    from trtbuild.tensorrt.sidecar import EngineSidecar
+
+    if files.engine is None:
+        return "no engine (the engine stage did not produce one on this host)"
+    if files.sidecar is None:
+        return f"no sidecar beside {files.engine.name}: cannot tell which library and GPU it was built for"
+    try:
+        sidecar = EngineSidecar.read(files.sidecar)
+        flavor = get_flavor(sidecar.library)
+    except (OSError, ValueError, KeyError) as exc:
+        return f"unreadable sidecar {files.sidecar.name} ({' '.join(str(exc).split())[:160]}); rebuild the engine"
+    runtime = flavor.parsed_version()
+    if runtime is None:
+        return f"{flavor.title} is not installed, so its engines cannot run here ({flavor.install_hint})"
+    found = gpus()
+    if not found:
+        return f"no NVIDIA GPU found (nvidia-smi lists none); {flavor.title} engines run on a GPU"
+    compat = check_compat(sidecar, flavor, runtime, found[0].compute_capability, found[0].name)
+    return None if compat.ok else incompatible_message(files.engine.name, sidecar, flavor, compat)
 
 
 def available_runners(names: list[str], files: RunnerFiles) -> tuple[list[str], dict[str, str]]:
@@ -74,7 +96,7 @@ def create_runner(name: str, recipe: Recipe, files: RunnerFiles, options: Runner
         return onnxruntime_runner(files.onnx, options.cuda_graph)
     from trtbuild.runners.tensorrt_runner import TensorRTRunner
 
-    return TensorRTRunner(files.plan, cuda_graph=options.cuda_graph)  # finds its sidecar beside the plan
+    return TensorRTRunner(files.engine, cuda_graph=options.cuda_graph)  # finds its sidecar beside the engine
 
 
 def torch_runner(recipe: Recipe, device: str, options: RunnerOptions = RunnerOptions()) -> Runner:

@@ -1,10 +1,13 @@
-"""TensorRT runner: checks the sidecar before deserializing, binds I/O by tensor name, runs `execute_async_v3` on a
-torch CUDA stream (torch owns the device memory: no cuda-python dependency), optionally through a CUDA graph.
+"""TensorRT-family runner: reads the sidecar to pick the library flavor (TensorRT or TensorRT-RTX) and check the host
+before deserializing, binds I/O by tensor name, runs `execute_async_v3` on a torch CUDA stream (torch owns the
+device memory: no cuda-python dependency), optionally through a CUDA graph. Flavors that compile kernels at load time
+keep them in a runtime cache file beside the engine, so the second start is fast.
 
-Nothing touches CUDA or imports tensorrt before `activate()`, so worker processes may create it freely."""
+Nothing touches CUDA or imports a TensorRT library before `activate()`, so worker processes may create it freely."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -17,16 +20,21 @@ from trtbuild.tensorrt.sidecar import EngineSidecar, sidecar_path
 from trtbuild.tensorrt.version import parse_version
 
 
+def runtime_cache_path(engine_path: Path) -> Path:
+    return engine_path.with_name(engine_path.name + ".runtime-cache")
+
+
 class TensorRTRunner(Runner):
     name = "tensorrt"
 
-    def __init__(self, plan_path: Path, device: int = 0, cuda_graph: bool = False):
-        self.plan_path = Path(plan_path)
+    def __init__(self, engine_path: Path, device: int = 0, cuda_graph: bool = False):
+        self.engine_path = Path(engine_path)
         self.device_index = device
         self.cuda_graph = cuda_graph
         self.sidecar: EngineSidecar | None = None
         self.notes: list[str] = []
-        self.engine = self.context = self.stream = None
+        self.engine = self.context = self.stream = self.runtime_cache = None
+        self.flavor = None
         self._io: dict[str, tuple[bool, object]] = {}  # name -> (is_input, torch dtype)
         self._shapes: dict[str, tuple[int, ...]] | None = None
         self._inputs: dict = {}  # static input buffers (CUDA-graph mode: the graph reads these addresses)
@@ -34,29 +42,32 @@ class TensorRTRunner(Runner):
         self._graph = None
 
     def activate(self) -> None:
-        import tensorrt as trt
         import torch
+
+        from trtbuild.backends.registry import get_flavor
 
         device = torch.device("cuda", self.device_index)
         gpu_name = torch.cuda.get_device_name(device)
         compute_capability = "{}.{}".format(*torch.cuda.get_device_capability(device))
-        sidecar_file = sidecar_path(self.plan_path)
-        if sidecar_file.is_file():
-            self.sidecar = EngineSidecar.read(sidecar_file)
-            compat = check_compat(self.sidecar, parse_version(trt.__version__), compute_capability, gpu_name)
-            if not compat.ok:
-                raise StageUnavailable(incompatible_message(self.plan_path.name, self.sidecar, compat))
-            self.notes += compat.notes
-        else:
-            self.notes.append(f"no sidecar {sidecar_file.name}: TensorRT version and GPU were not checked")
+        sidecar_file = sidecar_path(self.engine_path)
+        if not sidecar_file.is_file():
+            raise StageUnavailable(f"no sidecar {sidecar_file.name} beside {self.engine_path.name}: cannot tell which "
+                                   "library and GPU it was built for; rebuild it with trtbuild")
+        self.sidecar = EngineSidecar.read(sidecar_file)
+        self.flavor = get_flavor(self.sidecar.library)
+        trt = self.flavor.import_module()
+        compat = check_compat(self.sidecar, self.flavor, parse_version(trt.__version__), compute_capability, gpu_name)
+        if not compat.ok:
+            raise StageUnavailable(incompatible_message(self.engine_path.name, self.sidecar, self.flavor, compat))
+        self.notes += compat.notes
 
         runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
-        if self.sidecar and self.sidecar.version_compatible:
+        if self.sidecar.version_compatible:
             runtime.engine_host_code_allowed = True
-        self.engine = runtime.deserialize_cuda_engine(self.plan_path.read_bytes())
+        self.engine = runtime.deserialize_cuda_engine(self.engine_path.read_bytes())
         if self.engine is None:
-            raise StageFailed(f"tensorrt: {self.plan_path} did not deserialize (TensorRT's message is in the log)")
-        self.context = self.engine.create_execution_context()
+            raise StageFailed(f"tensorrt: {self.engine_path} did not deserialize (the library's message is in the log)")
+        self.context = self._create_context(trt)
         self.stream = torch.cuda.Stream(device)
         self.device = device
         for i in range(self.engine.num_io_tensors):
@@ -64,8 +75,35 @@ class TensorRTRunner(Runner):
             is_input = self.engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT
             self._io[name] = (is_input, getattr(torch, dtype_name(self.engine.get_tensor_dtype(name))))
 
+    def _create_context(self, trt):
+        """Flavors with load-time kernel compilation get a runtime config: the runtime cache (kernels compiled on
+        an earlier start) and, when asked, the library's own CUDA-graph capture."""
+        if not self.flavor.runtime_cache:
+            return self.engine.create_execution_context()
+        runtime_config = self.engine.create_runtime_config()
+        self.runtime_cache = runtime_config.create_runtime_cache()
+        cache_file = runtime_cache_path(self.engine_path)
+        if cache_file.is_file() and not self.runtime_cache.deserialize(cache_file.read_bytes()):
+            self.notes.append(f"runtime cache {cache_file.name} is from another GPU/driver/version; recompiling")
+        runtime_config.set_runtime_cache(self.runtime_cache)
+        if self.cuda_graph and self.flavor.builtin_cuda_graph:
+            runtime_config.cuda_graph_strategy = trt.CudaGraphStrategy.WHOLE_GRAPH_CAPTURE
+        return self.engine.create_execution_context(runtime_config)
+
+    def _uses_torch_graph(self) -> bool:
+        return self.cuda_graph and not self.flavor.builtin_cuda_graph
+
+    def _save_runtime_cache(self) -> None:
+        """Atomic replace, so a concurrent start never reads half a cache."""
+        target = runtime_cache_path(self.engine_path)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}")
+        tmp.write_bytes(bytes(self.runtime_cache.serialize()))
+        tmp.replace(target)
+
     def deactivate(self) -> None:
-        self._graph = self.context = self.engine = self.stream = None
+        if self.runtime_cache is not None:
+            self._save_runtime_cache()
+        self._graph = self.context = self.engine = self.stream = self.runtime_cache = None
         self._inputs, self._outputs, self._shapes = {}, {}, None
 
     def inputs(self) -> list[TensorInfo]:
@@ -105,7 +143,7 @@ class TensorRTRunner(Runner):
             self._bind(shapes)
         with torch.cuda.stream(self.stream):
             self.stream.wait_stream(torch.cuda.current_stream(self.device))
-            if self.cuda_graph:
+            if self._uses_torch_graph():
                 for name, tensor in feed.items():
                     self._inputs[name].copy_(tensor, non_blocking=True)
                 self._replay()
@@ -133,7 +171,7 @@ class TensorRTRunner(Runner):
                 raise StageFailed(f"tensorrt: output {name} has a data-dependent shape {shape} (not supported)")
             self._outputs[name] = torch.empty(shape, dtype=dtype, device=self.device)
             self.context.set_tensor_address(name, self._outputs[name].data_ptr())
-        if self.cuda_graph:
+        if self._uses_torch_graph():
             self._inputs = {name: torch.empty(shape, dtype=self._io[name][1], device=self.device)
                             for name, shape in shapes.items()}
             for name, buffer in self._inputs.items():
@@ -142,7 +180,7 @@ class TensorRTRunner(Runner):
 
     def _execute(self) -> None:
         if not self.context.execute_async_v3(self.stream.cuda_stream):
-            raise StageFailed("tensorrt: execute_async_v3 failed (TensorRT's message is in the log)")
+            raise StageFailed("tensorrt: execute_async_v3 failed (the library's message is in the log)")
 
     def _replay(self) -> None:
         import torch
@@ -156,15 +194,15 @@ class TensorRTRunner(Runner):
         self._graph.replay()
 
     def describe(self) -> dict:
-        import tensorrt as trt
         import torch
 
-        info = {"runner": self.name, "plan": str(self.plan_path), "tensorrt": trt.__version__,
-                "device": torch.cuda.get_device_name(self.device_index), "cuda_graph": self.cuda_graph,
-                "io": {name: str(dtype).removeprefix("torch.") for name, (_, dtype) in self._io.items()}}
-        if self.sidecar:
-            info.update(precision=self.sidecar.precision, built_with=self.sidecar.tensorrt,
-                        built_on=self.sidecar.gpu.name)
+        graph = ("library" if self.flavor.builtin_cuda_graph else "torch") if self.cuda_graph else None
+        info = {"runner": self.name, "engine": str(self.engine_path), "library": self.flavor.name,
+                "library_version": self.flavor.installed_version(),
+                "device": torch.cuda.get_device_name(self.device_index), "cuda_graph": graph,
+                "io": {name: str(dtype).removeprefix("torch.") for name, (_, dtype) in self._io.items()},
+                "precision": self.sidecar.precision, "built_with": self.sidecar.library_version,
+                "built_for": self.sidecar.runs_on}
         if self.notes:
             info["notes"] = self.notes
         return info

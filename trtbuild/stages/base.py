@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from trtbuild.cache import default_cache_dir
 from trtbuild.digest import file_digest, tree_digest, value_digest
-from trtbuild.host import gpus, tensorrt_version, tool_versions
+from trtbuild.host import gpus, tool_versions
 from trtbuild.recipe.schema import Recipe
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +44,7 @@ class Stage(ABC):
     name: ClassVar[str]
     tools: ClassVar[tuple[str, ...]] = ()  # distributions whose versions change the output
     code: ClassVar[tuple[str, ...]] = ()  # package files/folders (besides this stage's own) the output depends on
-    host_bound: ClassVar[bool] = False  # GPU, driver and TensorRT version enter the key
+    host_bound: ClassVar[bool] = False  # GPU, driver and the engine libraries' versions enter the key
     publish: ClassVar[dict[str, str]] = {}  # role -> stable file name under engines/<recipe>/ ({name}, {precision})
 
     def __init__(self, recipe: Recipe):
@@ -77,7 +77,9 @@ class Stage(ABC):
             "code": self._code_digest(),
         }
         if self.host_bound:
-            material["host"] = {"tensorrt": tensorrt_version(), "gpus": [g.__dict__ for g in gpus()]}
+            from trtbuild.backends.registry import library_versions
+
+            material["host"] = {"libraries": library_versions(), "gpus": [g.__dict__ for g in gpus()]}
         return material
 
     def _code_digest(self) -> str:

@@ -13,8 +13,8 @@ from trtbuild.stages.base import Artifacts, Stage, StageContext, StageOutput
 
 class BenchStage(Stage):
     name = "bench"
-    tools = ("torch", "onnxruntime", "tensorrt")
-    code = ("models", "runners", "bench", "feeds.py", "plots.py")
+    tools = ("torch", "onnxruntime")
+    code = ("models", "runners", "bench", "feeds.py", "data.py", "plots.py")
     host_bound = True
     publish = {"latency_png": "{name}.bench.latency.png", "latencies": "{name}.bench.latencies.json"}
 
@@ -29,6 +29,7 @@ class BenchStage(Stage):
         import json
 
         from trtbuild.bench.session import time_runner
+        from trtbuild.data import check_set
         from trtbuild.feeds import feeds_for
         from trtbuild.models.base import create_adapter
         from trtbuild.plots import latency_distribution
@@ -36,7 +37,7 @@ class BenchStage(Stage):
         recipe, spec = self.recipe, self.recipe.bench
         files = RunnerFiles(*(ctx.inputs.get(role) for role in ("onnx", "plan", "sidecar")))
         names, skipped = available_runners(list(dict.fromkeys(spec.runners)), files)
-        feeds, source = feeds_for(create_adapter(recipe), recipe, recipe.verify.images, 1)
+        feeds, source = feeds_for(create_adapter(recipe), recipe, check_set(recipe).first(1))
         timings, latencies = [], {}
         for name in names:
             ctx.log(f"timing {name} ...")

@@ -1,10 +1,12 @@
 """verify: the candidate (TensorRT engine, else the precision stage's ONNX on ONNX Runtime) against the PyTorch model
-on the recipe's images, same preprocessing; task metrics, tensor parity, NaN/Inf, and the recipe's gates."""
+on the user's images (trtbuild.data), same preprocessing; task metrics, tensor parity, NaN/Inf, and the recipe's gates.
+Without data the candidate still runs on the pictures bundled with ultralytics (parity, NaN/Inf) and every gate is
+`not measured`: a warning, or an error under --strict."""
 
 from __future__ import annotations
 
-from trtbuild.errors import StageFailed, StageUnavailable, UsageError
-from trtbuild.images import list_images
+from trtbuild.data import NO_DATA_HINT, bundled_samples, verify_set
+from trtbuild.errors import StageFailed, StageUnavailable
 from trtbuild.models.registry import checkpoint_path
 from trtbuild.runners.factory import RunnerFiles, unavailable_reason, use_gpu
 from trtbuild.stages.base import Artifacts, Stage, StageContext, StageOutput
@@ -13,7 +15,8 @@ from trtbuild.stages.base import Artifacts, Stage, StageContext, StageOutput
 class VerifyStage(Stage):
     name = "verify"
     tools = ("torch", "onnxruntime", "ultralytics")
-    code = ("models", "runners", "metrics", "accuracy", "feeds.py", "plots.py")
+    code = ("models", "runners", "metrics", "accuracy", "feeds.py", "data.py", "plots.py")
+    fallback_reason: str | None = None  # set by inputs(): why a built engine is not the candidate here
     publish = {"detections_png": "{name}.verify.detections.png", "depth_error_png": "{name}.verify.depth_error.png"}
 
     def params(self) -> dict:
@@ -23,21 +26,19 @@ class VerifyStage(Stage):
 
     def inputs(self, artifacts: Artifacts) -> dict:
         spec = self.recipe.verify
-        files = candidate_files(spec.runner, RunnerFiles.from_artifacts(artifacts))
+        files, self.fallback_reason = candidate_files(spec.runner, RunnerFiles.from_artifacts(artifacts))
         found = files.as_inputs()
         weights = checkpoint_path(self.recipe.model)
         if weights:
             found["weights"] = weights
-        images = list_images(spec.images, spec.max_images)
-        if not images:
-            raise UsageError(f"verify.images: no images found at {spec.images} (verify needs real images)")
-        found["images"] = images
-        if spec.labels and spec.labels.is_dir():
-            found["labels"] = sorted(spec.labels.glob("*.txt"))
+        images = _images(self.recipe)
+        found["images"] = images.images
+        if images.labels:
+            found["labels"] = images.label_files()
         return found
 
     def run(self, ctx: StageContext) -> StageOutput:
-        from trtbuild.accuracy.gates import evaluate, failure_message, gates_for
+        from trtbuild.accuracy.gates import evaluate, failure_message, gates_for, not_measured
         from trtbuild.accuracy.task import task_accuracy
         from trtbuild.feeds import image_feeds
         from trtbuild.metrics.parity import compare_outputs, merge_worst
@@ -45,13 +46,14 @@ class VerifyStage(Stage):
         from trtbuild.runners.factory import create_runner, torch_runner
 
         recipe, spec = self.recipe, self.recipe.verify
-        files = RunnerFiles(*(ctx.inputs.get(role) for role in ("onnx", "plan", "sidecar")))
-        candidate_name = "tensorrt" if files.plan else "onnxruntime"
+        files = RunnerFiles(*(ctx.inputs.get(role) for role in ("onnx", "engine", "sidecar")))
+        candidate_name = "tensorrt" if files.engine else "onnxruntime"
         adapter = create_adapter(recipe)
-        feeds = image_feeds(adapter, recipe, ctx.inputs["images"])
+        image_set = _images(recipe)
+        feeds = image_feeds(adapter, recipe, image_set.images)
         batch = recipe.inputs[0].shape[0]
-        images = ctx.inputs["images"][: len(feeds) * batch]  # a last partial batch is not fed
-        accuracy = task_accuracy(recipe.task, adapter.input_hw, spec.labels)
+        images = image_set.images[: len(feeds) * batch]  # a last partial batch is not fed
+        accuracy = task_accuracy(recipe.task, adapter.input_hw, image_set.labels)
         first_output = recipe.export.output_names[0]
         parity = []
         # the reference runs on the CPU in fp32: the same numbers on every host
@@ -62,14 +64,22 @@ class VerifyStage(Stage):
                 accuracy.add(images[index * batch : (index + 1) * batch], feed[recipe.inputs[0].name],
                              ref_out[first_output], cand_out[first_output])
             described = {"reference": reference.describe(), "candidate": candidate.describe()}
-        accuracy.evaluate()
-        values = accuracy.values()
-        gates = evaluate(gates_for(recipe.task, spec.gates), values)
+        measured = image_set.user_data
+        if measured:
+            accuracy.evaluate()
+            values, table, detail = accuracy.values(), accuracy.table(), accuracy.detail()
+            gates = evaluate(gates_for(recipe.task, spec.gates), values)
+        else:  # a number from two sample pictures would read like a result: none is given
+            values, table, detail = {}, [], {"basis": None}
+            gates = not_measured(gates_for(recipe.task, spec.gates))
         worst = merge_worst(parity)
         metrics = {"task": recipe.task, "candidate_runner": candidate_name, **described,
-                   "inputs": f"{len(images)} images from {spec.images}", "samples": len(images), "values": values,
-                   "table": accuracy.table(), "detail": accuracy.detail(), "parity": worst,
-                   "gates": [g.as_dict() for g in gates], "passed": all(g.passed for g in gates)}
+                   "engine_not_judged": self.fallback_reason,
+                   "inputs": image_set.describe(), "samples": len(images), "values": values,
+                   "table": table, "detail": detail, "parity": worst,
+                   "gates": [g.as_dict() for g in gates], "passed": all(g.passed for g in gates) if measured else None}
+        if not measured:
+            metrics["not_measured"] = NOT_MEASURED
         for gate in gates:
             ctx.log(gate.describe())
         nonfinite = [name for name, stats in worst.items() if not stats["finite"]]
@@ -79,16 +89,30 @@ class VerifyStage(Stage):
         message = failure_message(gates)
         if message:
             raise StageFailed(message, metrics=metrics)
-        return StageOutput(artifacts=accuracy.plot(ctx.workdir), metrics=metrics)
+        warnings = [f"judged the ONNX on ONNX Runtime, not the engine: {self.fallback_reason}"] \
+            if self.fallback_reason else []
+        if not measured:
+            warnings.append(f"accuracy gates not measured: {NOT_MEASURED}")
+        return StageOutput(artifacts=accuracy.plot(ctx.workdir), metrics=metrics, warnings=warnings)
 
 
-def candidate_files(choice: str, files: RunnerFiles) -> RunnerFiles:
-    """Only the chosen candidate's files (they are its cache-key inputs): the engine for tensorrt, else the ONNX."""
+NOT_MEASURED = f"no images to judge the gates on ({NO_DATA_HINT})"
+
+
+def _images(recipe):
+    """The user's images, else the bundled samples (parity and NaN/Inf only; the gates are not measured)."""
+    return verify_set(recipe) or bundled_samples().first(recipe.verify.max_images)
+
+
+def candidate_files(choice: str, files: RunnerFiles) -> tuple[RunnerFiles, str | None]:
+    """Only the chosen candidate's files (they are its cache-key inputs): the engine for tensorrt, else the ONNX;
+    plus why an engine that was built is not the candidate here (e.g. its GPU targets exclude this one)."""
     engine_reason = unavailable_reason("tensorrt", files)
     if choice == "tensorrt" and engine_reason:
         raise StageUnavailable(f"verify: the tensorrt candidate is unavailable: {engine_reason}")
     if choice != "onnxruntime" and engine_reason is None:
-        return RunnerFiles(plan=files.plan, sidecar=files.sidecar)
+        return RunnerFiles(engine=files.engine, sidecar=files.sidecar), None
     if files.onnx is None:
         raise StageUnavailable("verify: no candidate (no engine and no ONNX from the precision stage)")
-    return RunnerFiles(onnx=files.onnx)
+    fallback = engine_reason if files.engine is not None and choice == "auto" else None
+    return RunnerFiles(onnx=files.onnx), fallback

@@ -13,6 +13,6 @@ def parse_failure(onnx_name: str, errors: list) -> tuple[list[str], str]:
     """-> (log lines, one-line message naming the first failing node)."""
     lines = [f"parser error {i + 1}/{len(errors)}: {describe_parser_error(e)}" for i, e in enumerate(errors)]
     if not errors:
-        return lines, f"engine: TensorRT's ONNX parser rejected {onnx_name} without reporting an error"
+        return lines, f"engine: the ONNX parser rejected {onnx_name} without reporting an error"
     more = f" (+{len(errors) - 1} more in the log)" if len(errors) > 1 else ""
-    return lines, f"engine: TensorRT cannot parse {onnx_name}: {describe_parser_error(errors[0])[:300]}{more}"
+    return lines, f"engine: the ONNX parser cannot parse {onnx_name}: {describe_parser_error(errors[0])[:300]}{more}"

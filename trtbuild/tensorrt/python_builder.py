@@ -1,16 +1,16 @@
-"""The Python-API backend: applies a BuildPlan to the real `tensorrt` module. No decisions here (see plan.py); every
-TensorRT name it touches is checked against each supported version's manifest by tests/tensorrt."""
+"""The Python-API builder shared by every TensorRT-family flavor: applies a BuildPlan to the bindings module it is
+given (`tensorrt`, `tensorrt_rtx_bindings`). No decisions here (see plan.py); every name it touches is checked
+against each supported version's manifest by tests/tensorrt, and it runs for real against TensorRT-RTX."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from filelock import FileLock
 
+from trtbuild.backends.base import BuiltEngine, Log
 from trtbuild.errors import StageFailed
 from trtbuild.tensorrt.dtypes import dtype_name
 from trtbuild.tensorrt.parser_errors import parse_failure
@@ -18,19 +18,9 @@ from trtbuild.tensorrt.plan import BuildPlan
 from trtbuild.tensorrt.progress import ProgressLines
 from trtbuild.tensorrt.sidecar import IoTensor
 
-Log = Callable[[str], None]
 
-
-@dataclass
-class BuiltEngine:
-    plan: bytes
-    io: list[IoTensor]
-    engine_info: dict  # engine-inspector JSON, as TensorRT wrote it
-
-
-def build_engine(plan: BuildPlan, onnx: Path, log: Log) -> BuiltEngine:
-    import tensorrt as trt
-
+def build_engine(trt, plan: BuildPlan, onnx: Path, log: Log, inspect: bool) -> BuiltEngine:
+    """`inspect`: read the engine back (I/O and inspector JSON); needs a GPU the engine runs on."""
     logger = make_logger(trt, log)
     builder = trt.Builder(logger)
     network = builder.create_network(flag_bits(trt.NetworkDefinitionCreationFlag, plan.network_flags))
@@ -50,10 +40,13 @@ def build_engine(plan: BuildPlan, onnx: Path, log: Log) -> BuiltEngine:
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         last = logger.errors[-1] if logger.errors else "no error was logged"
-        raise StageFailed(f"engine: TensorRT could not build the engine: {last[:300]}")
+        raise StageFailed(f"engine: the builder could not build the engine: {last[:300]}")
     if plan.timing_cache:
         save_timing_cache(config, plan.timing_cache, log)
     blob = bytes(serialized)
+    if not inspect:
+        log("engine inspector skipped: reading an engine back needs a GPU it runs on; I/O from the parsed network")
+        return BuiltEngine(blob, network_io(network, plan), None)
     io, info = inspect_engine(trt, logger, blob, plan)
     return BuiltEngine(blob, io, info)
 
@@ -71,7 +64,13 @@ def configure(trt, builder, config, plan: BuildPlan) -> None:
     for flag in plan.builder_flags:
         config.set_flag(getattr(trt.BuilderFlag, flag))
     config.builder_optimization_level = plan.optimization_level
-    config.hardware_compatibility_level = getattr(trt.HardwareCompatibilityLevel, plan.hardware_compatibility)
+    if plan.hardware_compatibility is not None:
+        config.hardware_compatibility_level = getattr(trt.HardwareCompatibilityLevel, plan.hardware_compatibility)
+    if plan.compute_capabilities:
+        config.num_compute_capabilities = len(plan.compute_capabilities)
+        for index, member in enumerate(plan.compute_capabilities):
+            if not config.set_compute_capability(getattr(trt.ComputeCapability, member), index):
+                raise StageFailed(f"engine: the builder refused compute capability target {member}")
     config.profiling_verbosity = getattr(trt.ProfilingVerbosity, plan.profiling_verbosity)
     for spec in plan.profiles:
         profile = builder.create_optimization_profile()
@@ -110,11 +109,21 @@ def inspect_engine(trt, logger, blob: bytes, plan: BuildPlan) -> tuple[list[IoTe
         runtime.engine_host_code_allowed = True
     engine = runtime.deserialize_cuda_engine(blob)
     if engine is None:
-        raise StageFailed("engine: the plan TensorRT just built does not deserialize (see the log)")
+        raise StageFailed("engine: the engine just built does not deserialize on this GPU (see the log)")
     io = [describe_tensor(trt, engine, engine.get_tensor_name(i)) for i in range(engine.num_io_tensors)]
     inspector = engine.create_engine_inspector()
     info = json.loads(inspector.get_engine_information(trt.LayerInformationFormat.JSON))
     return io, info
+
+
+def network_io(network, plan: BuildPlan) -> list[IoTensor]:
+    """I/O as the parsed network declares it (no GPU needed); dynamic inputs carry the plan's profile."""
+    ranges = {name: [list(d) for d in triple] for p in plan.profiles[:1] for name, triple in p.shapes.items()}
+    inputs = [network.get_input(i) for i in range(network.num_inputs)]
+    outputs = [network.get_output(i) for i in range(network.num_outputs)]
+    return [IoTensor(name=t.name, mode=mode, dtype=dtype_name(t.dtype), shape=list(t.shape),
+                     profile=ranges.get(t.name) if mode == "input" else None)
+            for mode, tensors in (("input", inputs), ("output", outputs)) for t in tensors]
 
 
 def describe_tensor(trt, engine, name: str) -> IoTensor:

@@ -1,6 +1,6 @@
-"""`<engine>.json`, the sidecar beside a raw plan: what built it, for which GPU, with which shapes.
+"""`<engine>.json`, the sidecar beside a raw engine: which library flavor built it, for which GPUs, with which shapes.
 
-The plan itself stays a raw TensorRT plan (no header spliced in, unlike Ultralytics), so trtexec, Triton and the
+The engine itself stays a raw serialized engine (no header spliced in, unlike Ultralytics), so trtexec, Triton and the
 TensorRT runtime load it as is; the `ultralytics` block lets an Ultralytics user recover names/stride/imgsz."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SIDECAR_SCHEMA = 1
+SIDECAR_SCHEMA = 2  # 2: library flavor, runs_on targets, optional build GPU (ahead-of-time builds)
 
 
 class _Model(BaseModel):
@@ -43,10 +43,12 @@ class EngineSidecar(_Model):
     recipe: str
     recipe_digest: str
     onnx_sha256: str
-    plan_sha256: str
-    tensorrt: str
-    backend: str  # python | trtexec
-    gpu: GpuInfo
+    engine_sha256: str
+    library: str  # flavor: tensorrt | tensorrt-rtx
+    library_version: str
+    backend: str  # the backend that built it: tensorrt | trtexec | tensorrt-rtx
+    gpu: GpuInfo | None  # the build host's GPU; None for ahead-of-time builds on a CPU
+    runs_on: list[str]  # compute capabilities the engine runs on ("8.0+": any Ampere or newer)
     cuda: str | None = None  # CUDA of the torch build the TensorRT runner shares
     precision: str
     precision_method: str
@@ -72,5 +74,5 @@ class EngineSidecar(_Model):
         return cls.model_validate_json(path.read_text())
 
 
-def sidecar_path(plan_path: Path) -> Path:
-    return plan_path.with_name(plan_path.name + ".json")
+def sidecar_path(engine_path: Path) -> Path:
+    return engine_path.with_name(engine_path.name + ".json")

@@ -1,0 +1,78 @@
+"""A flavor of the TensorRT library family (full TensorRT, TensorRT for RTX, ...): everything that differs between
+them, declared as data. The builder, the runner, the plan and the compatibility check read a Flavor and never compare
+library names, so a new flavor is one declaration (in trtbuild/backends/) plus its tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import metadata
+
+from trtbuild.tensorrt.version import TrtVersion, parse_version
+
+
+@dataclass(frozen=True, eq=False)  # one instance per flavor: identity is equality
+class Flavor:
+    name: str  # recorded in sidecars and reports: "tensorrt", "tensorrt-rtx"
+    title: str  # for messages: "TensorRT", "TensorRT-RTX"
+    module: str  # Python import name of the bindings
+    distributions: tuple[str, ...]  # pip distributions that carry the bindings (versions read without importing)
+    install_hint: str
+    min_version: TrtVersion
+    max_major: int
+    strongly_typed_since: TrtVersion  # from here on precision comes from the graph only (no builder flags)
+    weak_typing_deprecated_since: TrtVersion | None = None
+    known_bad: dict[tuple[int, int, int], str] = field(default_factory=dict)
+    # Compute capabilities the builder can target without that GPU (ahead-of-time); empty = it builds for the GPU it
+    # runs on, so a GPU is needed to build and the engine is bound to that GPU.
+    compute_capabilities: tuple[str, ...] = ()
+    default_compute_capabilities: tuple[str, ...] = ()  # what the library targets when none are set
+    timing_cache: bool = True  # False: the timing-cache API exists but does nothing
+    hardware_compatibility: bool = True  # honours HardwareCompatibilityLevel
+    version_compatible: bool = True  # VERSION_COMPATIBLE engines build (needs the lean runtime library)
+    runtime_cache: bool = False  # kernels are compiled at load time and can be kept in a runtime cache file
+    builtin_cuda_graph: bool = False  # the runtime captures CUDA graphs itself (IRuntimeConfig.cuda_graph_strategy)
+
+    @property
+    def builds_without_gpu(self) -> bool:
+        return bool(self.compute_capabilities)
+
+    @property
+    def supported_range(self) -> str:
+        return f"{self.title} {self.min_version.major}.{self.min_version.minor} through {self.max_major}.x"
+
+    def strongly_typed_only(self, version: TrtVersion) -> bool:
+        return version >= self.strongly_typed_since
+
+    def unsupported_reason(self, version: TrtVersion) -> str | None:
+        if tuple(version) in self.known_bad:
+            return f"{self.known_bad[tuple(version)]}; install a newer one ({self.supported_range})"
+        if version < self.min_version or version.major > self.max_major:
+            return f"{self.title} {version} is outside the supported range ({self.supported_range})"
+        return None
+
+    def installed_version(self) -> str | None:
+        """The bindings' version from package metadata (no import: cache decisions stay fast)."""
+        for dist in self.distributions:
+            try:
+                return metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                continue
+        return None
+
+    def parsed_version(self) -> TrtVersion | None:
+        text = self.installed_version()
+        try:
+            return parse_version(text) if text else None
+        except ValueError:
+            return None
+
+    def import_module(self):
+        """The bindings module; raises ImportError/OSError (a stub wheel without its libraries) when absent."""
+        import importlib
+
+        return importlib.import_module(self.module)
+
+
+def compute_capability_member(compute_capability: str) -> str:
+    """'8.6' -> 'SM86', '12.0' -> 'SM120': the `ComputeCapability` enum member a target is set with."""
+    return "SM" + compute_capability.replace(".", "")
