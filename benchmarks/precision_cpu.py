@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+CALIBRATION = "../shared/assets/coco128/images/train2017"  # what the packaged recipes named before they held no paths
 MODELS = {
     "yolo12n": {"weights": "../shared/assets/yolo12n-coco128.pt", "sets": [],
                 "images": "../shared/assets/coco128/images/train2017"},
@@ -50,7 +51,8 @@ def main() -> None:
                "threads": "ONNX Runtime default (all cores)", "models": {}}
     for name in args.models:
         cfg = MODELS[name]
-        sets = [*cfg["sets"], f"precision.evaluate.images={cfg['images']}", "precision.evaluate.max_images=1000"]
+        sets = [*cfg["sets"], f"precision.evaluate.images={cfg['images']}", "precision.evaluate.max_images=1000",
+                f"precision.calibration.images={CALIBRATION}"]
         recipe = load_recipe(name, Overrides(weights=Path(cfg["weights"]), sets=sets)).recipe
         adapter = create_adapter(recipe)
         feeds = image_feeds(adapter, recipe, list_images(Path(cfg["images"])))
@@ -70,7 +72,7 @@ def main() -> None:
                 "size_mb": round(path.stat().st_size / 2**20, 2), "nodes": len(onnx.load(str(path)).graph.node),
                 "ort_cpu_median_ms": summarize(run_loop(lambda: session.run(None, feeds[0]), PerfCounterTimer(),
                                                         LoopConfig(1.0, 0.0, args.iterations)).latencies_ms).median_ms,
-                "accuracy_vs_pytorch_fp32": {"images": len(feeds), **compare_task_outputs(recipe.task, reference, candidate)},
+                "accuracy_vs_pytorch_fp32": {"images": len(feeds), **compare_task_outputs(recipe, feeds, reference, candidate)},
                 "stage_metrics": {k: v for k, v in report.stages[-1].metrics.items()
                                   if k in ("tool", "fp32_reasons", "calibration", "repaired_mixed_type_nodes")},
             }

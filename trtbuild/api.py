@@ -7,8 +7,9 @@ from pathlib import Path
 
 from trtbuild import stale
 from trtbuild.cache import Cache, default_cache_dir
+from trtbuild.errors import StageFailed
 from trtbuild.pipeline import BuildOptions, Listener, run_pipeline
-from trtbuild.recipe import Overrides, load_recipe
+from trtbuild.recipe import STAGE_NAMES, Overrides, load_recipe
 from trtbuild.recipe.find import RecipeEntry
 from trtbuild.recipe.find import list_recipes as _list_recipes
 from trtbuild.report import BuildReport
@@ -19,8 +20,14 @@ def list_recipes() -> list[RecipeEntry]:
 
 
 def show_recipe(ref: str, overrides: Overrides | None = None) -> dict:
+    from trtbuild.data import describe_sources
+    from trtbuild.recipe.paths import path_fields
+
     loaded = load_recipe(ref, overrides)
-    return {"path": str(loaded.path), "digest": loaded.digest, "recipe": loaded.recipe.model_dump(mode="json")}
+    paths = {key: {"path": str(value.absolute()), "exists": value.exists()}
+             for key, _, _, value in path_fields(loaded.recipe)}
+    return {"path": str(loaded.path), "digest": loaded.digest, "paths": paths,
+            "images": describe_sources(loaded.recipe), "recipe": loaded.recipe.model_dump(mode="json")}
 
 
 def build(
@@ -30,12 +37,28 @@ def build(
     cache_dir: Path | None = None,
     listener: Listener | None = None,
 ) -> BuildReport:
+    from trtbuild.data import preflight
+
     loaded = load_recipe(ref, overrides)
     options = options or BuildOptions()
+    out_dir = options.out_root / loaded.recipe.name
+    if options.until in STAGE_NAMES:
+        preflight(loaded.recipe, STAGE_NAMES[: STAGE_NAMES.index(options.until) + 1])
     try:
-        return run_pipeline(loaded, Cache(cache_dir or default_cache_dir()), options, listener)
+        report = run_pipeline(loaded, Cache(cache_dir or default_cache_dir()), options, listener)
+        if options.strict and report.not_measured:
+            _fail_unmeasured(report, out_dir)
+        return report
     finally:  # the Markdown view follows report.json, failed builds included
-        _write_markdown(options.out_root / loaded.recipe.name)
+        _write_markdown(out_dir)
+
+
+def _fail_unmeasured(report: BuildReport, out_dir: Path) -> None:
+    """--strict: accuracy that could not be measured fails the build (exit 1), in the report as well."""
+    error = StageFailed(f"accuracy not measured (--strict): {'; '.join(report.not_measured)}")
+    report.status, report.exit_code, report.error = "failed", error.exit_code, str(error)
+    report.write(out_dir / "report.json")
+    raise error
 
 
 def verify(ref: str, overrides: Overrides | None = None, options: BuildOptions | None = None,

@@ -72,9 +72,26 @@ def headline(stage: StageRecord) -> str:
     if stage.name == "check":
         worst = max((o["max_abs"] for o in m.get("outputs", {}).values()), default=0.0)
         return f"ORT vs torch max|err| {worst:.2e} on {m.get('samples')} samples"
+    if m.get("not_measured"):
+        return f"{m.get('candidate_runner') or m.get('mode')}: accuracy not measured (no --data)"
+    if stage.name == "precision" and "accuracy_vs_pytorch_fp32" in m:
+        return f"{m['mode']}: {accuracy_headline(m['accuracy_vs_pytorch_fp32'])}"
     if stage.name == "verify":
         gates = ", ".join(f"{g['metric']}={g['value']:.3g}" for g in m.get("gates", []))
         return f"{m.get('candidate_runner')}: {gates}"
     if stage.name == "bench":
         return ", ".join(f"{t['runner']} {t['stats']['median_ms']:.2f} ms" for t in m.get("runners", []))
     return ", ".join(f"{k}={v}" for k, v in m.items() if isinstance(v, (int, float, str)))[:80]
+
+
+def accuracy_headline(accuracy: dict) -> str:
+    """The precision stage's numbers: real-label mAP (PyTorch -> candidate) where there are labels, else paired."""
+    if "map50_95_pytorch" in accuracy:
+        return (f"mAP50-95 {accuracy['map50_95_pytorch']:.4f} -> {accuracy['map50_95']:.4f} "
+                f"(drop {accuracy['map50_95_drop_pct']:.2f} %, labels; paired "
+                f"{accuracy['map50_95_drop_vs_pytorch_pct']:.2f} %)")
+    if "map50_95_drop_pct" in accuracy:
+        return f"mAP50-95 drop {accuracy['map50_95_drop_pct']:.2f} % vs PyTorch detections (no labels)"
+    if "depth_rel_mse_pct" in accuracy:
+        return f"depth rel MSE {accuracy['depth_rel_mse_pct']:.3g} %, AbsRel {accuracy['depth_abs_rel']:.3g}"
+    return f"finite {accuracy.get('finite')}"

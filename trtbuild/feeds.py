@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from trtbuild.images import list_images, read_bgr
+from trtbuild.data import ImageSet
+from trtbuild.images import read_bgr
 from trtbuild.models.base import ModelAdapter
 from trtbuild.recipe.schema import Recipe
 
@@ -24,9 +25,8 @@ def random_feeds(recipe: Recipe, count: int, seed: int = 0) -> list[dict[str, np
     return [{s.name: rng.random(s.shape, dtype=np.float32).astype(s.dtype) for s in recipe.inputs} for _ in range(count)]
 
 
-def feeds_for(adapter: ModelAdapter, recipe: Recipe, folder: Path | None, limit: int):
-    """(feeds, description): images when the folder has some and the model takes one image input."""
-    images = list_images(folder, limit)
-    if images and len(recipe.inputs) == 1 and len(recipe.inputs[0].shape) == 4:
-        return image_feeds(adapter, recipe, images), f"{len(images)} images from {folder}"
-    return random_feeds(recipe, limit), f"seeded random inputs (no images found at {folder})"
+def feeds_for(adapter: ModelAdapter, recipe: Recipe, images: ImageSet):
+    """(feeds, description): the images when the model takes one image input, else seeded noise (as many)."""
+    if len(recipe.inputs) == 1 and len(recipe.inputs[0].shape) == 4:
+        return image_feeds(adapter, recipe, images.images), f"{len(images.images)} images from {images.source}"
+    return random_feeds(recipe, len(images.images)), "seeded random inputs (the model does not take one image)"

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from trtbuild.bench.stats import LatencyStats
 from trtbuild.stale import temp_name
 
-SCHEMA_VERSION = 2  # 2: verify and bench sections
+SCHEMA_VERSION = 3  # 2: verify and bench sections; 3: gate status (pass | fail | not measured)
 Status = Literal["ran", "cached", "skipped", "failed", "unavailable", "interrupted"]
 
 
@@ -45,6 +45,7 @@ class GateRecord(BaseModel):
     min: float | None
     passed: bool
     excess: float | None  # how far past the bound; 0 when passed
+    status: Literal["pass", "fail", "not measured"]  # not measured: no data to judge on, never a pass
 
 
 class TableRow(BaseModel):
@@ -69,7 +70,7 @@ class VerifySection(BaseModel):
     detail: dict
     parity: dict[str, dict]  # per output: max_abs, rel_l2, finite
     gates: list[GateRecord]
-    passed: bool
+    passed: bool | None  # None: not measured
 
 
 class RunnerTiming(BaseModel):
@@ -114,6 +115,8 @@ class BuildReport(BaseModel):
     tools: dict[str, str | None]
     stages: list[StageRecord] = Field(default_factory=list)
     verify: VerifySection | None = None  # derived from the verify stage's metrics on every write
+    # "stage: reason (the flag to pass)" for each stage that had no data to measure accuracy on; derived on write
+    not_measured: list[str] = Field(default_factory=list)
     bench: BenchSection | None = None
 
     def stage(self, name: str) -> StageRecord | None:
@@ -122,6 +125,8 @@ class BuildReport(BaseModel):
     def write(self, path: Path) -> None:
         self.verify = _section(VerifySection, self.stage("verify"))
         self.bench = _section(BenchSection, self.stage("bench"))
+        self.not_measured = [f"{s.name}: {s.metrics['not_measured']}" for s in self.stages
+                             if s.metrics.get("not_measured")]
         tmp = temp_name(path)  # per process: concurrent builds in one directory each write their own
         try:
             tmp.write_text(self.model_dump_json(indent=2))

@@ -27,6 +27,9 @@ def render(report: BuildReport, out_dir: Path) -> str:
         lines += ["**Random weights: the numbers check numerics only, not model quality.**", ""]
     if report.error:
         lines += [f"**Error (exit {report.exit_code}):** {report.error}", ""]
+    if report.not_measured:
+        lines += ["**Accuracy not measured** (a warning; `--strict` makes it an error):", ""]
+        lines += [f"- {reason}" for reason in report.not_measured] + [""]
     lines += _table(["stage", "status", "seconds", "result"],
                     [[s.name, s.status, f"{s.seconds:.2f}", headline(s).replace("|", "/")] for s in report.stages])
     if report.verify or report.bench:
@@ -65,8 +68,8 @@ def _verify(verify: VerifySection) -> list[str]:
     lines += ["", "| gate | value | bound | result |", "|---|---|---|---|"]
     for g in verify.gates:
         bound = " and ".join(f"{op} {b:g}" for op, b in (("<=", g.max), (">=", g.min)) if b is not None)
-        lines.append(f"| {g.metric} | {_num(g.value)} | {bound} | "
-                     f"{'pass' if g.passed else f'**FAIL** by {_num(g.excess)}'} |")
+        result = {"pass": "pass", "fail": f"**FAIL** by {_num(g.excess)}"}.get(g.status, f"**{g.status}**")
+        lines.append(f"| {g.metric} | {_num(g.value)} | {bound} | {result} |")
     lines += ["", "Tensor parity (worst over images):", ""]
     lines += _table(["output", "max abs", "rel L2", "finite"],
                     [[name, _num(p["max_abs"]), _num(p["rel_l2"]), str(p["finite"])]

@@ -16,9 +16,9 @@ OVERLAY_CONF = 0.25  # boxes drawn on the overlay (mAP uses every detection down
 class DetectionAccuracy(TaskAccuracy):
     task = "detect"
 
-    def __init__(self, input_hw: tuple[int, int], labels_dir: Path | None):
+    def __init__(self, input_hw: tuple[int, int], labels: dict[Path, Path] | None):
         self.input_hw = input_hw
-        self.labels_dir = labels_dir if labels_dir and labels_dir.is_dir() else None
+        self.label_files = labels  # image -> YOLO label file (trtbuild.data.ImageSet.labels)
         self.reference: list[np.ndarray] = []
         self.candidate: list[np.ndarray] = []
         self.labels: list[np.ndarray] = []
@@ -28,9 +28,8 @@ class DetectionAccuracy(TaskAccuracy):
         ref, cand = decode_yolo(reference), decode_yolo(candidate)
         self.reference += ref
         self.candidate += cand
-        if self.labels_dir:
-            self.labels += [load_yolo_labels(self.labels_dir / f"{p.stem}.txt", _image_hw(p), self.input_hw)
-                            for p in images]
+        if self.label_files:
+            self.labels += [load_yolo_labels(self.label_files[p], _image_hw(p), self.input_hw) for p in images]
         if self.first is None:
             self.first = (batch[0], ref[0], cand[0])
 
@@ -50,6 +49,8 @@ class DetectionAccuracy(TaskAccuracy):
             found.update({
                 "map50_95": self.candidate_labels["map50_95"],
                 "map50": self.candidate_labels["map50"],
+                "map50_95_pytorch": self.pytorch_labels["map50_95"],
+                "map50_pytorch": self.pytorch_labels["map50"],
                 "map50_95_drop_pct": drop_pct(self.pytorch_labels["map50_95"], self.candidate_labels["map50_95"]),
                 "map50_drop_pct": drop_pct(self.pytorch_labels["map50"], self.candidate_labels["map50"]),
             })
@@ -70,9 +71,11 @@ class DetectionAccuracy(TaskAccuracy):
         return rows
 
     def detail(self) -> dict:
-        return {"basis": "labels" if self.candidate_labels else "pytorch", "images": len(self.reference),
-                "labels_dir": str(self.labels_dir) if self.labels_dir else None, "vs_pytorch": self.vs_pytorch,
+        return {"basis": self.basis(), "images": len(self.reference), "vs_pytorch": self.vs_pytorch,
                 "pytorch_vs_labels": self.pytorch_labels, "candidate_vs_labels": self.candidate_labels}
+
+    def basis(self) -> str:
+        return "labels" if self.candidate_labels else "pytorch"
 
     def plot(self, workdir: Path) -> dict[str, str]:
         from trtbuild.plots import detection_overlay

@@ -17,14 +17,17 @@ DEFAULT_GATES = {  # the seed's acceptance criteria, used when a recipe lists no
 @dataclass(frozen=True)
 class GateResult:
     metric: str
-    value: float
+    value: float | None  # None: not measured
     max: float | None
     min: float | None
     passed: bool
-    excess: float  # how far past the bound (0 when passed)
+    excess: float | None  # how far past the bound (0 when passed, None when not measured)
+    status: str = "pass"  # pass | fail | not measured (never passed)
 
     def describe(self) -> str:
         bound = " and ".join(f"{op} {b:g}" for op, b in (("<=", self.max), (">=", self.min)) if b is not None)
+        if self.value is None:
+            return f"{self.metric} (gate {bound}): not measured"
         verdict = "ok" if self.passed else f"FAILED by {self.excess:.4g}"
         return f"{self.metric} = {self.value:.4g} (gate {bound}): {verdict}"
 
@@ -46,8 +49,13 @@ def evaluate(gates: list[Gate], values: dict[str, float]) -> list[GateResult]:
         over = value - gate.max if gate.max is not None else -math.inf
         under = gate.min - value if gate.min is not None else -math.inf
         excess = math.inf if math.isnan(value) else max(over, under, 0.0)
-        results.append(GateResult(gate.metric, value, gate.max, gate.min, excess == 0.0, excess))
+        results.append(GateResult(gate.metric, value, gate.max, gate.min, excess == 0.0, excess,
+                                  "pass" if excess == 0.0 else "fail"))
     return results
+
+
+def not_measured(gates: list[Gate]) -> list[GateResult]:
+    return [GateResult(g.metric, None, g.max, g.min, False, None, "not measured") for g in gates]
 
 
 def failure_message(results: list[GateResult]) -> str | None:

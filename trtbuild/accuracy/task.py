@@ -25,6 +25,10 @@ class TaskAccuracy(ABC):
     def values(self) -> dict[str, float]:
         """Gateable numbers by name."""
 
+    def basis(self) -> str:
+        """What the candidate is judged against: "labels" (ground truth) or "pytorch" (its outputs)."""
+        return "pytorch"
+
     @abstractmethod
     def table(self) -> list[dict]:
         """Rows {metric, pytorch, candidate} for the report."""
@@ -37,12 +41,13 @@ class TaskAccuracy(ABC):
         """Write PNGs into `workdir`; returns artifact role -> file name."""
 
 
-def task_accuracy(task: str, input_hw: tuple[int, int], labels_dir: Path | None) -> TaskAccuracy:
+def task_accuracy(task: str, input_hw: tuple[int, int], labels: dict[Path, Path] | None = None) -> TaskAccuracy:
+    """The metrics verify and the precision stage share; `labels` maps each image to its YOLO label file."""
     from trtbuild.accuracy.depth import DepthAccuracy
     from trtbuild.accuracy.detection import DetectionAccuracy
 
     if task == "detect":
-        return DetectionAccuracy(input_hw, labels_dir)
+        return DetectionAccuracy(input_hw, labels)
     if task == "depth":
         return DepthAccuracy()
     raise UsageError(f"verify has no task-level metrics for task {task!r} (use check for tensor parity)")

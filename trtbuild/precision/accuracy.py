@@ -1,4 +1,10 @@
-"""Task-level accuracy of a converted graph on ONNX Runtime against the PyTorch FP32 module, on the same inputs."""
+"""Task-level accuracy of a converted graph on ONNX Runtime against the PyTorch FP32 module, on the same inputs.
+
+The numbers come from the metric classes verify uses (trtbuild.accuracy), under verify's names: with labels,
+`map50_95` / `map50` (candidate) and `map50_95_pytorch` / `map50_pytorch` against the ground truth, and
+`map50_95_drop_pct` / `map50_drop_pct` between the two; always the paired `*_vs_pytorch` numbers (PyTorch's confident
+detections as ground truth), which are also the drop when there are no labels. Depth: `depth_rel_mse_pct`, ...
+"""
 
 from __future__ import annotations
 
@@ -8,32 +14,32 @@ import numpy as np
 
 from trtbuild.recipe.schema import Recipe
 
+Outputs = list[dict[str, np.ndarray]]  # one dict of named outputs per feed
 
-def compare_task_outputs(task: str, reference: list[dict[str, np.ndarray]],
-                         candidate: list[dict[str, np.ndarray]]) -> dict:
-    """detect: mAP of the candidate's detections with PyTorch's (conf >= 0.25) as ground truth; depth: rel MSE,
-    AbsRel, delta1; other tasks: worst tensor error. Each list holds one dict of named outputs per feed."""
-    if task == "detect":
-        from trtbuild.metrics.detection import decode_yolo, map_vs_reference
 
-        first = next(iter(reference[0]))
-        ref = [d for out in reference for d in decode_yolo(out[first])]
-        cand = [d for out in candidate for d in decode_yolo(out[first])]
-        return map_vs_reference(ref, cand)
-    if task == "depth":
-        from trtbuild.metrics.depth import aggregate_depth_errors, depth_errors
-
-        first = next(iter(reference[0]))
-        return aggregate_depth_errors([
-            depth_errors(r[first][i], c[first][i]) for r, c in zip(reference, candidate) for i in range(len(r[first]))
-        ])
+def compare_task_outputs(recipe: Recipe, feeds: list[dict[str, np.ndarray]], reference: Outputs, candidate: Outputs,
+                         images: list[Path] = (), labels: dict[Path, Path] | None = None) -> dict:
+    """`finite`, `basis` ("labels" | "pytorch") and the task's values; other tasks: the worst tensor error.
+    `images` are the files behind `feeds` (batch by batch), needed only with `labels`."""
+    from trtbuild.accuracy.task import task_accuracy
     from trtbuild.metrics.parity import compare_outputs, merge_worst
 
-    return merge_worst([compare_outputs(r, c) for r, c in zip(reference, candidate)])
+    parity = merge_worst([compare_outputs(r, c) for r, c in zip(reference, candidate)])
+    finite = all(stats["finite"] for stats in parity.values())
+    if recipe.task not in ("detect", "depth"):
+        return {"finite": finite, "outputs": parity}
+    spec = recipe.inputs[0]
+    first, batch = recipe.export.output_names[0], spec.shape[0]
+    accuracy = task_accuracy(recipe.task, (spec.shape[2], spec.shape[3]), labels)
+    for index, (feed, ref, cand) in enumerate(zip(feeds, reference, candidate)):
+        accuracy.add(list(images[index * batch : (index + 1) * batch]), feed[spec.name], ref[first], cand[first])
+    accuracy.evaluate()
+    return {"finite": finite, "basis": accuracy.basis(), **accuracy.values()}
 
 
 def accuracy_vs_pytorch(recipe: Recipe, onnx_path: Path, feeds: list[dict[str, np.ndarray]],
-                        threads: int | None = None) -> dict:
+                        threads: int | None = None, images: list[Path] = (),
+                        labels: dict[Path, Path] | None = None) -> dict:
     """Run PyTorch FP32 (CPU) and the graph (ONNX Runtime CPU) on `feeds` and compare them task-wise."""
     from trtbuild.runners.factory import torch_runner
     from trtbuild.runners.onnxruntime_runner import OnnxRuntimeRunner
@@ -42,4 +48,4 @@ def accuracy_vs_pytorch(recipe: Recipe, onnx_path: Path, feeds: list[dict[str, n
         reference = [reference_runner.infer(f) for f in feeds]
     with OnnxRuntimeRunner(onnx_path, threads=threads) as ort_runner:
         candidate = [ort_runner.infer(f) for f in feeds]
-    return compare_task_outputs(recipe.task, reference, candidate)
+    return compare_task_outputs(recipe, feeds, reference, candidate, images, labels)

@@ -13,9 +13,14 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from trtbuild.errors import UsageError
-from trtbuild.recipe.find import find_recipe
+from trtbuild.recipe.find import PACKAGED_DIR, find_recipe
+from trtbuild.recipe.paths import resolve_paths
 from trtbuild.recipe.read import parse_yaml, read_recipe_file
 from trtbuild.recipe.schema import Recipe
+
+
+# the stage image keys `--data` replaces, so the flag wins over a recipe's own defaults
+DATA_KEYS = ("check.images", "precision.evaluate.images", "verify.images", "verify.labels")
 
 
 @dataclass
@@ -27,6 +32,8 @@ class Overrides:
     precision: str | None = None
     workspace_mib: int | None = None
     sets: list[str] = field(default_factory=list)
+    data: Path | None = None  # replaces the recipe's image keys (check, evaluation, verify); calibration: `calib`
+    calib: Path | None = None
 
     def as_pairs(self) -> list[tuple[str, object]]:
         pairs: list[tuple[str, object]] = []
@@ -38,6 +45,10 @@ class Overrides:
             pairs.append(("precision.mode", self.precision))
         if self.workspace_mib is not None:
             pairs.append(("engine.workspace_mib", self.workspace_mib))
+        if self.data is not None:
+            pairs += [("data", str(self.data)), *((key, None) for key in DATA_KEYS)]
+        if self.calib is not None:
+            pairs.append(("precision.calibration.images", str(self.calib)))
         for item in self.sets:
             key, sep, value = item.partition("=")
             if not sep or not key.strip():
@@ -67,12 +78,15 @@ def load_recipe(ref: str, overrides: Overrides | None = None) -> LoadedRecipe:
     if not isinstance(data, dict):
         raise UsageError(f"{path}: a recipe must be a mapping of keys, got {type(data).__name__}")
     data = copy.deepcopy(data)
-    for key, value in (overrides or Overrides()).as_pairs():
+    pairs = (overrides or Overrides()).as_pairs()
+    for key, value in pairs:
         _set_path(data, key, value, path)
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as exc:
         raise UsageError(f"{path}: {describe_error(exc)}") from None
+    packaged = path.resolve().parent == PACKAGED_DIR
+    resolve_paths(recipe, None if packaged else path.parent, [key for key, _ in pairs])
     return LoadedRecipe(recipe, path)
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from trtbuild.data import check_set
 from trtbuild.errors import StageFailed
-from trtbuild.images import list_images
 from trtbuild.models.registry import checkpoint_path
 from trtbuild.stages.base import Artifacts, Stage, StageContext, StageOutput
 
@@ -11,7 +11,7 @@ from trtbuild.stages.base import Artifacts, Stage, StageContext, StageOutput
 class CheckStage(Stage):
     name = "check"
     tools = ("torch", "onnx", "onnxruntime")
-    code = ("models", "runners", "metrics", "feeds.py")
+    code = ("models", "runners", "metrics", "feeds.py", "data.py")
 
     def params(self) -> dict:
         return {"check": self.recipe.check.model_dump(mode="json"), "outputs": self.recipe.export.output_names}
@@ -21,9 +21,7 @@ class CheckStage(Stage):
         weights = checkpoint_path(self.recipe.model)
         if weights:
             found["weights"] = weights
-        images = list_images(self.recipe.check.images, self.recipe.check.max_images)
-        if images:
-            found["images"] = images
+        found["images"] = check_set(self.recipe).images
         return found
 
     def run(self, ctx: StageContext) -> StageOutput:
@@ -44,7 +42,7 @@ class CheckStage(Stage):
         (ctx.workdir / "inferred.onnx").unlink()
 
         recipe = self.recipe
-        feeds, source = feeds_for(create_adapter(recipe), recipe, recipe.check.images, recipe.check.max_images)
+        feeds, source = feeds_for(create_adapter(recipe), recipe, check_set(recipe))
         ctx.log(f"inputs: {source}")
         with torch_runner(recipe, "cpu") as reference, OnnxRuntimeRunner(path) as candidate:
             per_sample = [compare_outputs(reference.infer(f), candidate.infer(f)) for f in feeds]

@@ -2,25 +2,28 @@
 
 fp32 passes the graph through; fp16 converts with FP32 islands (trtbuild.precision.policy); int8 inserts symmetric
 Q/DQ from calibration images; method `builder` (TensorRT 10 only) passes FP32 through and asks the engine stage for
-the FP16 flag. Every converted graph is checked (onnx.checker, ONNX Runtime load + run) and scored against PyTorch.
+the FP16 flag. Every converted graph is checked (onnx.checker, ONNX Runtime load + run), and every graph is scored
+against PyTorch on the user's evaluation data (trtbuild.data), with the labels' mAP where the data has labels; without
+data, accuracy is `not measured` (never a number measured on noise) and a converted graph is only checked for
+NaN/Inf on the pictures bundled with ultralytics.
 """
 
 from __future__ import annotations
 
 import shutil
 
+from trtbuild.data import NO_DATA_HINT, RECOMMENDED_CALIBRATION_IMAGES, evaluation_set, required_calibration
 from trtbuild.errors import StageFailed, UsageError
-from trtbuild.images import list_images
 from trtbuild.models.registry import checkpoint_path
 from trtbuild.stages.base import Artifacts, Stage, StageContext, StageOutput
 
-FEW_CALIBRATION_IMAGES = 300  # NVIDIA recommends >= 500; Ultralytics warns below 300
+NOT_MEASURED = f"no evaluation images ({NO_DATA_HINT})"
 
 
 class PrecisionStage(Stage):
     name = "precision"
     tools = ("onnx", "onnxruntime", "onnxconverter-common", "torch", "ultralytics")
-    code = ("precision", "metrics", "models", "runners", "feeds.py")
+    code = ("precision", "metrics", "models", "runners", "accuracy", "feeds.py", "data.py")
     publish = {"onnx": "{name}.{precision}.onnx"}
 
     def params(self) -> dict:
@@ -29,30 +32,22 @@ class PrecisionStage(Stage):
 
     def inputs(self, artifacts: Artifacts) -> dict:
         found = {"onnx": artifacts["simplify.onnx"]}
-        if not self._converts():
+        if self.recipe.precision.method != "graph":
             return found
         weights = checkpoint_path(self.recipe.model)
         if weights:
             found["weights"] = weights
-        for role, images in (("calibration_images", self._calibration_images()),
-                             ("evaluation_images", self._evaluation_images())):
-            if images:
-                found[role] = images
+        if self.recipe.precision.mode == "int8":
+            found["calibration_images"] = required_calibration(self.recipe).images
+        evaluation = evaluation_set(self.recipe)
+        if evaluation:  # the set's identity (names and content of images and labels) enters the key
+            found["evaluation_images"] = evaluation.images
+            found["evaluation_labels"] = evaluation.label_files()
         return found
 
     def _converts(self) -> bool:
         spec = self.recipe.precision
         return spec.mode != "fp32" and spec.method == "graph"
-
-    def _calibration_images(self):
-        spec = self.recipe.precision
-        if spec.mode != "int8":
-            return []
-        return list_images(spec.calibration.images or self.recipe.check.images, spec.calibration.count)
-
-    def _evaluation_images(self):
-        spec = self.recipe.precision.evaluate
-        return list_images(spec.images or self.recipe.verify.images, spec.max_images)
 
     def run(self, ctx: StageContext) -> StageOutput:
         spec = self.recipe.precision
@@ -60,20 +55,55 @@ class PrecisionStage(Stage):
         metrics = {"mode": spec.mode, "method": spec.method}
         if not self._converts():
             shutil.copyfile(ctx.inputs["onnx"], target)
-            if spec.method == "builder" and spec.mode == "fp16":
-                metrics["builder_flags"] = ["fp16"]  # TensorRT 10 weak typing; the engine stage sets the flag
-            return StageOutput(artifacts={"onnx": target.name}, metrics=metrics)
-        if spec.mode == "bf16":
-            raise UsageError("precision.mode: bf16 in-graph conversion is not supported (ONNX Runtime CPU has almost "
-                             "no BF16 kernels to validate it); use fp16")
-        return self._convert(ctx, target, metrics)
+            if spec.method == "builder":
+                if spec.mode == "fp16":
+                    metrics["builder_flags"] = ["fp16"]  # TensorRT 10 weak typing; the engine stage sets the flag
+                return StageOutput(artifacts={"onnx": target.name}, metrics=metrics)
+            warnings = []
+        else:
+            if spec.mode == "bf16":
+                raise UsageError("precision.mode: bf16 in-graph conversion is not supported (ONNX Runtime CPU has "
+                                 "almost no BF16 kernels to validate it); use fp16")
+            warnings = self._convert(ctx, target, metrics)
+        self._measure(ctx, target, metrics, warnings)
+        return StageOutput(artifacts={"onnx": target.name}, metrics=metrics, warnings=warnings)
 
-    def _convert(self, ctx: StageContext, target, metrics: dict) -> StageOutput:
-        import onnx
-
-        from trtbuild.feeds import image_feeds, random_feeds
+    def _measure(self, ctx: StageContext, target, metrics: dict, warnings: list[str]) -> None:
+        """The graph against PyTorch FP32 on the evaluation set (labels' mAP beside the paired numbers); without one,
+        `not measured`, and a converted graph still has to stay finite on real pictures."""
+        from trtbuild.data import bundled_samples
+        from trtbuild.feeds import image_feeds
         from trtbuild.models.base import create_adapter
         from trtbuild.precision.accuracy import accuracy_vs_pytorch
+
+        recipe = self.recipe
+        evaluation = evaluation_set(recipe)
+        if evaluation is None:
+            metrics["not_measured"] = NOT_MEASURED
+            metrics["accuracy_vs_pytorch_fp32"] = {"status": "not measured", "reason": NOT_MEASURED}
+            warnings.append(f"accuracy not measured: {NOT_MEASURED}")
+            if self._converts():
+                samples = bundled_samples()
+                result = accuracy_vs_pytorch(recipe, target, image_feeds(create_adapter(recipe), recipe, samples.images))
+                metrics["finite_on_samples"] = {"inputs": samples.describe(), "finite": result["finite"]}
+                if not result["finite"]:
+                    raise StageFailed(f"precision: {recipe.precision.mode} graph gives NaN/Inf on real inputs",
+                                      metrics=metrics)
+            return
+        feeds = image_feeds(create_adapter(recipe), recipe, evaluation.images)
+        accuracy = accuracy_vs_pytorch(recipe, target, feeds, images=evaluation.images, labels=evaluation.labels)
+        metrics["accuracy_vs_pytorch_fp32"] = {"status": "measured", "runtime": "onnxruntime CPU",
+                                               "inputs": evaluation.describe(), "samples": len(feeds), **accuracy}
+        ctx.log(f"accuracy vs PyTorch FP32: {accuracy}")
+        if not accuracy["finite"]:
+            raise StageFailed(f"precision: {recipe.precision.mode} graph gives NaN/Inf on real inputs", metrics=metrics)
+
+    def _convert(self, ctx: StageContext, target, metrics: dict) -> list[str]:
+        import onnx
+
+        from trtbuild.digest import tree_digest
+        from trtbuild.feeds import image_feeds, random_feeds
+        from trtbuild.models.base import create_adapter
         from trtbuild.precision.graph_stats import graph_stats
         from trtbuild.precision.policy import fp32_islands, match_nodes, name_nodes
         from trtbuild.precision.validate import validate_graph
@@ -100,12 +130,11 @@ class PrecisionStage(Stage):
         else:
             from trtbuild.precision.int8 import quantize_int8
 
-            images = ctx.inputs.get("calibration_images") or []
-            if not images:
-                raise UsageError(f"precision.calibration.images: no images found at "
-                                 f"{spec.calibration.images or recipe.check.images} (int8 needs calibration images)")
-            if len(images) < FEW_CALIBRATION_IMAGES:
-                warnings.append(f"int8 calibrated on {len(images)} images; {FEW_CALIBRATION_IMAGES}+ recommended")
+            calibration = required_calibration(recipe)
+            images = ctx.inputs["calibration_images"]
+            if len(images) < RECOMMENDED_CALIBRATION_IMAGES:
+                warnings.append(f"int8 calibrated on {len(images)} images from {calibration.source}; "
+                                f"{RECOMMENDED_CALIBRATION_IMAGES}+ recommended (pass a larger set with --calib)")
             try:
                 excluded = match_nodes(model, spec.keep_fp32.nodes)
             except ValueError as exc:
@@ -113,7 +142,8 @@ class PrecisionStage(Stage):
             ctx.log(f"calibrating ({spec.calibration.method}) on {len(images)} images")
             quantize_int8(source, target, image_feeds(adapter, recipe, images), spec.calibration.method, excluded)
             metrics["tool"] = "onnxruntime quantize_static (QDQ, symmetric, per-channel)"
-            metrics["calibration"] = {"images": len(images), "method": spec.calibration.method}
+            metrics["calibration"] = {"images": len(images), "method": spec.calibration.method,
+                                      "source": calibration.source, "sha256": tree_digest(images)}
             # only Conv/MatMul/Gemm get Q/DQ, so norms and softmax stay FP32 without a policy
             kept = {name: "named in recipe keep_fp32.nodes (not quantized)" for name in excluded}
         source.unlink()
@@ -122,14 +152,4 @@ class PrecisionStage(Stage):
         metrics["fp32_nodes"] = kept
         metrics["graph"] = graph_stats(target)
         metrics["source_graph"] = graph_stats(ctx.inputs["onnx"])
-
-        evaluation = ctx.inputs.get("evaluation_images") or []
-        feeds = image_feeds(adapter, recipe, evaluation) if evaluation else random_feeds(recipe, 4)
-        if not evaluation:
-            warnings.append("accuracy vs PyTorch measured on seeded random inputs (no evaluation images found)")
-        accuracy = accuracy_vs_pytorch(recipe, target, feeds)
-        metrics["accuracy_vs_pytorch_fp32"] = {"runtime": "onnxruntime CPU", "samples": len(feeds), **accuracy}
-        if accuracy.get("finite") is False:
-            raise StageFailed(f"precision: {spec.mode} graph gives NaN/Inf on real inputs", metrics=metrics)
-        ctx.log(f"accuracy vs PyTorch FP32: {accuracy}")
-        return StageOutput(artifacts={"onnx": target.name}, metrics=metrics, warnings=warnings)
+        return warnings

@@ -1,0 +1,173 @@
+"""The images (and labels) a build reads: the user's Ultralytics dataset YAML or image folder, or, when there is none,
+the two pictures Ultralytics installs with itself (bus.jpg, zidane.jpg), which exist wherever trtbuild is installed.
+
+Which source each stage uses (the recipe's stage key wins over its `data` key):
+  check        check.images | data (val split) | the bundled samples
+  calibration  precision.calibration.images | data (train split)                     | none: int8 stops, names --calib
+  evaluation   precision.evaluate.images | verify.images (+ labels) | data (val split) | none: accuracy not measured
+  verify       verify.images (+ labels) | data (val split)                            | none: accuracy not measured
+A dataset YAML brings its labels (Ultralytics' images/ -> labels/ rule); a folder has none unless verify.labels says.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from trtbuild.errors import UsageError
+from trtbuild.images import IMAGE_SUFFIXES, list_images
+from trtbuild.recipe.schema import Recipe
+
+DATASET_SUFFIXES = (".yaml", ".yml")
+RECOMMENDED_CALIBRATION_IMAGES = 300  # NVIDIA recommends >= 500; Ultralytics warns below 300
+NO_DATA_HINT = "pass --data DATASET.yaml or an image folder"
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """Sorted images for one purpose, where they came from, and each image's YOLO label file when the source has
+    labels (a missing label file means an image without objects, as in Ultralytics)."""
+
+    source: str
+    images: list[Path]
+    labels: dict[Path, Path] | None = None
+    user_data: bool = True  # False for the bundled samples: fine for parity checks, never an accuracy measurement
+
+    def first(self, count: int) -> ImageSet:
+        kept = self.images[:count]
+        return replace(self, images=kept, labels={p: self.labels[p] for p in kept} if self.labels else None)
+
+    def label_files(self) -> list[Path]:
+        """The label files that exist (their content enters cache keys)."""
+        return [p for p in (self.labels or {}).values() if p.is_file()]
+
+    def describe(self) -> str:
+        labelled = f", {len(self.label_files())} label files" if self.labels else ", no labels"
+        return f"{len(self.images)} images from {self.source}{labelled}"
+
+
+def bundled_samples() -> ImageSet:
+    """Ultralytics' own sample pictures, found without importing ultralytics (cached builds never import torch)."""
+    spec = importlib.util.find_spec("ultralytics")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "assets" if spec else None
+    images = list_images(folder)
+    if not images:
+        raise UsageError(f"no sample images found in the ultralytics package ({folder}); {NO_DATA_HINT}")
+    return ImageSet(f"ultralytics' bundled samples ({folder})", images, user_data=False)
+
+
+def read_images(path: Path, key: str, split: str = "val", labels_dir: Path | None = None) -> ImageSet:
+    """A dataset YAML's split (with its labels) or an image folder (labels only from `labels_dir`)."""
+    if not path.exists():
+        raise UsageError(f"{key}: not found: {path} (give an Ultralytics dataset YAML or an image folder)")
+    if path.is_file() and path.suffix.lower() in DATASET_SUFFIXES:
+        return _dataset_split(path, key, split)
+    if not path.is_dir():
+        raise UsageError(f"{key}: {path} is neither an image folder nor a dataset .yaml")
+    images = list_images(path)
+    if not images:
+        raise UsageError(f"{key}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {path}")
+    labels = {p: labels_dir / f"{p.stem}.txt" for p in images} if labels_dir and labels_dir.is_dir() else None
+    return ImageSet(str(path), images, labels)
+
+
+def _dataset_split(path: Path, key: str, split: str) -> ImageSet:
+    """Ultralytics reads the YAML (its `path:` rules, names/nc checks); never downloads: a missing split is an error."""
+    from ultralytics.data.utils import check_det_dataset, img2label_paths
+
+    try:
+        dataset = check_det_dataset(str(path.resolve()), autodownload=False)
+    except Exception as exc:  # Ultralytics raises FileNotFoundError, SyntaxError, TypeError... with multi-line text
+        raise UsageError(f"{key}: {path}: {' '.join(str(exc).split())}") from None
+    entries = dataset.get(split) or []
+    images = sorted(image for entry in (entries if isinstance(entries, list) else [entries])
+                    for image in _split_images(Path(entry)))
+    if not images:
+        raise UsageError(f"{key}: {path}: its '{split}' split has no images")
+    labels = dict(zip(images, map(Path, img2label_paths(images))))
+    has_labels = any(p.is_file() for p in labels.values())
+    return ImageSet(f"{path} ({split} split)", images, labels if has_labels else None)
+
+
+def _split_images(entry: Path) -> list[Path]:
+    """A split entry as Ultralytics reads it: a folder (searched recursively) or a .txt list of image paths."""
+    if entry.is_dir():
+        return [p for p in entry.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES]
+    if entry.is_file():
+        lines = [line.strip() for line in entry.read_text().splitlines() if line.strip()]
+        return [entry.parent / line if line.startswith("./") else Path(line) for line in lines
+                if Path(line).suffix.lower() in IMAGE_SUFFIXES]
+    return []
+
+
+def check_set(recipe: Recipe) -> ImageSet:
+    source, key = (recipe.check.images, "check.images") if recipe.check.images else (recipe.data, "data")
+    found = read_images(source, key) if source else bundled_samples()
+    return found.first(recipe.check.max_images)
+
+
+def calibration_set(recipe: Recipe) -> ImageSet | None:
+    spec = recipe.precision.calibration
+    source, key = (spec.images, "precision.calibration.images") if spec.images else (recipe.data, "data")
+    return read_images(source, key, split="train").first(spec.count) if source else None
+
+
+def required_calibration(recipe: Recipe) -> ImageSet:
+    """int8's calibration set; none is a usage error that names the flag."""
+    found = calibration_set(recipe)
+    if found is None:
+        raise UsageError(f"precision.calibration.images: int8 needs calibration images: pass --calib FOLDER or "
+                         f"DATASET.yaml (its train split), {RECOMMENDED_CALIBRATION_IMAGES}+ images recommended")
+    return found
+
+
+def verify_set(recipe: Recipe, limit: int | None = None) -> ImageSet | None:
+    spec = recipe.verify
+    if spec.images:
+        found = read_images(spec.images, "verify.images", labels_dir=spec.labels)
+    elif recipe.data:
+        found = read_images(recipe.data, "data")
+    else:
+        return None
+    return found.first(limit or spec.max_images)
+
+
+def evaluation_set(recipe: Recipe) -> ImageSet | None:
+    spec = recipe.precision.evaluate
+    if spec.images:
+        return read_images(spec.images, "precision.evaluate.images").first(spec.max_images)
+    return verify_set(recipe, spec.max_images)
+
+
+
+def preflight(recipe: Recipe, stages: list[str]) -> None:
+    """Resolve every image source the build's stages will read, so a wrong path or a missing --calib stops the build
+    (exit 2) before its first stage rather than after minutes of export."""
+    if "check" in stages:
+        check_set(recipe)
+    if "precision" in stages and recipe.precision.method == "graph":
+        evaluation_set(recipe)
+        if recipe.precision.mode == "int8":
+            required_calibration(recipe)
+    if "verify" in stages:
+        verify_set(recipe)
+
+
+NONE_MEANS = {"calibration": "none: int8 would stop; pass --calib FOLDER or DATASET.yaml",
+              "evaluation": f"none: accuracy not measured ({NO_DATA_HINT})",
+              "verify": f"none: gates not measured ({NO_DATA_HINT})"}
+
+
+def describe_sources(recipe: Recipe) -> dict[str, str]:
+    """What each stage would read, for `trtbuild show` (a problem is described, not raised)."""
+    described = {}
+    for stage, find in (("check", check_set), ("calibration", calibration_set), ("evaluation", evaluation_set),
+                        ("verify", verify_set)):
+        try:
+            found = find(recipe)
+        except UsageError as exc:
+            described[stage] = f"error: {exc}"
+            continue
+        described[stage] = found.describe() if found else NONE_MEANS[stage]
+    return described
