@@ -7,15 +7,23 @@ RECIPES ?= yolo12n depth
 YOLO_WEIGHTS  ?= yolo12n.pt
 DEPTH_WEIGHTS ?= depth_anything_v2_vits.pth
 
-.PHONY: setup test test-gpu onnx engines bench clean
+.PHONY: setup lock test test-matrix test-gpu onnx engines bench bench-build clean
 
-setup:  ## create .venv and install trtbuild with its test extras
+setup:  ## create .venv with exactly requirements.lock (hash-checked), then trtbuild itself as an editable install
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+
+lock:  ## re-resolve pyproject.toml (extras test, rtx, dev) into requirements.lock; LOCK_FLAGS=--upgrade for newest
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	  --no-emit-find-links --extra test --extra rtx --extra dev --constraint lock-constraints.txt $(LOCK_FLAGS) \
+	  --output-file requirements.lock pyproject.toml
 
 test:  ## the CPU test suite (GPU/TensorRT tests are skipped with their reason)
 	$(BIN)/python -m pytest
+
+test-matrix:  ## the suite under the lowest and highest torch/torchvision/onnxruntime pyproject.toml allows (/tmp venvs)
+	$(BIN)/python benchmarks/test_matrix.py --out benchmarks/results/test_matrix.json
 
 test-gpu:  ## only the tests that need an NVIDIA GPU and TensorRT (run on a GPU host)
 	$(BIN)/python -m pytest -m gpu
@@ -24,9 +32,12 @@ onnx:  ## every recipe to a checked ONNX (export -> simplify -> check)
 	$(BIN)/trtbuild export yolo12n --weights $(YOLO_WEIGHTS)
 	$(BIN)/trtbuild export depth --weights $(DEPTH_WEIGHTS)
 
-engines:  ## every recipe end to end; exits 3 at the engine stage on a host without TensorRT
+engines:  ## every recipe to an engine: full TensorRT on a GPU host, else TensorRT-RTX (builds on any CPU)
 	$(BIN)/trtbuild build yolo12n --weights $(YOLO_WEIGHTS) --until engine
 	$(BIN)/trtbuild build depth --weights $(DEPTH_WEIGHTS) --until engine
+
+bench-build:  ## engine build time, peak RSS, size and stage overhead vs a bare builder call (TensorRT-RTX, CPU)
+	$(BIN)/python benchmarks/engine_build.py --out benchmarks/results/engine_build_cpu.json
 
 bench:  ## accuracy gates and latency for every recipe (TensorRT when present, else ONNX Runtime)
 	$(BIN)/trtbuild bench yolo12n --weights $(YOLO_WEIGHTS)

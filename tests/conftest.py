@@ -11,6 +11,10 @@ SHARED = REPO.parent / "shared"
 ASSETS = SHARED / "assets"
 REFERENCE = SHARED / "reference"
 YOLO_WEIGHTS = ASSETS / "yolo12n-coco128.pt"
+# Ultralytics dataset YAMLs (no `path:` key: the YAML's folder is the root). Packaged recipes name no data, so tests
+# pass these explicitly (Overrides(data=...), --data, or the shared_data fixture's TRTBUILD_DATA).
+COCO128 = ASSETS / "coco128" / "coco128.yaml"  # train = val = 128 labelled images
+COCO8 = ASSETS / "coco8" / "coco8.yaml"  # 4 train + 4 val
 DEPTH_SEEDED = REFERENCE / "depth_anything_v2_vits_seeded.pth"
 TENSORRT_MANIFESTS = REFERENCE / "tensorrt_api"
 
@@ -62,6 +66,13 @@ def in_repo(monkeypatch) -> Path:
     return REPO
 
 
+@pytest.fixture
+def shared_data(monkeypatch) -> Path:
+    """TRTBUILD_DATA (the default of --data) set to ../shared's COCO128, for CLI runs in a subprocess."""
+    monkeypatch.setenv("TRTBUILD_DATA", str(COCO128))
+    return COCO128
+
+
 @pytest.fixture(scope="session")
 def yolo_export(tmp_path_factory):
     """One real `trtbuild export yolo12n` (export -> simplify -> check) shared by the tests that only read it."""
@@ -73,6 +84,26 @@ def yolo_export(tmp_path_factory):
     cache = root / "cache"
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(REPO)
-        report = api.build("yolo12n", Overrides(weights=YOLO_WEIGHTS), BuildOptions("check", out_root=root / "engines"),
-                           cache_dir=cache)
+        report = api.build("yolo12n", Overrides(weights=YOLO_WEIGHTS, data=COCO8),
+                           BuildOptions("check", out_root=root / "engines"), cache_dir=cache)
     return report, cache, root / "engines"
+
+
+@pytest.fixture
+def tool_on_path(tmp_path, monkeypatch):
+    """install(name, python_source): an executable stand-in first on PATH, for tools that cannot exist on this host
+    (trtexec, nvidia-smi); the source may use {python} for the interpreter line."""
+    import stat
+    import sys
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+
+    def install(name: str, source: str) -> Path:
+        script = bin_dir / name
+        script.write_text(source.format(python=sys.executable))
+        script.chmod(script.stat().st_mode | stat.S_IXUSR)
+        return script
+
+    return install

@@ -6,6 +6,7 @@ import os
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from trtbuild.report import BuildReport, StageRecord
 
@@ -34,10 +35,13 @@ class LiveProgress:
     def stage_finished(self, record: StageRecord) -> None:
         self._stop()
         style = STATUS_STYLE[record.status]
-        line = f"[{style}]{record.status:>11}[/] {record.name:<10} {record.seconds:8.2f} s"
-        self.console.print(line + (f"  [dim]{record.error}[/]" if record.error else ""))
+        # Text, not markup: an error or warning may hold brackets (`pip install 'trtbuild[tensorrt]'`)
+        line = Text.assemble((f"{record.status:>11}", style), f" {record.name:<10} {record.seconds:8.2f} s")
+        if record.error:
+            line.append(f"  {record.error}", "dim")
+        self.console.print(line)
         for warning in record.warnings:
-            self.console.print(f"{'':>11} [yellow]warning:[/] {warning}")
+            self.console.print(Text.assemble(f"{'':>11} ", ("warning:", "yellow"), f" {warning}"))
 
     def close(self) -> None:
         """Stop the spinner (an interrupted stage gets no line of its own: the interrupt message is the one)."""
@@ -50,13 +54,13 @@ class LiveProgress:
 
 
 def summary_table(report: BuildReport) -> Table:
-    table = Table(title=f"trtbuild {report.recipe} — {report.status}", title_justify="left")
+    table = Table(title=Text(f"trtbuild {report.recipe} — {report.status}"), title_justify="left")
     for column in ("stage", "status", "seconds", "result", "artifact"):
         table.add_column(column)
     for stage in report.stages:
         artifact = stage.artifacts[0].path if stage.artifacts else ""
-        table.add_row(stage.name, f"[{STATUS_STYLE[stage.status]}]{stage.status}[/]", f"{stage.seconds:.2f}",
-                      headline(stage), artifact)
+        table.add_row(stage.name, Text(stage.status, STATUS_STYLE[stage.status]), f"{stage.seconds:.2f}",
+                      Text(headline(stage)), Text(artifact))
     return table
 
 
@@ -76,9 +80,13 @@ def headline(stage: StageRecord) -> str:
         return f"{m.get('candidate_runner') or m.get('mode')}: accuracy not measured (no --data)"
     if stage.name == "precision" and "accuracy_vs_pytorch_fp32" in m:
         return f"{m['mode']}: {accuracy_headline(m['accuracy_vs_pytorch_fp32'])}"
+    if stage.name == "engine" and "library" in m:
+        return (f"{m['backend']} ({m['library']} {m['library_version']}) in {m['build_seconds']:.1f} s, "
+                f"{m['engine_bytes'] / 1e6:.1f} MB, runs on sm {', '.join(m['runs_on']) or '?'}")
     if stage.name == "verify":
         gates = ", ".join(f"{g['metric']}={g['value']:.3g}" for g in m.get("gates", []))
-        return f"{m.get('candidate_runner')}: {gates}"
+        skipped = " (the engine cannot run here; see engine_not_judged)" if m.get("engine_not_judged") else ""
+        return f"{m.get('candidate_runner')}: {gates}{skipped}"
     if stage.name == "bench":
         return ", ".join(f"{t['runner']} {t['stats']['median_ms']:.2f} ms" for t in m.get("runners", []))
     return ", ".join(f"{k}={v}" for k, v in m.items() if isinstance(v, (int, float, str)))[:80]

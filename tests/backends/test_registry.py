@@ -2,8 +2,6 @@
 line, and an engine's runnability is decided from its sidecar before any library is imported (an RTX engine on a
 Hopper GPU, reported by a stand-in nvidia-smi: the one thing this CPU host cannot have)."""
 
-import stat
-import sys
 
 import pytest
 
@@ -54,12 +52,8 @@ def test_auto_falls_back_to_tensorrt_rtx_on_a_cpu_host():
 
 
 @pytest.fixture
-def h200(tmp_path, monkeypatch):
-    script = tmp_path / "bin" / "nvidia-smi"
-    script.parent.mkdir()
-    script.write_text(NVIDIA_SMI.format(python=sys.executable))
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setenv("PATH", f"{script.parent}:/usr/bin:/bin")
+def h200(tool_on_path):
+    tool_on_path("nvidia-smi", NVIDIA_SMI)
     gpus.cache_clear()
     yield
     gpus.cache_clear()

@@ -4,8 +4,6 @@ Depth-Anything-V2 at 392, a dynamic-batch profile, an unsupported graph, and the
 
 import importlib.util
 import json
-import stat
-import sys
 from pathlib import Path
 
 import pytest
@@ -95,12 +93,8 @@ print("&&&& PASSED TensorRT.trtexec [TensorRT v100300] # trtexec")
 """
 
 
-def test_trtexec_backend_writes_engine_and_io(tmp_path, monkeypatch):
-    script = tmp_path / "bin" / "trtexec"
-    script.parent.mkdir()
-    script.write_text(FAKE_TRTEXEC.format(python=sys.executable))
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setenv("PATH", f"{script.parent}:/usr/bin:/bin")
+def test_trtexec_backend_writes_engine_and_io(tmp_path, tool_on_path):
+    tool_on_path("trtexec", FAKE_TRTEXEC)
     recipe = _recipe(engine={"backend": "trtexec", "workspace_mib": 64})
     backend = TrtexecBackend()
     assert backend.missing() is None and backend.version() == (10, 3, 0)  # read from the RUNNING line

@@ -13,7 +13,7 @@ def sidecar(**changes) -> EngineSidecar:
     base = dict(
         recipe="yolo12n", recipe_digest="r" * 64, onnx_sha256="o" * 64, engine_sha256="p" * 64, library="tensorrt",
         library_version="10.3.0", backend="tensorrt", runs_on=["8.9"],
-        gpu=GpuInfo(name="NVIDIA L4", compute_capability="8.9", driver="575.57"), cuda="12.8",
+        gpu=GpuInfo(name="NVIDIA L4", compute_capability="8.9", driver="575.57"),
         precision="fp16", precision_method="graph", strongly_typed=True, network_flags=["STRONGLY_TYPED"],
         builder_flags=[], memory_pools={"WORKSPACE": 4096 << 20}, optimization_level=3, version_compatible=False,
         hardware_compatibility="NONE", profiles=[{"images": [[1, 3, 640, 640], [2, 3, 640, 640], [8, 3, 640, 640]]}],

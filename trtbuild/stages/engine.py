@@ -107,7 +107,7 @@ def make_sidecar(recipe: Recipe, plan: BuildPlan, backend: Backend, io: list[IoT
         engine_sha256=engine_sha256, library=plan.library, library_version=str(plan.version), backend=backend.name,
         gpu=GpuInfo(name=build_gpu.name, compute_capability=build_gpu.compute_capability, driver=build_gpu.driver)
         if build_gpu else None,
-        runs_on=list(plan.runs_on), cuda=_torch_cuda(), precision=plan.precision,
+        runs_on=list(plan.runs_on), precision=plan.precision,
         precision_method=plan.precision_method, strongly_typed=plan.strongly_typed,
         network_flags=list(plan.network_flags), builder_flags=list(plan.builder_flags),
         memory_pools=plan.memory_pools, optimization_level=plan.optimization_level,
@@ -131,8 +131,3 @@ def ultralytics_block(recipe: Recipe, metadata: dict) -> UltralyticsMeta | None:
 def _wants_ultralytics_block(recipe: Recipe) -> bool:
     return recipe.model.adapter == "ultralytics"
 
-
-def _torch_cuda() -> str | None:
-    import torch
-
-    return torch.version.cuda

@@ -49,7 +49,6 @@ class EngineSidecar(_Model):
     backend: str  # the backend that built it: tensorrt | trtexec | tensorrt-rtx
     gpu: GpuInfo | None  # the build host's GPU; None for ahead-of-time builds on a CPU
     runs_on: list[str]  # compute capabilities the engine runs on ("8.0+": any Ampere or newer)
-    cuda: str | None = None  # CUDA of the torch build the TensorRT runner shares
     precision: str
     precision_method: str
     strongly_typed: bool
