@@ -5,13 +5,7 @@ import json
 
 import pytest
 
-from trtbuild.tensorrt.trtexec_output import (
-    export_times_stats,
-    median,
-    parse_summary,
-    percentile,
-    result_marker,
-)
+from trtbuild.tensorrt.trtexec_output import export_times_stats, parse_summary, result_marker
 
 LOG = """\
 &&&& RUNNING TensorRT.trtexec [TensorRT v110100] # trtexec --loadEngine=m.engine
@@ -56,13 +50,6 @@ def test_no_summary_when_inference_skipped():
 ])
 def test_result_marker(line, expected):
     assert result_marker(line) == expected
-
-
-def test_trtexec_percentile_rule():
-    values = [float(v) for v in range(1, 11)]  # N = 10
-    assert percentile(values, 90) == 9.0  # index 10-1-floor(0.1*10) = 8
-    assert percentile(values, 99) == 10.0 and percentile(values, 50) == 5.0
-    assert median(values) == 5.5 and median([1.0, 2.0, 9.0]) == 2.0
 
 
 def test_export_times(tmp_path):

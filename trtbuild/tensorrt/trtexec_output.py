@@ -6,11 +6,11 @@ Format: samples/common/sampleReporting.cpp, unchanged from 8.6 to 11.x (see docs
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from trtbuild.bench.stats import median, percentile
 from trtbuild.tensorrt.version import TrtVersion
 
 _F = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"  # C++ ostream default float (may be scientific)
@@ -27,7 +27,9 @@ _STAT_KEYS = {"Latency": "latency", "Enqueue Time": "enqueue", "H2D Latency": "h
 
 
 @dataclass(frozen=True)
-class LatencyStats:
+class ReportedLatency:
+    """One statistics line as trtexec prints it (or as computed from --exportTimes with trtexec's rules)."""
+
     min_ms: float
     max_ms: float
     mean_ms: float
@@ -38,7 +40,7 @@ class LatencyStats:
 @dataclass(frozen=True)
 class PerformanceSummary:
     throughput_qps: float | None
-    stats: dict[str, LatencyStats]  # latency, enqueue, h2d, gpu_compute, d2h
+    stats: dict[str, ReportedLatency]  # latency, enqueue, h2d, gpu_compute, d2h
     total_host_walltime_s: float | None
     total_gpu_compute_s: float | None
 
@@ -59,7 +61,7 @@ def parse_summary(text: str) -> PerformanceSummary | None:
         line = line.strip()
         if m := _STAT.match(line):
             pct = {float(p): float(v) for p, v in _PERCENTILE.findall(m.group(6))}
-            stats[_STAT_KEYS[m.group(1)]] = LatencyStats(*(float(m.group(i)) for i in range(2, 6)), pct)
+            stats[_STAT_KEYS[m.group(1)]] = ReportedLatency(*(float(m.group(i)) for i in range(2, 6)), pct)
         elif m := _THROUGHPUT.match(line):
             throughput = float(m.group(1))
         elif m := _TOTAL.match(line):
@@ -67,27 +69,14 @@ def parse_summary(text: str) -> PerformanceSummary | None:
     return PerformanceSummary(throughput, stats, totals.get("Host Walltime"), totals.get("GPU Compute Time"))
 
 
-def percentile(sorted_values: list[float], p: float) -> float:
-    """trtexec's rule: the value at index N-1-floor((1-p/100)*N) of the ascending values."""
-    n = len(sorted_values)
-    index = n - 1 - math.floor((100 - p) * n / 100 + 1e-9)  # epsilon: (1-0.9)*10 must floor to 1, not 0
-    return sorted_values[max(0, min(n - 1, index))]
-
-
-def median(sorted_values: list[float]) -> float:
-    n = len(sorted_values)
-    mid = n // 2
-    return sorted_values[mid] if n % 2 else (sorted_values[mid - 1] + sorted_values[mid]) / 2
-
-
 def export_times_stats(source: Path | list[dict], key: str = "latencyMs",
-                       percentiles: tuple[float, ...] = (90, 95, 99)) -> LatencyStats:
+                       percentiles: tuple[float, ...] = (90, 95, 99)) -> ReportedLatency:
     """Statistics of one field of `--exportTimes` JSON (a list of per-query timing records, warm-ups excluded)."""
     records = json.loads(source.read_text()) if isinstance(source, Path) else source
     values = sorted(float(r[key]) for r in records)
     if not values:
         raise ValueError("exportTimes holds no timing records")
-    return LatencyStats(values[0], values[-1], sum(values) / len(values), median(values),
+    return ReportedLatency(values[0], values[-1], sum(values) / len(values), median(values),
                         {p: percentile(values, p) for p in percentiles})
 
 
