@@ -6,7 +6,7 @@ imported when a runner is created and touch the device only in `activate`, so ru
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from trtbuild.host import gpus
@@ -27,6 +27,11 @@ class RunnerFiles:
     @classmethod
     def from_artifacts(cls, artifacts: dict[str, Path]) -> RunnerFiles:
         return cls(artifacts.get("precision.onnx"), artifacts.get("engine.engine"), artifacts.get("engine.sidecar"))
+
+    @classmethod
+    def from_inputs(cls, inputs: dict) -> RunnerFiles:
+        """Back from `as_inputs()`, i.e. from a stage's ctx.inputs."""
+        return cls(**{f.name: inputs.get(f.name) for f in fields(cls)})
 
     def as_inputs(self) -> dict[str, Path]:
         """Stage-input roles (they enter the cache key) for the files present."""

@@ -35,7 +35,7 @@ class BenchStage(Stage):
         from trtbuild.plots import latency_distribution
 
         recipe, spec = self.recipe, self.recipe.bench
-        files = RunnerFiles(*(ctx.inputs.get(role) for role in ("onnx", "plan", "sidecar")))
+        files = RunnerFiles.from_inputs(ctx.inputs)
         names, skipped = available_runners(list(dict.fromkeys(spec.runners)), files)
         feeds, source = feeds_for(create_adapter(recipe), recipe, check_set(recipe).first(1))
         timings, latencies = [], {}

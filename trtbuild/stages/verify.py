@@ -46,7 +46,7 @@ class VerifyStage(Stage):
         from trtbuild.runners.factory import create_runner, torch_runner
 
         recipe, spec = self.recipe, self.recipe.verify
-        files = RunnerFiles(*(ctx.inputs.get(role) for role in ("onnx", "engine", "sidecar")))
+        files = RunnerFiles.from_inputs(ctx.inputs)
         candidate_name = "tensorrt" if files.engine else "onnxruntime"
         adapter = create_adapter(recipe)
         image_set = _images(recipe)
