@@ -113,6 +113,7 @@ class BuildReport(BaseModel):
     error: str | None = None
     host: dict
     tools: dict[str, str | None]
+    lock: dict | None = None  # trtbuild.lock.lock_status(): do the running packages match requirements.lock
     stages: list[StageRecord] = Field(default_factory=list)
     verify: VerifySection | None = None  # derived from the verify stage's metrics on every write
     # "stage: reason (the flag to pass)" for each stage that had no data to measure accuracy on; derived on write
