@@ -26,10 +26,25 @@ def test_import_and_construction_touch_neither_cuda_nor_tensorrt():
     assert out.stdout.split() == ["False", "False", "False"]
 
 
-@pytest.fixture
-def tiny_engine(tmp_path, cache_dir):  # cache_dir: the timing cache goes there
-    """A real plan + sidecar built by the engine stage from a tiny ONNX (y = relu(2x + 1), dynamic batch 1..4)."""
-    needs_tensorrt()
+def _runs_here(backend: str) -> None:
+    """Skip unless `backend` builds here and its engines run on this GPU (TensorRT-RTX: RTX / Ampere+, not 9.0)."""
+    from trtbuild.backends.registry import get_backend
+    from trtbuild.host import gpus
+    from trtbuild.tensorrt.compat import gpu_runs_engine
+
+    if backend == "tensorrt":
+        needs_tensorrt()
+        return
+    flavor = get_backend(backend).flavor
+    reason = get_backend(backend).unavailable_reason()
+    if reason or not gpu_runs_engine(flavor, flavor.default_compute_capabilities, gpus()[0].compute_capability):
+        pytest.skip(reason or f"{flavor.title} engines do not run on compute capability {gpus()[0].compute_capability}")
+
+
+@pytest.fixture(params=["tensorrt", "tensorrt-rtx"])
+def tiny_engine(request, tmp_path, cache_dir):  # cache_dir: the timing cache goes there
+    """A real engine + sidecar built by the engine stage from a tiny ONNX (y = relu(2x + 1), dynamic batch 1..4)."""
+    _runs_here(request.param)
     from trtbuild.recipe.schema import Recipe
     from trtbuild.stages.base import StageContext
     from trtbuild.stages.engine import EngineStage
@@ -39,7 +54,8 @@ def tiny_engine(tmp_path, cache_dir):  # cache_dir: the timing cache goes there
     spec.loader.exec_module(tiny)
     recipe = Recipe.model_validate({"name": "tiny", "task": "other", "model": {"adapter": "python"},
                                     "inputs": [{"name": "images", "shape": [1, 3, 8, 8],
-                                                "dynamic": {0: {"min": 1, "opt": 2, "max": 4}}}]})
+                                                "dynamic": {0: {"min": 1, "opt": 2, "max": 4}}}],
+                                    "engine": {"backend": request.param}})
     onnx = tiny.write_tiny_onnx(tmp_path / "model.onnx")
     work = tmp_path / "work"
     work.mkdir()
@@ -63,7 +79,25 @@ def test_runs_dynamic_batch(tiny_engine, cuda_graph):
             x = rng.standard_normal((batch, 3, 8, 8), dtype=np.float32)
             np.testing.assert_allclose(runner.infer({"images": x})["output0"], _expected(x), rtol=1e-6, atol=1e-6)
         info = runner.describe()
-    assert info["runner"] == "tensorrt" and info["cuda_graph"] is cuda_graph and info["io"]["output0"] == "float32"
+    assert info["runner"] == "tensorrt" and info["io"]["output0"] == "float32"
+    assert bool(info["cuda_graph"]) is cuda_graph  # "torch" capture, or the library's own (TensorRT-RTX)
+
+
+@pytest.mark.gpu
+def test_second_start_reuses_the_runtime_cache(tiny_engine):
+    from trtbuild.runners.tensorrt_runner import runtime_cache_path
+
+    with TensorRTRunner(tiny_engine) as first:
+        flavor = first.flavor
+        first.infer({"images": np.ones((1, 3, 8, 8), np.float32)})
+    cache = runtime_cache_path(tiny_engine)
+    if not flavor.runtime_cache:
+        assert not cache.exists()
+        return
+    assert cache.stat().st_size > 0  # kernels compiled at load time were kept
+    with TensorRTRunner(tiny_engine) as second:
+        second.infer({"images": np.ones((1, 3, 8, 8), np.float32)})
+        assert not any("runtime cache" in note for note in second.notes)  # accepted, not recompiled
 
 
 @pytest.mark.gpu
@@ -83,7 +117,7 @@ def test_device_path(tiny_engine):
 def test_other_compute_capability_is_refused(tiny_engine):
     sidecar = tiny_engine.with_name(tiny_engine.name + ".json")
     data = json.loads(sidecar.read_text())
-    data["gpu"]["compute_capability"] = "5.0"
+    data["runs_on"] = ["5.0"]
     sidecar.write_text(json.dumps(data))
-    with pytest.raises(StageUnavailable, match="built for compute capability 5.0"):
+    with pytest.raises(StageUnavailable, match="built for compute capabilit(y|ies) 5.0"):
         TensorRTRunner(tiny_engine).activate()
