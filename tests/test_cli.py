@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, YOLO_WEIGHTS
+from conftest import COCO128, REPO, YOLO_WEIGHTS
 
 TRTBUILD = str(Path(sys.executable).parent / "trtbuild")
 
@@ -50,6 +52,9 @@ def test_show_prints_the_resolved_recipe():
     # brackets print literally (the terminal markup once ate `[tensorrt]` from an install hint)
     (["show", "no[tensorrt]"], "unknown recipe 'no[tensorrt]'"),
     (["build", "yolo12n", "--weights", "w[bold]x[/bold].pt"], "file not found: w[bold]x[/bold].pt"),
+    (["build", "yolo12n", "--weights", str(YOLO_WEIGHTS), "--data", "no/such.yaml"], "data: not found: no/such.yaml"),
+    (["build", "yolo12n", "--weights", str(YOLO_WEIGHTS), "--int8", "--calib", "README.md"],
+     "precision.calibration.images: README.md is neither an image folder nor a dataset .yaml"),
 ])
 def test_bad_input_is_one_line_exit_2(args, expected, tmp_path):
     out = run(*args, "--cache-dir", str(tmp_path / "cache")) if args[0] == "build" else run(*args)
@@ -95,3 +100,43 @@ def test_doctor_reports_providers_and_tensorrt():
     if backends["tensorrt-rtx"]["builds_here"] == "yes":  # the [rtx] extra builds on any CPU
         assert backends["auto"] in ("tensorrt", "trtexec", "tensorrt-rtx")
         assert "8.0, 8.6, 8.9, 12.0, 12.1 by default" in backends["tensorrt-rtx"]["engines_run_on"]
+
+
+def test_a_new_users_directory_with_only_a_checkpoint(tmp_path):
+    """Outside the repository, no data: check runs on the pictures bundled with ultralytics, the precision stage's
+    accuracy is `not measured` (exit 0; terminal, report.json and report.md say so), --strict makes that exit 1, and
+    int8 without --calib stops at once with one line naming the flag."""
+    shutil.copy(YOLO_WEIGHTS, tmp_path / "yolo12n.pt")
+    env = {key: value for key, value in os.environ.items() if key != "TRTBUILD_DATA"}
+    env["TRTBUILD_CACHE_DIR"] = str(tmp_path / "cache")
+
+    def build(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([TRTBUILD, "build", "yolo12n", "--weights", "yolo12n.pt", "--until", "precision", *args],
+                              capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+
+    fp16 = build("--fp16")
+    assert fp16.returncode == 0, fp16.stderr
+    out = tmp_path / "engines" / "yolo12n"
+    report = json.loads((out / "report.json").read_text())
+    check, precision = report["stages"][2:]
+    assert check["metrics"]["inputs"].startswith("2 images from ultralytics' bundled samples")
+    assert check["metrics"]["inputs"].endswith("/ultralytics/assets)")
+    accuracy = precision["metrics"]["accuracy_vs_pytorch_fp32"]
+    assert accuracy["status"] == "not measured" and "--data" in accuracy["reason"] and "map50_95" not in accuracy
+    assert precision["metrics"]["finite_on_samples"]["finite"] is True
+    assert report["not_measured"] == ["precision: no evaluation images (pass --data DATASET.yaml or an image folder)"]
+    assert "ACCURACY NOT MEASURED precision: no evaluation images" in " ".join(fp16.stderr.split())
+    assert "**Accuracy not measured**" in (out / "report.md").read_text()
+
+    strict = build("--fp16", "--strict")
+    assert strict.returncode == 1, strict.stderr
+    assert [line for line in strict.stderr.splitlines() if line.startswith("error:")] == [
+        "error: accuracy not measured (--strict): precision: no evaluation images (pass --data DATASET.yaml or an "
+        "image folder)"]
+    assert json.loads((out / "report.json").read_text())["status"] == "failed"
+
+    int8 = build("--int8")
+    assert int8.returncode == 2 and "Traceback" not in int8.stderr
+    assert int8.stderr.strip().splitlines() == [
+        "error: precision.calibration.images: int8 needs calibration images: pass --calib FOLDER or DATASET.yaml "
+        "(its train split), 300+ images recommended"]

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import DEPTH_SEEDED, REPO, YOLO_WEIGHTS
+from conftest import COCO8, DEPTH_SEEDED, REPO, YOLO_WEIGHTS
 from trtbuild import api
 from trtbuild.errors import StageFailed, StageUnavailable, UsageError
 from trtbuild.pipeline import BuildOptions
@@ -39,7 +39,7 @@ def test_second_run_is_all_cached_without_importing_torch(yolo_export, in_repo):
     code = (
         "import sys; from trtbuild import api; from trtbuild.pipeline import BuildOptions; "
         "from trtbuild.recipe import Overrides; "
-        f"r = api.build('yolo12n', Overrides(weights={str(YOLO_WEIGHTS)!r}), "
+        f"r = api.build('yolo12n', Overrides(weights={str(YOLO_WEIGHTS)!r}, data={str(COCO8)!r}), "
         f"BuildOptions('check', out_root=__import__('pathlib').Path({str(engines)!r})), cache_dir={str(cache)!r}); "
         "heavy = [m for m in ('torch', 'ultralytics', 'onnx', 'onnxruntime') if m in sys.modules]; "
         "print([s.status for s in r.stages], heavy)"
@@ -66,7 +66,7 @@ def test_force_stage_reruns_that_stage(yolo_export, in_repo, tmp_path):
 def test_check_tolerance_exceeded_fails_the_build(yolo_export, in_repo, tmp_path):
     _, cache, _ = yolo_export
     with pytest.raises(StageFailed, match=r"check: ONNX Runtime disagrees with PyTorch: output0 max_abs .* > 1e-09"):
-        api.build("yolo12n", Overrides(weights=YOLO_WEIGHTS, sets=["check.default.max_abs=1e-9"]),
+        api.build("yolo12n", Overrides(weights=YOLO_WEIGHTS, data=COCO8, sets=["check.default.max_abs=1e-9"]),
                   BuildOptions("check", out_root=tmp_path), cache_dir=cache)
     report = load_report(tmp_path / "yolo12n" / "report.json")
     assert report.status == "failed" and report.exit_code == 1

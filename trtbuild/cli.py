@@ -174,7 +174,8 @@ def _run_build(recipe: str, overrides: Overrides, options: BuildOptions, cache_d
         _interrupted("interrupted after the last stage; finished stages are kept" if progress.started
                      else "interrupted before the first stage; nothing was written")
     except TrtbuildError as exc:
-        _print_report(options, recipe, json_out, console)
+        if progress.started:  # else report.json is an earlier build's (this one stopped before its first stage)
+            _print_report(options, recipe, json_out, console)
         _fail(exc)
     console.print(summary_table(report))
     if report.random_weights:

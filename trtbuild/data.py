@@ -12,8 +12,11 @@ A dataset YAML brings its labels (Ultralytics' images/ -> labels/ rule); a folde
 from __future__ import annotations
 
 import importlib.util
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+import yaml
 
 from trtbuild.errors import UsageError
 from trtbuild.images import IMAGE_SUFFIXES, list_images
@@ -73,21 +76,51 @@ def read_images(path: Path, key: str, split: str = "val", labels_dir: Path | Non
 
 
 def _dataset_split(path: Path, key: str, split: str) -> ImageSet:
-    """Ultralytics reads the YAML (its `path:` rules, names/nc checks); never downloads: a missing split is an error."""
-    from ultralytics.data.utils import check_det_dataset, img2label_paths
+    """A split of an Ultralytics dataset YAML, by Ultralytics' rules (data/utils.py check_det_dataset, img2label_paths)
+    but without importing it, so cached builds stay free of torch: the root is `path:` (relative: from the working
+    directory, else under Ultralytics' datasets_dir) or the YAML's folder; split entries are folders or .txt lists
+    under the root; labels replace the last /images/ with /labels/. Nothing is downloaded: a missing split is an error."""
+    data = _read_yaml(path, key)
+    entries = data.get(split) or (data.get("validation") if split == "val" else None)
+    if not entries:
+        raise UsageError(f"{key}: {path}: no '{split}:' key (Ultralytics dataset YAMLs name train and val)")
+    root = Path(os.path.expanduser(str(data["path"]))) if data.get("path") else path.resolve().parent
+    if not root.exists() and not root.is_absolute():
+        from ultralytics.utils import DATASETS_DIR
 
-    try:
-        dataset = check_det_dataset(str(path.resolve()), autodownload=False)
-    except Exception as exc:  # Ultralytics raises FileNotFoundError, SyntaxError, TypeError... with multi-line text
-        raise UsageError(f"{key}: {path}: {' '.join(str(exc).split())}") from None
-    entries = dataset.get(split) or []
-    images = sorted(image for entry in (entries if isinstance(entries, list) else [entries])
-                    for image in _split_images(Path(entry)))
+        root = DATASETS_DIR / root
+    folders = [_split_entry(root, str(entry)) for entry in (entries if isinstance(entries, list) else [entries])]
+    missing = next((f for f in folders if not f.exists()), None)
+    if missing:
+        raise UsageError(f"{key}: {path}: '{split}' images not found at {missing} (trtbuild never downloads data)")
+    images = sorted(image for folder in folders for image in _split_images(folder))
     if not images:
         raise UsageError(f"{key}: {path}: its '{split}' split has no images")
-    labels = dict(zip(images, map(Path, img2label_paths(images))))
+    labels = {image: _label_path(image) for image in images}
     has_labels = any(p.is_file() for p in labels.values())
     return ImageSet(f"{path} ({split} split)", images, labels if has_labels else None)
+
+
+def _read_yaml(path: Path, key: str) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise UsageError(f"{key}: {path}: not a readable dataset YAML ({' '.join(str(exc).split())[:200]})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{key}: {path}: a dataset YAML is a mapping (path, train, val, names)")
+    return data
+
+
+def _split_entry(root: Path, entry: str) -> Path:
+    found = Path(os.path.abspath(root / entry))
+    if not found.exists() and entry.startswith("../"):  # Ultralytics also tries `../x` as `x` under the root
+        return Path(os.path.abspath(root / entry[3:]))
+    return found
+
+
+def _label_path(image: Path) -> Path:
+    images, labels = f"{os.sep}images{os.sep}", f"{os.sep}labels{os.sep}"
+    return Path(labels.join(str(image).rsplit(images, 1))).with_suffix(".txt")
 
 
 def _split_images(entry: Path) -> list[Path]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from conftest import ASSETS
+
 from trtbuild import api
 from trtbuild.errors import UsageError
 from trtbuild.pipeline import BuildOptions
@@ -18,7 +20,7 @@ def _recipe(tmp_path, target: str) -> str:
                                                    "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}},
         "inputs": [{"name": "image", "shape": [1, 3, 64, 64], "dynamic": {0: {"min": 1, "opt": 1, "max": 4}}}],
         "export": {"output_names": ["logits"]},
-        "check": {"images": "../shared/assets/coco8/images/val", "max_images": 2},
+        "check": {"images": str(ASSETS / "coco8/images/val"), "max_images": 2},
     }))
     return str(path)
 

@@ -13,7 +13,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from conftest import DEPTH_SEEDED, YOLO_WEIGHTS
+from conftest import COCO8, COCO128, DEPTH_SEEDED, YOLO_WEIGHTS
 
 from trtbuild.api import build
 from trtbuild.pipeline import BuildOptions
@@ -21,8 +21,9 @@ from trtbuild.precision.graph_stats import node_compute_dtypes
 from trtbuild.recipe import Overrides
 
 QUICK = ["precision.evaluate.max_images=8", "precision.calibration.count=8", "check.max_images=2"]
-BASE = {"yolo12n": Overrides(weights=YOLO_WEIGHTS, sets=QUICK),
-        "depth": Overrides(weights=DEPTH_SEEDED, sets=[*QUICK, "inputs.0.shape=[1,3,392,392]"])}
+BASE = {"yolo12n": Overrides(weights=YOLO_WEIGHTS, sets=QUICK, data=COCO128),  # calibration: its train split
+        "depth": Overrides(weights=DEPTH_SEEDED, sets=[*QUICK, "inputs.0.shape=[1,3,392,392]"], data=COCO8,
+                           calib=COCO128)}
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,8 @@ def shared_cache(tmp_path_factory) -> Path:
 
 def run(shared_cache: Path, model: str, mode: str, *extra: str):
     base = BASE[model]
-    overrides = Overrides(weights=base.weights, precision=mode, sets=[*base.sets, *extra])
+    overrides = Overrides(weights=base.weights, precision=mode, sets=[*base.sets, *extra], data=base.data,
+                          calib=base.calib)
     report = build(model, overrides, BuildOptions(until="precision", out_root=shared_cache / "out"),
                    cache_dir=shared_cache / "cache")
     stage = report.stages[-1]
@@ -63,7 +65,7 @@ def test_yolo_fp16_keeps_softmax_fp32_and_matches_pytorch(yolo_fp16):
     assert_islands_are_fp32(stage, path)
     assert stage.metrics["fp32_reasons"]["Softmax (default policy)"] == 9  # YOLO12n area attention
     accuracy = stage.metrics["accuracy_vs_pytorch_fp32"]
-    assert accuracy["samples"] == 8 and accuracy["map50_95_drop_pct"] <= 0.5
+    assert accuracy["samples"] == 8 and accuracy["basis"] == "labels" and accuracy["map50_95_drop_pct"] <= 0.5
     graph = stage.metrics["graph"]
     assert graph["size_bytes"] < 0.55 * stage.metrics["source_graph"]["size_bytes"]
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -88,8 +90,11 @@ def test_yolo_int8_has_qdq_around_convs_and_runs(shared_cache, in_repo_module):
                  for n in convs]
     assert convs and all(fed_by_dq)
     assert stage.metrics["graph"]["quantize_linear"] > 100
-    assert stage.metrics["calibration"] == {"images": 8, "method": "minmax"}
-    assert any("300+" in w for w in stage.warnings)
+    calibration = stage.metrics["calibration"]
+    assert calibration["images"] == 8 and calibration["method"] == "minmax" and len(calibration["sha256"]) == 64
+    assert calibration["source"] == f"{COCO128} (train split)"
+    assert any("int8 calibrated on 8 images" in w and "300+ recommended" in w and "--calib" in w
+               for w in stage.warnings)
     assert stage.metrics["accuracy_vs_pytorch_fp32"]["map50_95_drop_pct"] <= 15.0
 
 
@@ -99,7 +104,7 @@ def test_depth_fp16_keeps_layernorm_and_softmax_fp32(shared_cache, in_repo_modul
     reasons = stage.metrics["fp32_reasons"]
     assert reasons["LayerNormalization (default policy)"] == 28 and reasons["Softmax (default policy)"] == 12
     accuracy = stage.metrics["accuracy_vs_pytorch_fp32"]
-    assert accuracy["finite"] and accuracy["rel_mse_pct"] <= 0.01 and accuracy["abs_rel"] <= 0.02
+    assert accuracy["finite"] and accuracy["depth_rel_mse_pct"] <= 0.01 and accuracy["depth_abs_rel"] <= 0.02
 
 
 def test_depth_int8_matmuls_are_quantized(shared_cache, in_repo_module):
@@ -109,7 +114,7 @@ def test_depth_int8_matmuls_are_quantized(shared_cache, in_repo_module):
     matmuls = [n for n in model.graph.node if n.op_type == "MatMul"]
     assert matmuls and all(producer[n.input[0]].op_type == "DequantizeLinear" for n in matmuls)
     accuracy = stage.metrics["accuracy_vs_pytorch_fp32"]
-    assert accuracy["finite"] and accuracy["rel_mse_pct"] <= 5.0
+    assert accuracy["finite"] and accuracy["depth_rel_mse_pct"] <= 5.0
     out = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
         None, {"image": np.zeros((1, 3, 392, 392), np.float32)})[0]
     assert np.isfinite(out).all()

@@ -12,15 +12,16 @@ import pytest
 from onnx import numpy_helper
 from typer.testing import CliRunner
 
-from conftest import DEPTH_SEEDED, YOLO_WEIGHTS
+from conftest import COCO8, COCO128, DEPTH_SEEDED, YOLO_WEIGHTS
 from trtbuild.cli import app
 from trtbuild.errors import StageFailed
 from trtbuild.recipe import Overrides, load_recipe
 from trtbuild.stages.base import StageContext
 from trtbuild.stages.verify import VerifyStage
 
-YOLO_ARGS = ["yolo12n", "--fp32", "--weights", str(YOLO_WEIGHTS), "--set", "verify.max_images=4"]
-DEPTH_SETS = ["inputs[0].shape=[1,3,392,392]", "verify.max_images=2"]
+YOLO_ARGS = ["yolo12n", "--fp32", "--weights", str(YOLO_WEIGHTS), "--data", str(COCO128), "--set",
+             "verify.max_images=4", "--set", "precision.evaluate.max_images=4"]
+DEPTH_SETS = ["inputs[0].shape=[1,3,392,392]", "verify.max_images=2", "precision.evaluate.max_images=2"]
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +69,10 @@ def _corrupted(onnx_path: Path, target: Path, relative_noise: float) -> Path:
 
 
 @pytest.mark.parametrize(("name", "overrides", "gate"), [
-    ("yolo12n", Overrides(weights=YOLO_WEIGHTS, precision="fp32", sets=["verify.max_images=4"]), "map50_95_drop_pct"),
-    ("depth", Overrides(weights=DEPTH_SEEDED, precision="fp32", sets=DEPTH_SETS), "depth_rel_mse_pct"),
+    ("yolo12n", Overrides(weights=YOLO_WEIGHTS, precision="fp32", data=COCO128,
+                          sets=["verify.max_images=4", "precision.evaluate.max_images=4"]),
+     "map50_95_drop_pct"),
+    ("depth", Overrides(weights=DEPTH_SEEDED, precision="fp32", sets=DEPTH_SETS, data=COCO8), "depth_rel_mse_pct"),
 ])
 def test_corrupted_onnx_candidate_fails_its_gate(name, overrides, gate, in_repo, shared_cache, tmp_path):
     from trtbuild import api

@@ -85,7 +85,7 @@ def load_recipe(ref: str, overrides: Overrides | None = None) -> LoadedRecipe:
         recipe = Recipe.model_validate(data)
     except ValidationError as exc:
         raise UsageError(f"{path}: {describe_error(exc)}") from None
-    packaged = path.resolve().parent == PACKAGED_DIR
+    packaged = path.resolve().parent == PACKAGED_DIR.resolve()
     resolve_paths(recipe, None if packaged else path.parent, [key for key, _ in pairs])
     return LoadedRecipe(recipe, path)
 
