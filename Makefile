@@ -6,6 +6,10 @@ RECIPES ?= yolo12n depth
 # Checkpoints for the default recipes; override on the command line (make engines YOLO_WEIGHTS=...).
 YOLO_WEIGHTS  ?= yolo12n.pt
 DEPTH_WEIGHTS ?= depth_anything_v2_vits.pth
+# Images for check, accuracy and verify (int8 calibrates on the YAML's train split): packaged recipes name none, so
+# this checkout passes its ../shared test data; any Ultralytics dataset YAML or image folder works (YOLO_DATA=...).
+YOLO_DATA  ?= ../shared/assets/coco128/coco128.yaml
+DEPTH_DATA ?= ../shared/assets/coco8/coco8.yaml
 
 .PHONY: setup lock test test-matrix test-gpu onnx engines bench bench-build clean
 
@@ -29,19 +33,19 @@ test-gpu:  ## only the tests that need an NVIDIA GPU and TensorRT (run on a GPU 
 	$(BIN)/python -m pytest -m gpu
 
 onnx:  ## every recipe to a checked ONNX (export -> simplify -> check)
-	$(BIN)/trtbuild export yolo12n --weights $(YOLO_WEIGHTS)
-	$(BIN)/trtbuild export depth --weights $(DEPTH_WEIGHTS)
+	$(BIN)/trtbuild export yolo12n --weights $(YOLO_WEIGHTS) --data $(YOLO_DATA)
+	$(BIN)/trtbuild export depth --weights $(DEPTH_WEIGHTS) --data $(DEPTH_DATA)
 
 engines:  ## every recipe to an engine: full TensorRT on a GPU host, else TensorRT-RTX (builds on any CPU)
-	$(BIN)/trtbuild build yolo12n --weights $(YOLO_WEIGHTS) --until engine
-	$(BIN)/trtbuild build depth --weights $(DEPTH_WEIGHTS) --until engine
+	$(BIN)/trtbuild build yolo12n --weights $(YOLO_WEIGHTS) --data $(YOLO_DATA) --until engine
+	$(BIN)/trtbuild build depth --weights $(DEPTH_WEIGHTS) --data $(DEPTH_DATA) --until engine
 
 bench-build:  ## engine build time, peak RSS, size and stage overhead vs a bare builder call (TensorRT-RTX, CPU)
 	$(BIN)/python benchmarks/engine_build.py --out benchmarks/results/engine_build_cpu.json
 
 bench:  ## accuracy gates and latency for every recipe (TensorRT when present, else ONNX Runtime)
-	$(BIN)/trtbuild bench yolo12n --weights $(YOLO_WEIGHTS)
-	$(BIN)/trtbuild bench depth --weights $(DEPTH_WEIGHTS)
+	$(BIN)/trtbuild bench yolo12n --weights $(YOLO_WEIGHTS) --data $(YOLO_DATA)
+	$(BIN)/trtbuild bench depth --weights $(DEPTH_WEIGHTS) --data $(DEPTH_DATA)
 
 clean:  ## remove build outputs and the stage cache
 	rm -rf engines/*/ .pytest_cache
