@@ -93,3 +93,10 @@ def test_doctor_reports_the_lock():
     lock = json.loads(out.stdout)["lock"]
     assert lock["file"] == str(LOCK)
     assert lock["status"] == lock_status()["status"]
+
+
+def test_report_json_says_whether_the_lock_matches(yolo_export):
+    _, _, engines = yolo_export
+    report = json.loads((engines / "yolo12n" / "report.json").read_text())
+    assert report["lock"] == lock_status()
+    assert report["lock"]["file"] == str(LOCK)
