@@ -117,8 +117,8 @@ def _writing(path: Path, option: str):
     try:
         yield
     except OSError as exc:
-        raise CannotWrite(f"cannot write {exc.filename or path}: {exc.strerror or exc} "
-                          f"(choose a writable place with {option})") from None
+        raise CannotWrite(f"cannot write {path}: {exc.strerror or exc} "
+                          f"(make room there or choose another place with {option})") from None
 
 
 def _remove_leftovers(cache: Cache, out_dir: Path) -> None:
@@ -205,8 +205,8 @@ def _run_in(workdir: Path, stage, inputs, material, key, cache: Cache, log_dst: 
             output = stage.run(ctx)
     except Exception as exc:
         if isinstance(exc, OSError) and exc.errno in _CANNOT_WRITE:
-            exc = CannotWrite(f"{stage.name}: cannot write {exc.filename or workdir}: {exc.strerror} "
-                              "(free space in the cache or choose another with --cache-dir)")
+            exc = CannotWrite(f"{stage.name}: cannot write in the cache {cache.root}: {exc.strerror} "
+                              "(free space there or choose another place with --cache-dir)")
         elif not isinstance(exc, TrtbuildError):
             ctx.log(traceback.format_exc())
             exc = StageFailed(f"{stage.name}: {type(exc).__name__}: {' '.join(str(exc).split())[:400]} (log: {log_dst})")
