@@ -28,6 +28,7 @@ MODELS = {  # paths inside the shared data folder (--shared)
     "depth": {"weights": "reference/depth_anything_v2_vits_seeded.pth", "images": "assets/coco8/images/val"},
 }
 CHECK_IMAGES = "assets/coco8/images/val"
+CALIBRATION_IMAGES = "assets/coco128/images/train2017"  # what the packaged recipes named before they held no paths
 PRECISIONS = ("fp32", "fp16", "int8")
 
 
@@ -72,7 +73,8 @@ def _model(name: str, args) -> dict:
     paths = {key: args.shared / rel for key, rel in MODELS[name].items()}
     weights = getattr(args, f"{name}_weights") or paths["weights"]
     sets = [f"verify.max_images={args.verify_images}", f"verify.images={paths['images']}",
-            f"check.images={args.shared / CHECK_IMAGES}"]
+            f"check.images={args.shared / CHECK_IMAGES}",
+            f"precision.calibration.images={args.shared / CALIBRATION_IMAGES}"]
     if "labels" in paths:
         sets.append(f"verify.labels={paths['labels']}")
     if name == "depth":
@@ -123,10 +125,11 @@ def _variants(onnx: dict[str, Path]) -> list[tuple[str, object]]:
 def _latencies(recipe, onnx: dict[str, Path], args) -> list[dict]:
     from trtbuild.bench.loop import LoopConfig
     from trtbuild.bench.session import time_active_runner
+    from trtbuild.data import check_set
     from trtbuild.feeds import feeds_for
     from trtbuild.models.base import create_adapter
 
-    feed = feeds_for(create_adapter(recipe), recipe, recipe.verify.images, 1)[0][0]
+    feed = feeds_for(create_adapter(recipe), recipe, check_set(recipe).first(1))[0][0]
     config = LoopConfig(args.warmup, args.duration)
     records = []
     for label, factory in _variants(onnx):
