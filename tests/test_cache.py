@@ -43,3 +43,47 @@ def test_clean_one_stage_or_all(tmp_path):
     assert cache.clean("simplify") == 0
     assert cache.clean() > 100
     assert cache.entries() == []
+
+
+def test_manifest_must_match_its_schema(tmp_path):
+    """Damage at the manifest level is a miss, reported once through on_damage, and the entry is discarded."""
+    import json
+
+    from trtbuild.cache import MANIFEST
+
+    cache = Cache(tmp_path)
+    for damaged in ("{}", "null", "[]", '"x"', "{not json", json.dumps({"stage": "export"})):
+        entry = _commit(cache)
+        (entry.path / MANIFEST).write_text(damaged)
+        told = []
+        assert cache.lookup("export", "k1", on_damage=told.append) is None
+        assert len(told) == 1 and "manifest.json" in told[0] and not entry.path.exists(), damaged
+
+
+def test_entries_skip_damaged_manifests_and_report_them(tmp_path):
+    from trtbuild.cache import MANIFEST
+
+    cache = Cache(tmp_path)
+    _commit(cache, "good")
+    bad = _commit(cache, "bad")
+    (bad.path / MANIFEST).write_text("{}")
+    assert [e.key for e in cache.entries()] == ["good"]
+    assert [path for path, _ in cache.damaged()] == [bad.path]
+    assert cache.remove_damaged()[0] == 1 and cache.damaged() == []
+
+
+def test_work_dirs_of_dead_processes_are_stale_live_ones_are_not(tmp_path):
+    import subprocess
+    import sys
+
+    cache = Cache(tmp_path)
+    live = cache.new_workdir()  # owned by this process
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    dead = tmp_path / "tmp" / f"{child.pid}-0123"
+    dead.mkdir()
+    foreign = tmp_path / "tmp" / "not-our-naming"
+    foreign.mkdir()
+    assert sorted(cache.stale_workdirs()) == sorted([dead, foreign])
+    cache.remove_stale()
+    assert live.exists() and not dead.exists() and not foreign.exists()

@@ -114,3 +114,15 @@ def test_concurrent_builds_run_a_stage_once(yolo_export, in_repo, tmp_path):
                               stderr=subprocess.DEVNULL, text=True, cwd=REPO) for i in range(2)]
     statuses = sorted(json.loads(p.communicate()[0])["stages"][0]["status"] for p in procs)
     assert statuses == ["cached", "ran"]
+
+
+def test_republishing_the_same_file_leaves_no_temp_name(tmp_path):
+    """Two builds publishing one cache entry: renaming a hard link onto a link of the same file is a no-op in POSIX,
+    which used to leave `.name.tmpPID` files beside the published artifacts."""
+    from trtbuild.pipeline import _copy
+
+    source, target = tmp_path / "entry.onnx", tmp_path / "published.onnx"
+    source.write_bytes(b"onnx")
+    _copy(source, target)
+    _copy(source, target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["entry.onnx", "published.onnx"]

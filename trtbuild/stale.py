@@ -64,9 +64,7 @@ def remove(paths: list[Path]) -> int:
                 shutil.rmtree(path)
             else:
                 path.unlink()
-        except FileNotFoundError:  # removed meanwhile by another build's sweep
-            continue
-        except OSError:
+        except OSError:  # removed meanwhile by another build's sweep, or not ours to remove
             continue
         freed += size
     return freed

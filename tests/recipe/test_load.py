@@ -98,3 +98,17 @@ def test_invalid_yaml_names_the_file(tmp_path):
     path.write_text("name: [unclosed\n")
     with pytest.raises(UsageError, match=r"broken.yaml: not valid YAML"):
         load_recipe(str(path))
+
+
+@pytest.mark.parametrize(("sets", "expected"), [
+    (["inputs[0].shape=[1,3,100000,100000]"], "inputs[0]: shape 1x3x100000x100000 has 30,000,000,000 elements, "
+                                              "over the per-input limit of 268,435,456"),
+    (["inputs.0.dynamic={0: {min: 1, opt: 1, max: 100000}}", "inputs[0].shape=[1,3,518,518]"],
+     "shape 100000x3x518x518 has"),
+    (["description=" + "d" * 501], "description: String should have at most 500 characters (got 'ddd"),
+    (["model.options={\"a\\u0085b\": 1}", "model.x\u2028y=1"], "model.'x\\u2028y': unknown key"),
+])
+def test_limits_and_odd_keys_are_one_line(sets, expected):
+    with pytest.raises(UsageError) as info:
+        load_recipe("depth", Overrides(sets=sets))
+    assert expected in str(info.value) and len(str(info.value).splitlines()) == 1

@@ -126,6 +126,9 @@ def describe_error(exc: ValidationError) -> str:
     return f"{loc}: {message}" if loc else message
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
 def _short_repr(value: object, limit: int = 80) -> str:
     """A recipe may hold a 1 MiB string: the error line quotes only its start."""
     text = repr(value)
@@ -140,7 +143,8 @@ def _format_loc(loc: tuple) -> str:
         elif str(part).startswith(("function-", "literal[")):  # pydantic's union/literal branch labels
             continue
         else:
-            out += f".{part}" if out else str(part)
+            name = str(part) if _PLAIN_KEY.fullmatch(str(part)) else _short_repr(part, 40)  # no line breaks
+            out += f".{name}" if out else name
     return out
 
 
