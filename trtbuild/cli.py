@@ -87,6 +87,10 @@ def _overrides(weights, random_weights, precision, fp16, fp32, int8, workspace, 
 @app.command("list")
 def list_cmd() -> None:
     """List the recipes this directory and the package provide."""
+    _guard(_print_recipes)
+
+
+def _print_recipes() -> None:
     for entry in api.list_recipes():
         aliases = f" (aliases: {', '.join(entry.aliases)})" if entry.aliases else ""
         typer.echo(f"{entry.name:<12} {entry.description}{aliases}\n{'':<12} {entry.path}")

@@ -109,3 +109,12 @@ def test_only_the_python_adapter_imports_recipe_code(tmp_path, adapter, imported
                 "--out", str(tmp_path / "out")], tmp_path, env={"PYTHONPATH": str(tmp_path)})
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert (tmp_path / "ran").exists() == imported, proc.stderr
+
+
+@pytest.mark.parametrize("kind", ["latin-1 value", "alias bomb in model.options", "not a mapping"])
+def test_hostile_local_recipe_breaks_list_with_one_line(tmp_path, capfd, monkeypatch, kind):
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "recipes" / "bad.yaml").write_bytes(HOSTILE[kind][0])
+    monkeypatch.chdir(tmp_path)
+    code, lines = invoke_cli(["list"], capfd)
+    assert code == 2 and len(lines) == 1 and HOSTILE[kind][1] in lines[0], lines

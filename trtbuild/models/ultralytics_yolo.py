@@ -21,6 +21,8 @@ class UltralyticsAdapter(ModelAdapter):
             torch.manual_seed(0)
             model = DetectionModel(self._architecture_yaml(), verbose=False)
         else:
+            if not self.spec.options.get("trust_pickle"):
+                _vet_checkpoint(weights)
             try:
                 model, _ = load_checkpoint(str(weights), device="cpu")
             except Exception as exc:  # ultralytics raises many types for a foreign or broken file
@@ -57,3 +59,21 @@ class UltralyticsAdapter(ModelAdapter):
     def metadata(self) -> dict:
         h, w = self.input_hw
         return {"task": "detect", "stride": self._stride, "imgsz": [h, w], "names": self._names}
+
+
+def _vet_checkpoint(weights: Path) -> None:
+    """Ultralytics .pt files are pickles, and full unpickling runs whatever code a file names. Vet the file first with
+    Ultralytics' own weights_only loader (torch.load(weights_only=True) against its allow-list of model classes): it
+    refuses such a file instead of running it, and load_checkpoint then unpickles only what that loader accepted."""
+    import ultralytics.nn.tasks as tasks
+
+    safe_load = getattr(tasks, "_SafeLoad", None)  # the private flag torch_safe_load itself consults
+    if safe_load is None or not safe_load.SUPPORTED:  # older Ultralytics or torch: no weights_only path (README)
+        return
+    try:
+        tasks.torch_safe_load(str(weights), safe_only=True)
+    except Exception as exc:  # a foreign type in the pickle, or not a checkpoint at all
+        reason = " ".join(str(exc).split())[:200]
+        raise UsageError(f"model.weights: {weights} is not an Ultralytics checkpoint that loads with weights_only "
+                         f"({reason}); unpickling it could run code from the file. If you trust the file, set "
+                         "model.options.trust_pickle: true") from None
