@@ -71,6 +71,8 @@ class VerifySection(BaseModel):
     parity: dict[str, dict]  # per output: max_abs, rel_l2, finite
     gates: list[GateRecord]
     passed: bool | None  # None: not measured
+    not_measured: str | None = None  # why the gates were not measured (no data) and the flag to pass
+    engine_not_judged: str | None = None  # why a built engine was not the candidate here (e.g. no GPU)
 
 
 class RunnerTiming(BaseModel):

@@ -59,5 +59,5 @@ def not_measured(gates: list[Gate]) -> list[GateResult]:
 
 
 def failure_message(results: list[GateResult]) -> str | None:
-    failed = [r.describe() for r in results if not r.passed]
+    failed = [r.describe() for r in results if r.status == "fail"]
     return f"verify: accuracy gate failed: {'; '.join(failed)}" if failed else None
