@@ -173,7 +173,6 @@ def evaluation_set(recipe: Recipe) -> ImageSet | None:
     return verify_set(recipe, spec.max_images)
 
 
-
 def preflight(recipe: Recipe, stages: list[str]) -> None:
     """Resolve every image source the build's stages will read, so a wrong path or a missing --calib stops the build
     (exit 2) before its first stage rather than after minutes of export."""
