@@ -1,16 +1,15 @@
 """`python -m trtbuild` and the `trtbuild` command: Ctrl-C is handled before the CLI's imports (half a second)."""
 
-import sys
-
 from trtbuild import interrupts
 
 
 def main() -> None:
     interrupts.install()
     try:
-        from trtbuild.cli import main as cli_main
+        with interrupts.held():  # pydantic turns a KeyboardInterrupt while it builds a model class into SchemaError
+            from trtbuild.cli import main as cli_main
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted during start-up; nothing was written\n")
+        interrupts.say("interrupted during start-up; nothing was written")
         raise SystemExit(130) from None
     cli_main()
 

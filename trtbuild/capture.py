@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 import logging
 import os
-import signal
 import sys
-import threading
 from contextlib import contextmanager
 from pathlib import Path
+
+from trtbuild import interrupts
 
 
 class _FdStream(io.TextIOBase):
@@ -44,29 +44,12 @@ def _console_handlers(streams: tuple) -> list[tuple[logging.StreamHandler, objec
 
 
 @contextmanager
-def _interrupts_held():
-    """Hold Ctrl-C while fds 1/2 are being swapped: a KeyboardInterrupt halfway would leave the terminal's output
-    pointing into a log file. A held signal is delivered to the previous handler right after."""
-    if threading.current_thread() is not threading.main_thread():  # only the main thread receives KeyboardInterrupt
-        yield
-        return
-    held = []
-    previous = signal.signal(signal.SIGINT, lambda *received: held.append(received))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if held and callable(previous):
-            previous(*held[0])
-
-
-@contextmanager
 def output_to(log_path: Path):
     """Redirect file descriptors 1 and 2 (what onnxsim, torch and TensorRT write to) into `log_path`."""
     streams = sys.stdout, sys.stderr
     redirected = None
     try:
-        with _interrupts_held():
+        with interrupts.held():
             for stream in streams:
                 stream.flush()
             handlers = _console_handlers(streams)
@@ -81,7 +64,7 @@ def output_to(log_path: Path):
         yield
     finally:
         if redirected:
-            with _interrupts_held():
+            with interrupts.held():
                 _restore(streams, *redirected)
 
 

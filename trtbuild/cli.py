@@ -55,12 +55,22 @@ Duration = Annotated[float | None, typer.Option(
 
 def main() -> None:
     interrupts.install()
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:  # while typer builds the commands from their signatures
+        interrupts.say("interrupted before the command started; nothing was written")
+        raise SystemExit(130) from None
+    except SystemExit as exc:  # typer turns a Ctrl-C outside the commands (parsing, exiting) into a silent 130
+        if exc.code == 130:
+            interrupts.say("interrupted")
+        raise
+    finally:  # the command is over: a Ctrl-C during interpreter shutdown has nothing left to stop
+        interrupts.ignore()
 
 
 def _interrupted(message: str) -> None:
     """Ctrl-C: the one line and exit 130 (no `error:` prefix and no summary: the user stopped it)."""
-    sys.stderr.write(message + "\n")
+    interrupts.say(message)
     raise typer.Exit(130)
 
 
