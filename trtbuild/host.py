@@ -11,6 +11,8 @@ import sys
 from dataclasses import asdict, dataclass
 from importlib import metadata
 
+
+@functools.cache  # a build asks for the same versions for every stage's key; they do not change mid-process
 def package_version(dist: str) -> str | None:
     try:
         return metadata.version(dist)

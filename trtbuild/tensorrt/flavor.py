@@ -5,8 +5,6 @@ library names, so a new flavor is one declaration (in trtbuild/backends/) plus i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import metadata
-
 from trtbuild.tensorrt.version import TrtVersion, parse_version
 
 
@@ -52,12 +50,9 @@ class Flavor:
 
     def installed_version(self) -> str | None:
         """The bindings' version from package metadata (no import: cache decisions stay fast)."""
-        for dist in self.distributions:
-            try:
-                return metadata.version(dist)
-            except metadata.PackageNotFoundError:
-                continue
-        return None
+        from trtbuild.host import package_version
+
+        return next(filter(None, map(package_version, self.distributions)), None)
 
     def parsed_version(self) -> TrtVersion | None:
         text = self.installed_version()
