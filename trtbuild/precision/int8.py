@@ -3,20 +3,37 @@
 Symmetric activations and weights (zero point 0), per-channel weights, only Conv/MatMul/Gemm quantized, biases left
 float (TensorRT fuses them in higher precision). Chosen over ModelOpt's ONNX PTQ: same accuracy here, half the time,
 INT8 weight initializers (a third of the size) and no extra dependency; see benchmarks/results/precision_cpu.json.
+
+Calibration runs once (`calibrate`); `quantize_int8` then writes a graph from those ranges in seconds, so the
+sensitivity search can try many FP32 node sets without recalibrating. Every quantizer setting that shapes the graph
+is passed explicitly (QUANTIZER_SETTINGS), so no onnxruntime version's default decides it:
+- reduce_range False: ONNX Runtime recommends 7-bit weights on x86 CPUs without VNNI, where its u8s8 kernels
+  saturate; TensorRT never runs those kernels and has the full 8 bits.
+- MatMulConstBOnly False: activation x activation MatMuls (attention) are quantized too; the search decides which
+  of them stay FP32.
 """
 
 from __future__ import annotations
 
+import logging
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 QUANTIZED_OP_TYPES = ["Conv", "MatMul", "Gemm"]
+QUANTIZER_SETTINGS = {
+    "per_channel": True, "reduce_range": False, "activation_type": "QInt8", "weight_type": "QInt8",
+    "op_types": QUANTIZED_OP_TYPES,
+    "extra_options": {"ActivationSymmetric": True, "WeightSymmetric": True, "QuantizeBias": False,
+                      "MatMulConstBOnly": False},
+}
 
 
-def quantize_int8(source: Path, target: Path, feeds: list[dict[str, np.ndarray]], method: str,
-                  exclude_nodes: list[str]) -> None:
-    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
+def calibrate(source: Path, feeds: list[dict[str, np.ndarray]], method: str) -> object:
+    """Activation ranges (onnxruntime TensorsData) of every tensor feeding a quantized op type, from `feeds`."""
+    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, create_calibrator
 
     methods = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
                "percentile": CalibrationMethod.Percentile}
@@ -28,9 +45,39 @@ def quantize_int8(source: Path, target: Path, feeds: list[dict[str, np.ndarray]]
         def get_next(self):
             return next(self._iter, None)
 
-    quantize_static(
-        str(source), str(target), Feeds(), quant_format=QuantFormat.QDQ, per_channel=True,
-        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, calibrate_method=methods[method],
-        op_types_to_quantize=QUANTIZED_OP_TYPES, nodes_to_exclude=exclude_nodes,
-        extra_options={"ActivationSymmetric": True, "WeightSymmetric": True, "QuantizeBias": False},
-    )
+    with tempfile.TemporaryDirectory(prefix="trtbuild-calib-") as tmp:
+        calibrator = create_calibrator(Path(source), QUANTIZED_OP_TYPES, Path(tmp) / "augmented.onnx",
+                                       methods[method])
+        calibrator.collect_data(Feeds())
+        ranges = calibrator.compute_data()
+        del calibrator  # holds an ONNX Runtime session on the augmented model in `tmp`
+    return ranges
+
+
+def quantize_int8(source: Path, target: Path, ranges: object, exclude_nodes: list[str]) -> None:
+    """Q/DQ on the inputs of every Conv/MatMul/Gemm of `source` except `exclude_nodes` (kept FP32)."""
+    from onnxruntime.quantization import QuantType
+    from onnxruntime.quantization.qdq_quantizer import QDQQuantizer
+    from onnxruntime.quantization.quant_utils import load_model_with_shape_infer
+
+    settings = QUANTIZER_SETTINGS
+    with _quiet_quantizer():
+        quantizer = QDQQuantizer(
+            load_model_with_shape_infer(Path(source)), settings["per_channel"], settings["reduce_range"],
+            QuantType[settings["weight_type"]], QuantType[settings["activation_type"]], ranges, [],
+            list(exclude_nodes), settings["op_types"], dict(settings["extra_options"]),
+        )
+        quantizer.quantize_model()
+        quantizer.model.save_model_to_file(str(target))
+
+
+@contextmanager
+def _quiet_quantizer():
+    """The quantizer logs a pre-processing hint on the root logger for every graph; it does not apply here."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)

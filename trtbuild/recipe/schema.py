@@ -138,6 +138,14 @@ class PrecisionEvaluation(Strict):
     max_images: int = Field(32, ge=1, description="kept small: ONNX Runtime CPU runs FP16 graphs slowly")
 
 
+class Int8Spec(Strict):
+    auto_keep_fp32: bool = Field(False, description="search which quantized nodes to keep FP32 until `target` passes")
+    max_fp32_nodes: int = Field(16, ge=1, description="the search keeps at most this many nodes FP32")
+    max_evaluations: int = Field(8, ge=1, description="full accuracy evaluations the search may spend")
+    target: list[Gate] = Field(default_factory=list, description="accuracy bounds (precision-stage metric names); "
+                               "empty = verify.gates, else the task's default gates")
+
+
 class PrecisionSpec(Strict):
     mode: Literal["fp32", "fp16", "bf16", "int8"] = "fp32"
     method: Literal["graph", "builder"] = Field(
@@ -147,6 +155,7 @@ class PrecisionSpec(Strict):
     keep_io_types: bool = Field(True, description="graph inputs/outputs stay FP32")
     calibration: CalibrationSpec = Field(default_factory=CalibrationSpec)
     evaluate: PrecisionEvaluation = Field(default_factory=PrecisionEvaluation)
+    int8: Int8Spec = Field(default_factory=Int8Spec, description="int8 only: the automatic FP32-island search")
 
     @model_validator(mode="after")
     def _builder_mode(self) -> PrecisionSpec:

@@ -42,6 +42,7 @@ class RunnerFiles:
 class RunnerOptions:
     cuda_graph: bool = False
     half: bool = False  # torch only: run the module in fp16
+    simulated_qdq: bool = False  # onnxruntime only: Q/DQ as float ops, the same on every CPU (accuracy, not timing)
 
 
 def use_gpu() -> bool:
@@ -98,7 +99,7 @@ def create_runner(name: str, recipe: Recipe, files: RunnerFiles, options: Runner
     if name == "torch":
         return torch_runner(recipe, "cuda" if use_gpu() else "cpu", options)
     if name == "onnxruntime":
-        return onnxruntime_runner(files.onnx, options.cuda_graph)
+        return onnxruntime_runner(files.onnx, options.cuda_graph, options.simulated_qdq)
     from trtbuild.runners.tensorrt_runner import TensorRTRunner
 
     return TensorRTRunner(files.engine, cuda_graph=options.cuda_graph)  # finds its sidecar beside the engine
@@ -113,11 +114,12 @@ def torch_runner(recipe: Recipe, device: str, options: RunnerOptions = RunnerOpt
                        half=options.half, cuda_graph=options.cuda_graph and device.startswith("cuda"))
 
 
-def onnxruntime_runner(onnx: Path, cuda_graph: bool = False) -> Runner:
+def onnxruntime_runner(onnx: Path, cuda_graph: bool = False, simulated_qdq: bool = False) -> Runner:
     """CUDA execution provider when a GPU is present and the installed onnxruntime offers it, else CPU."""
     import onnxruntime as ort
 
     from trtbuild.runners.onnxruntime_runner import CPU_EP, CUDA_EP, OnnxRuntimeRunner
 
     on_gpu = use_gpu() and CUDA_EP in ort.get_available_providers()
-    return OnnxRuntimeRunner(onnx, [CUDA_EP, CPU_EP] if on_gpu else [CPU_EP], cuda_graph=cuda_graph and on_gpu)
+    return OnnxRuntimeRunner(onnx, [CUDA_EP, CPU_EP] if on_gpu else [CPU_EP], cuda_graph=cuda_graph and on_gpu,
+                             simulated_qdq=simulated_qdq)

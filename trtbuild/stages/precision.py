@@ -18,6 +18,7 @@ from trtbuild.models.registry import checkpoint_path
 from trtbuild.stages.base import Artifacts, Stage, StageContext, StageOutput
 
 NOT_MEASURED = f"no evaluation images ({NO_DATA_HINT})"
+RANKING_SAMPLES = 4  # calibration images the per-node sensitivity ranking runs on
 
 
 class PrecisionStage(Stage):
@@ -128,7 +129,8 @@ class PrecisionStage(Stage):
             metrics["tool"] = "onnxconverter-common float16"
             kept = islands.reasons
         else:
-            from trtbuild.precision.int8 import quantize_int8
+            from trtbuild.precision.int8 import QUANTIZER_SETTINGS, calibrate, quantize_int8
+            from trtbuild.runners.onnxruntime_runner import int8_cpu_flags
 
             calibration = required_calibration(recipe)
             images = ctx.inputs["calibration_images"]
@@ -140,12 +142,20 @@ class PrecisionStage(Stage):
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
             ctx.log(f"calibrating ({spec.calibration.method}) on {len(images)} images")
-            quantize_int8(source, target, image_feeds(adapter, recipe, images), spec.calibration.method, excluded)
-            metrics["tool"] = "onnxruntime quantize_static (QDQ, symmetric, per-channel)"
+            calibration_feeds = image_feeds(adapter, recipe, images)
+            ranges = calibrate(source, calibration_feeds, spec.calibration.method)
+            quantize_int8(source, target, ranges, excluded)
+            metrics["tool"] = "onnxruntime QDQQuantizer (QDQ, symmetric, per-channel)"
+            metrics["quantizer"] = QUANTIZER_SETTINGS
             metrics["calibration"] = {"images": len(images), "method": spec.calibration.method,
                                       "source": calibration.source, "sha256": tree_digest(images)}
+            # TensorRT never runs ONNX Runtime's CPU-dependent integer kernels: accuracy is simulated quantization
+            metrics["qdq_evaluation"] = {"mode": "simulated (session.disable_quant_qdq)", "cpu_int8_flags": int8_cpu_flags()}
             # only Conv/MatMul/Gemm get Q/DQ, so norms and softmax stay FP32 without a policy
             kept = {name: "named in recipe keep_fp32.nodes (not quantized)" for name in excluded}
+            if spec.int8.auto_keep_fp32:
+                kept.update(self._search_fp32_nodes(ctx, source, target, ranges, excluded,
+                                                    calibration_feeds[:RANKING_SAMPLES], metrics, warnings))
         source.unlink()
 
         validate_graph(target, random_feeds(recipe, 1)[0])
@@ -153,3 +163,52 @@ class PrecisionStage(Stage):
         metrics["graph"] = graph_stats(target)
         metrics["source_graph"] = graph_stats(ctx.inputs["onnx"])
         return warnings
+
+    def _search_fp32_nodes(self, ctx: StageContext, source, target, ranges, excluded: list[str], ranking_feeds,
+                           metrics: dict, warnings: list[str]) -> dict[str, str]:
+        """precision.int8.auto_keep_fp32: rank the quantized nodes, keep the worst FP32 until the target passes on
+        the evaluation set, rewrite `target` with them; returns node -> why."""
+        import time
+
+        from trtbuild.accuracy.gates import gates_for
+        from trtbuild.feeds import image_feeds
+        from trtbuild.models.base import create_adapter
+        from trtbuild.precision.accuracy import compare_task_outputs
+        from trtbuild.precision.int8 import quantize_int8
+        from trtbuild.precision.int8_search import search_fp32_nodes
+        from trtbuild.precision.sensitivity import rank_nodes
+        from trtbuild.runners.factory import torch_runner
+        from trtbuild.runners.onnxruntime_runner import OnnxRuntimeRunner
+
+        recipe, spec = self.recipe, self.recipe.precision.int8
+        evaluation = evaluation_set(recipe)
+        if evaluation is None:
+            warnings.append(f"precision.int8.auto_keep_fp32 skipped: {NOT_MEASURED}")
+            return {}
+        start = time.perf_counter()
+        feeds = image_feeds(create_adapter(recipe), recipe, evaluation.images)
+        with torch_runner(recipe, "cpu") as reference_runner:
+            reference = [reference_runner.infer(f) for f in feeds]
+        trial = ctx.workdir / "trial.onnx"
+
+        def evaluate(nodes: list[str]) -> dict:
+            quantize_int8(source, trial, ranges, [*excluded, *nodes])
+            with OnnxRuntimeRunner(trial, simulated_qdq=True) as candidate:
+                outputs = [candidate.infer(f) for f in feeds]
+            return compare_task_outputs(recipe, feeds, reference, outputs, evaluation.images, evaluation.labels)
+
+        ctx.log(f"int8 sensitivity search on {evaluation.describe()}")
+        result = search_fp32_nodes(rank_nodes(source, target, ranking_feeds), evaluate,
+                                   spec.target or gates_for(recipe.task, recipe.verify.gates),
+                                   spec.max_fp32_nodes, spec.max_evaluations)
+        trial.unlink(missing_ok=True)
+        quantize_int8(source, target, ranges, [*excluded, *result.kept])
+        metrics["int8_search"] = {**result.as_dict(), "inputs": evaluation.describe(), "ranking_samples":
+                                  len(ranking_feeds), "seconds": round(time.perf_counter() - start, 1)}
+        ctx.log(f"int8 search: {len(result.kept)} nodes kept FP32, {result.before} -> {result.after} "
+                f"({result.evaluations} evaluations)")
+        if not result.passed:
+            warnings.append(f"precision.int8.auto_keep_fp32: target not reached with {len(result.kept)} FP32 nodes "
+                            f"and {result.evaluations} evaluations ({result.after}); raise max_fp32_nodes or "
+                            f"max_evaluations")
+        return result.kept

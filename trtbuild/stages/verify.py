@@ -43,7 +43,7 @@ class VerifyStage(Stage):
         from trtbuild.feeds import image_feeds
         from trtbuild.metrics.parity import compare_outputs, merge_worst
         from trtbuild.models.base import create_adapter
-        from trtbuild.runners.factory import create_runner, torch_runner
+        from trtbuild.runners.factory import RunnerOptions, create_runner, torch_runner
 
         recipe, spec = self.recipe, self.recipe.verify
         files = RunnerFiles.from_inputs(ctx.inputs)
@@ -57,7 +57,8 @@ class VerifyStage(Stage):
         first_output = recipe.export.output_names[0]
         parity = []
         # the reference runs on the CPU in fp32: the same numbers on every host
-        with torch_runner(recipe, "cpu") as reference, create_runner(candidate_name, recipe, files) as candidate:
+        with torch_runner(recipe, "cpu") as reference, create_runner(
+                candidate_name, recipe, files, RunnerOptions(simulated_qdq=True)) as candidate:
             for index, feed in enumerate(feeds):
                 ref_out, cand_out = reference.infer(feed), candidate.infer(feed)
                 parity.append(compare_outputs(ref_out, cand_out))

@@ -1,0 +1,112 @@
+"""The INT8 sensitivity ranking and the FP32-node search on a tiny real graph, quantized by ONNX Runtime's quantizer.
+
+The graph: three Convs; the middle one has one huge weight per output channel on an input channel that is always 0
+(so FP32 ignores it), and per-channel INT8 leaves its other weights almost no levels: it is the node that costs the
+most accuracy, and the one the search must keep FP32.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from trtbuild.errors import UsageError
+from trtbuild.precision.int8 import calibrate, quantize_int8
+from trtbuild.precision.int8_search import search_fp32_nodes
+from trtbuild.precision.policy import name_nodes
+from trtbuild.precision.sensitivity import quantized_nodes, rank_nodes
+from trtbuild.recipe.schema import Gate
+
+OUTLIER = "/convs.1/Conv"
+
+
+class ThreeConvs(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.convs = torch.nn.ModuleList(torch.nn.Conv2d(8 if i else 3, 8, 3, padding=1) for i in range(3))
+        with torch.no_grad():
+            self.convs[0].weight[0], self.convs[0].bias[0] = 0.0, -1.0  # channel 0 is 0 after the ReLU
+            self.convs[1].weight[:, 0, 0, 0] = 50.0  # one outlier per output channel, on that channel
+
+    def forward(self, x):
+        for conv in self.convs:
+            x = torch.relu(conv(x))
+        return x
+
+
+@pytest.fixture(scope="module")
+def graphs(tmp_path_factory) -> tuple[Path, list[dict[str, np.ndarray]], object]:
+    folder = tmp_path_factory.mktemp("int8_search")
+    buffer = io.BytesIO()
+    torch.onnx.export(ThreeConvs().eval(), torch.randn(1, 3, 16, 16), buffer, input_names=["x"], dynamo=False)
+    model = onnx.load_from_string(buffer.getvalue())
+    name_nodes(model)
+    source = folder / "fp32.onnx"
+    onnx.save(model, str(source))
+    rng = np.random.default_rng(0)
+    feeds = [{"x": rng.standard_normal((1, 3, 16, 16), dtype=np.float32)} for _ in range(8)]
+    return source, feeds, calibrate(source, feeds, "minmax")
+
+
+def rel_mse_pct(source: Path, candidate: Path, feeds) -> float:
+    ref, cand = (ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]) for p in (source, candidate))
+    error = sum(float(np.sum((cand.run(None, f)[0] - ref.run(None, f)[0]) ** 2)) for f in feeds)
+    return 100.0 * error / sum(float(np.sum(ref.run(None, f)[0] ** 2)) for f in feeds)
+
+
+def evaluator(source: Path, ranges, feeds, folder: Path):
+    calls = []
+
+    def evaluate(nodes: list[str]) -> dict:
+        calls.append(list(nodes))
+        trial = folder / f"trial{len(calls)}.onnx"
+        quantize_int8(source, trial, ranges, nodes)
+        return {"rel_mse_pct": rel_mse_pct(source, trial, feeds)}
+
+    return evaluate, calls
+
+
+def test_every_conv_is_quantized_and_the_outlier_conv_ranks_first(graphs, tmp_path):
+    source, feeds, ranges = graphs
+    quantize_int8(source, tmp_path / "int8.onnx", ranges, [])
+    assert sorted(quantized_nodes(onnx.load(str(tmp_path / "int8.onnx")))) == [f"/convs.{i}/Conv" for i in range(3)]
+    ranking = rank_nodes(source, tmp_path / "int8.onnx", feeds[:2])
+    assert [name for name, _ in ranking][0] == OUTLIER and len(ranking) == 3
+    assert ranking[0][1] > 10 * ranking[1][1] > 0
+
+
+def test_search_keeps_only_the_outlier_conv_fp32_when_that_meets_the_target(graphs, tmp_path):
+    source, feeds, ranges = graphs
+    quantize_int8(source, tmp_path / "int8.onnx", ranges, [])
+    ranking = rank_nodes(source, tmp_path / "int8.onnx", feeds[:2])
+    evaluate, calls = evaluator(source, ranges, feeds, tmp_path)
+    everything = evaluate([])["rel_mse_pct"]
+    without_outlier = evaluate([OUTLIER])["rel_mse_pct"]
+    assert without_outlier < everything / 5  # the premise: the outlier conv is what costs the accuracy
+    calls.clear()
+    target = [Gate(metric="rel_mse_pct", max=(everything + without_outlier) / 2)]
+    result = search_fp32_nodes(ranking, evaluate, target, max_fp32_nodes=3, max_evaluations=5)
+    assert result.passed and list(result.kept) == [OUTLIER] and "rank 1" in result.kept[OUTLIER]
+    assert result.before["rel_mse_pct"] == pytest.approx(everything)
+    assert result.after["rel_mse_pct"] == pytest.approx(without_outlier)
+    assert calls == [[], [OUTLIER]] and result.evaluations == 2
+
+
+def test_an_unreachable_target_returns_the_best_trial_within_the_budget(graphs, tmp_path):
+    source, feeds, ranges = graphs
+    quantize_int8(source, tmp_path / "int8.onnx", ranges, [])
+    ranking = rank_nodes(source, tmp_path / "int8.onnx", feeds[:2])
+    evaluate, calls = evaluator(source, ranges, feeds, tmp_path)
+    result = search_fp32_nodes(ranking, evaluate, [Gate(metric="rel_mse_pct", max=-1.0)], max_fp32_nodes=2,
+                               max_evaluations=2)
+    assert not result.passed and result.evaluations == len(calls) == 2 and [t.fp32_nodes for t in result.trials] == [0, 1]
+    assert list(result.kept) == [OUTLIER]  # the smaller excess of the two trials
+    with pytest.raises(UsageError, match="precision.int8.target: unknown metric 'map50_95_drop_pct'"):
+        search_fp32_nodes(ranking, evaluate, [Gate(metric="map50_95_drop_pct", max=1.0)], 2, 2)
