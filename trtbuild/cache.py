@@ -153,10 +153,10 @@ class Cache:
         then it is skipped); returns (entries removed, bytes freed)."""
         removed = freed = 0
         for path, _ in self.damaged():
-            lock = self.lock(path.parent.name, path.name)
             try:
+                lock = self.lock(path.parent.name, path.name)
                 lock.acquire(timeout=0)
-            except Timeout:
+            except (Timeout, OSError):  # busy, or a read-only cache: nothing to remove there
                 continue
             try:
                 if _read_manifest(path)[1]:

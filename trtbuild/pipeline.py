@@ -80,8 +80,8 @@ def run_pipeline(loaded: LoadedRecipe, cache: Cache, options: BuildOptions, list
             except _Stopped as stop:
                 _add(report, stop.record, listener)
                 raise stop.error from None
+            current = None  # committed and published: from here an interrupt loses nothing of it
             _add(report, record, listener)
-            current = None
             report.write(out_dir / "report.json")
         report.status = "ok"
     except KeyboardInterrupt:

@@ -9,14 +9,17 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
-from reliability.builds import (CPU_STAGES, TRTBUILD, assert_published_whole, command, launch, report, run, stderr_lines,
-                    temp_files, tiny_recipe, wait_for_stage, workdirs)
+import trtbuild
 from conftest import REPO, YOLO_WEIGHTS
+from reliability.builds import (CPU_STAGES, TRTBUILD, assert_published_whole, command, launch, report, run,
+                                stderr_lines, temp_files, tiny_recipe, wait_for_stage, workdirs)
 
 pytestmark = pytest.mark.reliability
+PACKAGE = Path(trtbuild.__file__).parent
 
 
 def _interrupt(proc, cache, stage: str, twice: bool) -> None:
@@ -63,25 +66,35 @@ def test_sigint_and_kill_in_every_cpu_stage_then_rebuild(tmp_path):
 
 
 def test_sigint_at_any_moment_of_a_cached_build_is_one_line(tmp_path):
-    """Ctrl-C while Python, the CLI and the recipe load, while cached stages are looked up and published, and while
-    the report is written: one line every time (or a normal exit 0 if the build had already finished)."""
+    """Ctrl-C while the CLI and the recipe load, while cached stages are looked up and published, and while the report
+    is written: one line every time (or a normal exit 0 if the build had already finished). Only a Ctrl-C inside the
+    Python interpreter's own start-up, before trtbuild's first line runs, gets Python's own message."""
     recipe, cache, out = tiny_recipe(tmp_path), tmp_path / "cache", tmp_path / "out"
     args = command(recipe, cache, out, "--until", "export")
     assert run(args, tmp_path).returncode == 0
-    finished = 0
-    for delay in (0.1, 0.25, 0.4, 0.55, 0.7, 0.85, 1.0, 1.2):
+    outcomes = []
+    for delay in (0.3, 0.45, 0.6, 0.75, 0.9, 1.05, 1.2):
         proc = launch(args, tmp_path)
         time.sleep(delay)
         os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=60)
-        assert "Traceback" not in err, (delay, err)
-        lines = stderr_lines(err)
-        if proc.returncode == 0:
-            finished += 1
+        if proc.returncode != 0 and _in_interpreter_start_up(err):
+            outcomes.append("interpreter start-up")
             continue
+        assert "Traceback" not in err, (delay, err)
+        if proc.returncode == 0:
+            outcomes.append("finished")
+            continue
+        lines = stderr_lines(err)
         assert proc.returncode == 130 and len(lines) == 1 and lines[0].startswith("interrupted"), (delay, err)
         assert workdirs(cache) == [] and temp_files(out) == []
-    assert finished < 4, "most signals landed while the build ran"
+        outcomes.append("interrupted")
+    assert outcomes.count("interrupted") >= 3, outcomes
+
+
+def _in_interpreter_start_up(err: str) -> bool:
+    """A KeyboardInterrupt whose traceback has no frame in trtbuild's package (only Python's import machinery)."""
+    return err.rstrip().endswith("KeyboardInterrupt") and str(PACKAGE) not in err
 
 
 def test_real_yolo12n_killed_in_export_then_rebuilt(tmp_path):
