@@ -16,11 +16,18 @@ import pytest
 from conftest import COCO8, COCO128, DEPTH_SEEDED, YOLO_WEIGHTS
 
 from trtbuild.api import build
+from trtbuild.feeds import image_feeds
+from trtbuild.images import list_images
+from trtbuild.metrics.depth import depth_errors
+from trtbuild.models.base import create_adapter
+from trtbuild.console import headline
 from trtbuild.pipeline import BuildOptions
 from trtbuild.precision.graph_stats import node_compute_dtypes
-from trtbuild.recipe import Overrides
+from trtbuild.recipe import Overrides, load_recipe
+from trtbuild.runners.onnxruntime_runner import OnnxRuntimeRunner, int8_cpu_flags
 
-QUICK = ["precision.evaluate.max_images=8", "precision.calibration.count=8", "check.max_images=2"]
+QUICK = ["precision.evaluate.max_images=8", "precision.calibration.count=8", "check.max_images=2",
+         "precision.int8.auto_keep_fp32=false"]  # the search has its own test
 BASE = {"yolo12n": Overrides(weights=YOLO_WEIGHTS, sets=QUICK, data=COCO128),  # calibration: its train split
         "depth": Overrides(weights=DEPTH_SEEDED, sets=[*QUICK, "inputs.0.shape=[1,3,392,392]"], data=COCO8,
                            calib=COCO128)}
@@ -72,6 +79,22 @@ def test_yolo_fp16_keeps_softmax_fp32_and_matches_pytorch(yolo_fp16):
     assert session.get_inputs()[0].type == "tensor(float)" and session.get_outputs()[0].type == "tensor(float)"
 
 
+def test_real_labels_fp32_candidate_equals_the_checkpoint_and_fp16_reports_its_drop(shared_cache, yolo_fp16):
+    """With a dataset that has labels, both models are scored against the labels on the same letterboxed inputs:
+    the FP32 ONNX must match the checkpoint's mAP50-95 (within 0.1 %); FP16 reports its drop beside the paired one."""
+    fp32, _ = run(shared_cache, "yolo12n", "fp32")
+    exact = fp32.metrics["accuracy_vs_pytorch_fp32"]
+    assert exact["basis"] == "labels" and exact["inputs"] == f"8 images from {COCO128} (val split), 8 label files"
+    assert 0.5 < exact["map50_95_pytorch"] < 1.0
+    assert exact["map50_95"] == pytest.approx(exact["map50_95_pytorch"], rel=1e-3)
+    assert abs(exact["map50_95_drop_pct"]) <= 0.1
+    half = yolo_fp16[0].metrics["accuracy_vs_pytorch_fp32"]
+    assert half["map50_95_pytorch"] == exact["map50_95_pytorch"]  # same images, same reference
+    for key in ("map50_95", "map50", "map50_95_drop_pct", "map50_drop_pct", "map50_95_drop_vs_pytorch_pct"):
+        assert np.isfinite(half[key]), key
+    assert "labels; paired" in headline(yolo_fp16[0])
+
+
 def test_cache_reuses_the_stage_and_a_policy_change_invalidates_it(shared_cache, yolo_fp16):
     again, _ = run(shared_cache, "yolo12n", "fp16")
     assert again.status == "cached" and again.key == yolo_fp16[0].key
@@ -108,19 +131,52 @@ def test_depth_fp16_keeps_layernorm_and_softmax_fp32(shared_cache, in_repo_modul
 
 
 def test_depth_int8_matmuls_are_quantized(shared_cache, in_repo_module):
-    stage, path = run(shared_cache, "depth", "int8", "precision.calibration.count=4", "precision.evaluate.max_images=1")
+    """16 real calibration photos (COCO128). The stage scores simulated Q/DQ, the same on every CPU; the graph also
+    holds under ONNX Runtime's fused integer kernels of this CPU (their flags are in the report)."""
+    stage, path = run(shared_cache, "depth", "int8", "precision.calibration.count=16", "precision.evaluate.max_images=2")
     model = onnx.load(str(path))
     producer = {o: n for n in model.graph.node for o in n.output}
     matmuls = [n for n in model.graph.node if n.op_type == "MatMul"]
     assert matmuls and all(producer[n.input[0]].op_type == "DequantizeLinear" for n in matmuls)
+    assert stage.metrics["calibration"]["images"] == 16
+    assert stage.metrics["qdq_evaluation"] == {"mode": "simulated (session.disable_quant_qdq)",
+                                               "cpu_int8_flags": int8_cpu_flags()}
     accuracy = stage.metrics["accuracy_vs_pytorch_fp32"]
     assert accuracy["finite"] and accuracy["depth_rel_mse_pct"] <= 5.0
-    out = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
-        None, {"image": np.zeros((1, 3, 392, 392), np.float32)})[0]
-    assert np.isfinite(out).all()
+    _, fp32 = run(shared_cache, "depth", "fp32", "precision.evaluate.max_images=2")
+    recipe = load_recipe("depth", BASE["depth"]).recipe
+    feeds = image_feeds(create_adapter(recipe), recipe, list_images(COCO8.parent / "images" / "val", 2))
+    with OnnxRuntimeRunner(fp32) as reference:
+        expected = [reference.infer(f)["depth"] for f in feeds]
+    for simulated in (True, False):
+        with OnnxRuntimeRunner(path, simulated_qdq=simulated) as candidate:
+            errors = [depth_errors(e, candidate.infer(f)["depth"]) for e, f in zip(expected, feeds)]
+        assert all(e["finite"] and e["rel_mse_pct"] <= 5.0 for e in errors), (simulated, errors)
 
 
 def test_builder_method_passes_fp32_through(shared_cache, in_repo_module):
     stage, path = run(shared_cache, "yolo12n", "fp16", "precision.method=builder")
     assert stage.metrics["builder_flags"] == ["fp16"]
     assert set(node_compute_dtypes(onnx.load(str(path))).values()) <= {"float32", "other"}
+
+
+@pytest.mark.slow
+def test_yolo_int8_search_keeps_the_most_sensitive_nodes_fp32(shared_cache, in_repo_module):
+    """A real search on a small budget: the nodes it keeps are the top of its ranking, carry no Q/DQ in the graph,
+    and the graph it ships scores no worse than the fully quantized one (trial 0) on the target metric."""
+    stage, path = run(shared_cache, "yolo12n", "int8", "precision.int8.auto_keep_fp32=true",
+                      "precision.int8.max_fp32_nodes=4", "precision.int8.max_evaluations=3")
+    search = stage.metrics["int8_search"]
+    ranked = [r["node"] for r in search["ranking"]]
+    errors = [r["rel_mse_pct"] for r in search["ranking"]]
+    assert len(ranked) >= 10 and errors == sorted(errors, reverse=True) and errors[0] > 0
+    kept = list(search["kept"])
+    assert kept == ranked[: len(kept)] and len(kept) <= 4 and search["evaluations"] <= 3
+    assert search["trials"][0]["fp32_nodes"] == 0 and search["target"] == [{"metric": "map50_95_drop_pct", "max": 1.0}]
+    assert search["after"]["map50_95_drop_pct"] <= search["before"]["map50_95_drop_pct"]
+    assert all(stage.metrics["fp32_nodes"][n].startswith("int8 sensitivity rank") for n in kept)
+    model = onnx.load(str(path))
+    producer = {o: n for n in model.graph.node for o in n.output}
+    fed_by_dq = {n.name: any(producer.get(i) is not None and producer[i].op_type == "DequantizeLinear"
+                             for i in n.input) for n in model.graph.node if n.op_type in ("Conv", "MatMul")}
+    assert not any(fed_by_dq[n] for n in kept) and sum(fed_by_dq.values()) == len(fed_by_dq) - len(kept)

@@ -19,8 +19,9 @@ from trtbuild.recipe import Overrides, load_recipe
 from trtbuild.stages.base import StageContext
 from trtbuild.stages.verify import VerifyStage
 
-YOLO_ARGS = ["yolo12n", "--fp32", "--weights", str(YOLO_WEIGHTS), "--data", str(COCO128), "--set",
-             "verify.max_images=4", "--set", "precision.evaluate.max_images=4"]
+YOLO_BARE = ["yolo12n", "--fp32", "--weights", str(YOLO_WEIGHTS), "--set", "verify.max_images=4", "--set",
+             "precision.evaluate.max_images=4"]
+YOLO_ARGS = [*YOLO_BARE, "--data", str(COCO128)]
 DEPTH_SETS = ["inputs[0].shape=[1,3,392,392]", "verify.max_images=2", "precision.evaluate.max_images=2"]
 
 
@@ -35,10 +36,11 @@ def _verify_cli(args: list[str], out: Path, cache: Path):
     return result.exit_code, report
 
 
-def test_fp32_candidate_passes_with_no_drop(in_repo, shared_cache, tmp_path):
-    code, report = _verify_cli(YOLO_ARGS, tmp_path, shared_cache)
+def test_fp32_candidate_passes_with_no_drop(in_repo, shared_cache, tmp_path, shared_data):
+    code, report = _verify_cli(YOLO_BARE, tmp_path, shared_cache)  # the data comes from TRTBUILD_DATA
     assert code == 0, report.get("error")
     verify = report["verify"]
+    assert verify["inputs"] == f"4 images from {COCO128} (val split), 4 label files"
     assert verify["passed"] and verify["candidate_runner"] == "onnxruntime"
     assert verify["values"]["map50_95_drop_pct"] == pytest.approx(0.0, abs=1e-9)
     assert verify["detail"]["basis"] == "labels"
@@ -88,3 +90,18 @@ def test_corrupted_onnx_candidate_fails_its_gate(name, overrides, gate, in_repo,
     assert failed.value.exit_code == 1
     assert gate in str(failed.value) and "FAILED by" in str(failed.value)
     assert failed.value.metrics["passed"] is False
+
+
+def test_without_data_the_gates_are_not_measured_never_passed(shared_cache, tmp_path, monkeypatch):
+    monkeypatch.delenv("TRTBUILD_DATA", raising=False)
+    code, report = _verify_cli(YOLO_BARE, tmp_path, shared_cache)
+    assert code == 0, report.get("error")
+    verify = report["verify"]
+    assert verify["passed"] is None and verify["values"] == {} and verify["samples"] == 2
+    assert [(g["metric"], g["status"], g["value"]) for g in verify["gates"]] == [
+        ("map50_95_drop_pct", "not measured", None)]
+    assert verify["parity"]["output0"]["finite"] and verify["inputs"].startswith("2 images from ultralytics' bundled")
+    assert "| map50_95_drop_pct | n/a | <= 1 | **not measured** |" in (tmp_path / "yolo12n" / "report.md").read_text()
+    strict_code, strict = _verify_cli([*YOLO_BARE, "--strict"], tmp_path, shared_cache)
+    assert strict_code == 1 and strict["error"].startswith("accuracy not measured (--strict): precision: ")
+    assert "verify: no images to judge the gates on (pass --data" in strict["error"]
