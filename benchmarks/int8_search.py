@@ -1,0 +1,74 @@
+"""INT8 accuracy before/after the automatic FP32-node search (precision.int8.auto_keep_fp32), through the pipeline.
+
+One INT8 build per model (until=precision) with the search on: its trial 0 is the fully quantized graph (before),
+its chosen trial the graph it ships (after); both scored by the precision stage on the same evaluation set with
+simulated Q/DQ on ONNX Runtime CPU. YOLO12n: calibration on all of COCO128 (128 images), evaluation on COCO128 with
+its labels; depth (seeded weights, 392): calibration on COCO128, evaluation on the COCO8 val photos.
+
+    .venv/bin/python benchmarks/int8_search.py --out benchmarks/results/int8_search.json --work /tmp/int8_search
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+MODELS = {
+    "yolo12n": {"weights": SHARED / "assets/yolo12n-coco128.pt", "data": SHARED / "assets/coco128/coco128.yaml",
+                "calib": None, "sets": ["precision.evaluate.max_images=128"]},
+    "depth": {"weights": SHARED / "reference/depth_anything_v2_vits_seeded.pth",
+              "data": SHARED / "assets/coco8/coco8.yaml", "calib": SHARED / "assets/coco128/coco128.yaml",
+              "sets": ["inputs.0.shape=[1,3,392,392]"]},
+}
+
+
+def main() -> None:
+    import onnxruntime as ort
+
+    from trtbuild.api import build
+    from trtbuild.pipeline import BuildOptions
+    from trtbuild.recipe import Overrides
+    from trtbuild.runners.onnxruntime_runner import int8_cpu_flags
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--work", type=Path, required=True, help="outputs and the stage cache go here")
+    parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--set", dest="sets", action="append", default=[], help="extra recipe overrides")
+    args = parser.parse_args()
+    results = {"command": " ".join(map(shlex.quote, sys.argv)), "onnxruntime": ort.__version__,
+               "host": {"machine": platform.machine(), "cpu_int8_flags": int8_cpu_flags()}, "models": {}}
+    for name in args.models:
+        cfg = MODELS[name]
+        overrides = Overrides(weights=cfg["weights"], precision="int8", data=cfg["data"], calib=cfg["calib"],
+                              sets=[*cfg["sets"], "precision.int8.auto_keep_fp32=true", *args.sets])
+        start = time.perf_counter()
+        report = build(name, overrides, BuildOptions(until="precision", out_root=args.work / "out"),
+                       cache_dir=args.work / "cache")
+        stage = report.stages[-1]
+        metrics = stage.metrics
+        search = metrics["int8_search"]
+        results["models"][name] = {
+            "build_s_until_precision": round(time.perf_counter() - start, 1), "status": stage.status,
+            "calibration": {k: metrics["calibration"][k] for k in ("images", "method", "source")},
+            "qdq_evaluation": metrics["qdq_evaluation"], "evaluation": search["inputs"],
+            "target": search["target"], "passed": search["passed"],
+            "before_all_quantized": search["before"], "after": search["after"],
+            "fp32_nodes_kept": search["kept"], "evaluations": search["evaluations"],
+            "search_s": search["seconds"], "trials": search["trials"],
+            "final_accuracy_vs_pytorch_fp32": metrics["accuracy_vs_pytorch_fp32"], "warnings": stage.warnings,
+        }
+        print(name, json.dumps({k: results["models"][name][k] for k in ("before_all_quantized", "after", "passed",
+                                                                         "evaluations", "search_s")}), flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    main()
