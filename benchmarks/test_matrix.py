@@ -4,8 +4,9 @@ Each end of the range gets a throwaway venv under /tmp: `pip install -e .[test,r
 host's pip config and its torch cap apply), the `low` venv with the three packages pinned to pyproject's lower
 bounds. Results (versions, pytest counts, wall times, the freeze of each venv) go to a JSON file.
 
-    python3 benchmarks/test_matrix.py --out benchmarks/results/test_matrix.json            # or: make test-matrix
-    python3 benchmarks/test_matrix.py --ends low --pytest-args "-x -q tests/recipe"      # one end, a subset
+    python3 benchmarks/test_matrix.py --out benchmarks/results/test_matrix.json     # or: make test-matrix (-x -q)
+    python3 benchmarks/test_matrix.py --pytest-args=-q                            # full counts, no stop at a failure
+    python3 benchmarks/test_matrix.py --ends low --pytest-args "-x -q tests/recipe"   # one end, a subset
 """
 
 from __future__ import annotations
