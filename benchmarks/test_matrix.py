@@ -91,7 +91,8 @@ def main() -> None:
     ends = {"low": list(lower_bounds().values()), "high": []}
     log_path = args.work / "trtbuild-matrix.log"
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    results = {"command": shlex.join([Path(sys.executable).name, *sys.argv]),
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout
+    results = {"command": shlex.join([Path(sys.executable).name, *sys.argv]), "commit": commit.strip() or None,
                "host": {"python": platform.python_version(), "machine": platform.machine(),
                         "platform": platform.platform()},
                "pytest_args": args.pytest_args, "ends": {}}
