@@ -29,7 +29,7 @@ def built(tmp_path_factory):
 
 def test_report_json_validates_with_verify_and_bench_sections(built):
     report = load_report(built / "report.json")
-    assert report.schema_version == SCHEMA_VERSION == 2 and report.status == "ok"
+    assert report.schema_version == SCHEMA_VERSION == 3 and report.status == "ok"
     assert report.verify.passed and report.verify.task == "detect"
     assert report.verify.table[0].metric == "mAP50-95 (labels)"
     runners = {t.runner: t for t in report.bench.runners}
