@@ -1,4 +1,4 @@
-"""report.json (schema 2) from a real verify + bench build validates; its Markdown view and PNG plots are written."""
+"""report.json (schema 3) from a real verify + bench build (COCO128 labels) validates; its Markdown view and PNG plots are written."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from conftest import REPO, YOLO_WEIGHTS
+from conftest import COCO128, REPO, YOLO_WEIGHTS
 from trtbuild import api
 from trtbuild.pipeline import BuildOptions
 from trtbuild.recipe import Overrides
@@ -22,7 +22,7 @@ def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("engines")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(REPO)
-        api.bench("yolo12n", Overrides(weights=YOLO_WEIGHTS, precision="fp32", sets=SETS),
+        api.bench("yolo12n", Overrides(weights=YOLO_WEIGHTS, precision="fp32", sets=SETS, data=COCO128),
                   BuildOptions(out_root=out), tmp_path_factory.getbasetemp() / "trtbuild-cache")
     return out / "yolo12n"
 
