@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COCO128, REPO, YOLO_WEIGHTS
+from conftest import REPO, YOLO_WEIGHTS
 
 TRTBUILD = str(Path(sys.executable).parent / "trtbuild")
 
