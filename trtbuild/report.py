@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from trtbuild.bench.stats import LatencyStats
-from trtbuild.stale import temp_name
+from trtbuild.stale import write_atomically
 
 SCHEMA_VERSION = 3  # 2: verify and bench sections; 3: gate status (pass | fail | not measured)
 Status = Literal["ran", "cached", "skipped", "failed", "unavailable", "interrupted"]
@@ -130,12 +130,7 @@ class BuildReport(BaseModel):
         self.bench = _section(BenchSection, self.stage("bench"))
         self.not_measured = [f"{s.name}: {s.metrics['not_measured']}" for s in self.stages
                              if s.metrics.get("not_measured")]
-        tmp = temp_name(path)  # per process: concurrent builds in one directory each write their own
-        try:
-            tmp.write_text(self.model_dump_json(indent=2))
-            tmp.replace(path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_atomically(path, self.model_dump_json(indent=2).encode())  # concurrent builds: per-process temp
 
 
 def _section(model: type[BaseModel], stage: StageRecord | None):

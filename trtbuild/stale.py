@@ -24,6 +24,16 @@ def temp_name(target: Path) -> Path:
     return target.with_name(f".{target.name}.tmp{os.getpid()}")
 
 
+def write_atomically(target: Path, data: bytes) -> None:
+    """Replace `target` in one rename, so a concurrent reader never sees half a file; no temp file is left behind."""
+    tmp = temp_name(target)
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def owner_alive(pid: int, path: Path) -> bool:
     try:
         started = psutil.Process(pid).create_time()

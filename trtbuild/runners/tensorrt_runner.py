@@ -7,13 +7,13 @@ Nothing touches CUDA or imports a TensorRT library before `activate()`, so worke
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from trtbuild.errors import StageFailed, StageUnavailable
 from trtbuild.runners.base import Runner, TensorInfo
+from trtbuild.stale import write_atomically
 from trtbuild.tensorrt.compat import check_compat, incompatible_message
 from trtbuild.tensorrt.dtypes import dtype_name
 from trtbuild.tensorrt.sidecar import EngineSidecar, sidecar_path
@@ -93,16 +93,9 @@ class TensorRTRunner(Runner):
     def _uses_torch_graph(self) -> bool:
         return self.cuda_graph and not self.flavor.builtin_cuda_graph
 
-    def _save_runtime_cache(self) -> None:
-        """Atomic replace, so a concurrent start never reads half a cache."""
-        target = runtime_cache_path(self.engine_path)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}")
-        tmp.write_bytes(bytes(self.runtime_cache.serialize()))
-        tmp.replace(target)
-
     def deactivate(self) -> None:
-        if self.runtime_cache is not None:
-            self._save_runtime_cache()
+        if self.runtime_cache is not None:  # a concurrent start never reads half a cache
+            write_atomically(runtime_cache_path(self.engine_path), bytes(self.runtime_cache.serialize()))
         self._graph = self.context = self.engine = self.stream = self.runtime_cache = None
         self._inputs, self._outputs, self._shapes = {}, {}, None
 

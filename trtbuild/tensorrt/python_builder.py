@@ -5,13 +5,13 @@ against each supported version's manifest by tests/tensorrt, and it runs for rea
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from filelock import FileLock
 
 from trtbuild.backends.base import BuiltEngine, Log
 from trtbuild.errors import StageFailed
+from trtbuild.stale import write_atomically
 from trtbuild.tensorrt.dtypes import dtype_name
 from trtbuild.tensorrt.parser_errors import parse_failure
 from trtbuild.tensorrt.plan import BuildPlan
@@ -97,9 +97,7 @@ def save_timing_cache(config, path: Path, log: Log) -> None:
     with FileLock(str(path) + ".lock"):
         merged = config.create_timing_cache(path.read_bytes() if path.is_file() else b"")
         merged.combine(config.get_timing_cache(), False)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_bytes(bytes(merged.serialize()))
-        tmp.replace(path)
+        write_atomically(path, bytes(merged.serialize()))
     log(f"timing cache saved: {path}")
 
 
