@@ -72,8 +72,11 @@ def test_sigint_at_any_moment_of_a_cached_build_is_one_line(tmp_path):
     recipe, cache, out = tiny_recipe(tmp_path), tmp_path / "cache", tmp_path / "out"
     args = command(recipe, cache, out, "--until", "export")
     assert run(args, tmp_path).returncode == 0
+    start = time.monotonic()
+    assert run(args, tmp_path).returncode == 0
+    cached_s = time.monotonic() - start  # the moments are spread over a cached build's own length on this host
     outcomes = []
-    for delay in (0.3, 0.45, 0.6, 0.75, 0.9, 1.05, 1.2):
+    for delay in (cached_s * f for f in (0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.9)):
         proc = launch(args, tmp_path)
         time.sleep(delay)
         os.killpg(proc.pid, signal.SIGINT)
