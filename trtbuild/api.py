@@ -20,6 +20,7 @@ def list_recipes() -> list[RecipeEntry]:
 
 
 def show_recipe(ref: str, overrides: Overrides | None = None) -> dict:
+    from trtbuild.backends.preflight import describe_engine_plan
     from trtbuild.data import describe_sources
     from trtbuild.recipe.paths import path_fields
 
@@ -27,7 +28,8 @@ def show_recipe(ref: str, overrides: Overrides | None = None) -> dict:
     paths = {key: {"path": str(value.absolute()), "exists": value.exists()}
              for key, _, _, value in path_fields(loaded.recipe)}
     return {"path": str(loaded.path), "digest": loaded.digest, "paths": paths,
-            "images": describe_sources(loaded.recipe), "recipe": loaded.recipe.model_dump(mode="json")}
+            "images": describe_sources(loaded.recipe), "engine": describe_engine_plan(loaded.recipe),
+            "recipe": loaded.recipe.model_dump(mode="json")}
 
 
 def build(
@@ -37,13 +39,17 @@ def build(
     cache_dir: Path | None = None,
     listener: Listener | None = None,
 ) -> BuildReport:
+    from trtbuild.backends.preflight import check_engine_plan
     from trtbuild.data import preflight
 
     loaded = load_recipe(ref, overrides)
     options = options or BuildOptions()
     out_dir = options.out_root / loaded.recipe.name
     if options.until in STAGE_NAMES:
-        preflight(loaded.recipe, STAGE_NAMES[: STAGE_NAMES.index(options.until) + 1])
+        stages = STAGE_NAMES[: STAGE_NAMES.index(options.until) + 1]
+        preflight(loaded.recipe, stages)
+        if "engine" in stages:
+            check_engine_plan(loaded.recipe)
     try:
         report = run_pipeline(loaded, Cache(cache_dir or default_cache_dir()), options, listener)
         if options.strict and report.not_measured:

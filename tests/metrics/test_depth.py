@@ -42,3 +42,20 @@ def test_aggregate_means_and_worst():
     merged = aggregate_depth_errors([depth_errors(REFERENCE, REFERENCE), depth_errors(REFERENCE, 1.01 * REFERENCE)])
     assert merged["rel_mse_pct"] == pytest.approx(0.005, rel=1e-3)
     assert merged["worst_rel_mse_pct"] == pytest.approx(0.01, rel=1e-3)
+
+
+def test_far_pixels_are_left_out_of_abs_rel_and_delta1_at_any_scale():
+    """A disparity map whose background is almost 0 (sky, a ReLU'd region): an invisible absolute error there is a huge
+    relative one, so those pixels are not counted; the rule scales with the map, so a scaled map scores the same."""
+    reference, candidate = REFERENCE.copy(), REFERENCE.copy()
+    reference[..., :8], candidate[..., :8] = 1e-4, 2e-4  # 0.005 % of the max: off by 100 %, unseen on screen
+    errors = depth_errors(reference, candidate)
+    assert errors["abs_rel"] == 0.0 and errors["delta1"] == 1.0
+    assert errors["rel_mse_pct"] > 0  # still in the squared error, where it weighs what it is
+    assert depth_errors(1000 * reference, 1000 * candidate) == pytest.approx(errors)
+
+
+def test_an_all_zero_reference_has_no_relative_errors():
+    zeros = np.zeros_like(REFERENCE)
+    errors = depth_errors(zeros, zeros)
+    assert np.isnan(errors["abs_rel"]) and np.isnan(errors["delta1"]) and errors["rel_mse_pct"] == 0.0

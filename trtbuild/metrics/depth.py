@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-EPS = 1e-6  # reference values at or below this are not divided by (AbsRel, delta1)
+# AbsRel and delta1 count the pixels whose reference is above this share of the image's largest value: disparity
+# falls towards 0 with distance (sky, or a ReLU'd background), where an error too small to see is an unbounded
+# relative error. 1 % keeps everything within 100x the nearest depth, the role of KITTI/NYU's max-depth cap; a share
+# rather than an absolute floor keeps the metrics scale-free, as relative depth needs.
+VALID_SHARE_OF_MAX = 0.01
 
 
 def depth_errors(reference: np.ndarray, candidate: np.ndarray) -> dict:
     """rel_mse_pct = 100 * mean((c - r)^2) / mean(r^2); abs_rel = mean(|c - r| / r) and delta1 = share of
-    max(c/r, r/c) < 1.25, both over pixels with r > EPS; finite = no NaN/Inf in the candidate."""
+    max(c/r, r/c) < 1.25, both over the pixels with r > VALID_SHARE_OF_MAX * max(r); finite = no NaN/Inf in the
+    candidate."""
     ref = np.asarray(reference, dtype=np.float64)
     cand = np.asarray(candidate, dtype=np.float64).reshape(ref.shape)
     finite = bool(np.isfinite(cand).all())
@@ -17,7 +22,7 @@ def depth_errors(reference: np.ndarray, candidate: np.ndarray) -> dict:
         return {"rel_mse_pct": float("inf"), "abs_rel": float("inf"), "delta1": 0.0, "finite": False}
     power = float(np.mean(ref**2))
     mse = float(np.mean((cand - ref) ** 2))
-    valid = ref > EPS
+    valid = ref > VALID_SHARE_OF_MAX * ref.max() if ref.size and ref.max() > 0 else np.zeros(ref.shape, bool)
     r, c = ref[valid], cand[valid]
     positive = c > 0  # a non-positive candidate pixel is outside 1.25x of any positive reference
     ratio = np.full_like(r, np.inf)

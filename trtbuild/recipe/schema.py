@@ -130,6 +130,8 @@ class CalibrationSpec(Strict):
                                 "unset = `data`; CLI --calib")
     count: int = Field(512, ge=1, description="at most this many images (sorted by name); < 300 gives a warning")
     method: Literal["entropy", "minmax", "percentile"] = "minmax"
+    percentile: float = Field(99.999, gt=50, le=100, description="method percentile: |activation| range that "
+                              "covers this % of the calibration values (the rest is clipped)")
 
 
 class PrecisionEvaluation(Strict):

@@ -18,7 +18,13 @@ from trtbuild.models.registry import checkpoint_path
 from trtbuild.stages.base import Artifacts, Stage, StageContext, StageOutput
 
 NOT_MEASURED = f"no evaluation images ({NO_DATA_HINT})"
-RANKING_SAMPLES = 4  # calibration images the per-node sensitivity ranking runs on
+RANKING_SAMPLES = 8  # calibration images the per-node sensitivity ranking runs on, spread over the set
+
+
+def spread(items: list, count: int) -> list:
+    """`count` items evenly spaced over `items` (all of them when there are fewer)."""
+    step = max(1, len(items) // count)
+    return items[::step][:count]
 
 
 class PrecisionStage(Stage):
@@ -143,11 +149,13 @@ class PrecisionStage(Stage):
                 raise UsageError(str(exc)) from None
             ctx.log(f"calibrating ({spec.calibration.method}) on {len(images)} images")
             calibration_feeds = image_feeds(adapter, recipe, images)
-            ranges = calibrate(source, calibration_feeds, spec.calibration.method)
+            ranges = calibrate(source, calibration_feeds, spec.calibration.method, spec.calibration.percentile)
             quantize_int8(source, target, ranges, excluded)
             metrics["tool"] = "onnxruntime QDQQuantizer (QDQ, symmetric, per-channel)"
             metrics["quantizer"] = QUANTIZER_SETTINGS
             metrics["calibration"] = {"images": len(images), "method": spec.calibration.method,
+                                      **({"percentile": spec.calibration.percentile}
+                                         if spec.calibration.method == "percentile" else {}),
                                       "source": calibration.source, "sha256": tree_digest(images)}
             # TensorRT never runs ONNX Runtime's CPU-dependent integer kernels: accuracy is simulated quantization
             metrics["qdq_evaluation"] = {"mode": "simulated (session.disable_quant_qdq)", "cpu_int8_flags": int8_cpu_flags()}
@@ -155,7 +163,7 @@ class PrecisionStage(Stage):
             kept = {name: "named in recipe keep_fp32.nodes (not quantized)" for name in excluded}
             if spec.int8.auto_keep_fp32:
                 kept.update(self._search_fp32_nodes(ctx, source, target, ranges, excluded,
-                                                    calibration_feeds[:RANKING_SAMPLES], metrics, warnings))
+                                                    spread(calibration_feeds, RANKING_SAMPLES), metrics, warnings))
         source.unlink()
 
         validate_graph(target, random_feeds(recipe, 1)[0])

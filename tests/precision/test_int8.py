@@ -1,0 +1,46 @@
+"""INT8 calibration with ONNX Runtime's calibrators on a real one-Conv graph: every feed counts, whatever the chunking,
+and the histogram methods clip outliers (the quantizer makes the range symmetric), silently."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from trtbuild.precision.int8 import CALIBRATION_CHUNK, calibrate
+
+
+@pytest.fixture(scope="module")
+def conv_graph(tmp_path_factory):
+    weight = numpy_helper.from_array(np.ones((1, 1, 1, 1), np.float32), "w")
+    graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], name="conv")], "one_conv",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 32, 32])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 32, 32])], [weight])
+    path = tmp_path_factory.mktemp("calibrate") / "conv.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    rng = np.random.default_rng(0)
+    feeds = [{"x": rng.standard_normal((1, 1, 32, 32), dtype=np.float32)} for _ in range(2 * CALIBRATION_CHUNK + 3)]
+    feeds[-1]["x"][0, 0, 0, 0] = -40.0  # the outlier sits in the last, partial chunk
+    return path, feeds
+
+
+def x_range(ranges) -> tuple[float, float]:
+    low, high = ranges["x"].range_value
+    return float(np.asarray(low).reshape(-1)[0]), float(np.asarray(high).reshape(-1)[0])
+
+
+def test_minmax_sees_every_chunk_and_is_symmetric(conv_graph):
+    path, feeds = conv_graph
+    assert x_range(calibrate(path, feeds, "minmax")) == (-40.0, 40.0)
+
+
+@pytest.mark.parametrize("method", ["percentile", "entropy"])
+def test_histogram_methods_clip_the_outlier_without_printing(conv_graph, method, capsys):
+    path, feeds = conv_graph
+    low, high = x_range(calibrate(path, feeds, method, percentile=99.9))
+    values = np.abs(np.concatenate([f["x"].ravel() for f in feeds]))
+    assert 2.0 < -low < 10.0 and 2.0 < high < 10.0  # the bulk is |x| < 4; the -40 is clipped
+    if method == "percentile":  # the 99.9th percentile of |x|, to the histogram's bin width (40 / 2048)
+        assert low == -high and high == pytest.approx(np.percentile(values, 99.9), abs=2 * 40 / 2048)
+    assert capsys.readouterr().out == ""
