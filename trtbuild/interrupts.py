@@ -2,6 +2,8 @@
 
 The first SIGINT raises KeyboardInterrupt as usual; the pipeline turns it into one line and removes the stage's
 half-written files. Ignoring further ones lets that clean-up finish instead of dying halfway with a traceback.
+SIGTERM (what a cancelled CI job, `docker stop`, systemd or `kill` send first) takes the same path and exit code 130,
+so a stopped CI build leaves the cache as clean as a stopped interactive one.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import threading
 from contextlib import contextmanager
 
 _said = False
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _first_interrupt_only(signum, frame) -> None:
@@ -20,11 +23,13 @@ def _first_interrupt_only(signum, frame) -> None:
 
 
 def install() -> None:
-    signal.signal(signal.SIGINT, _first_interrupt_only)
+    for received in SIGNALS:
+        signal.signal(received, _first_interrupt_only)
 
 
 def ignore() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for received in SIGNALS:
+        signal.signal(received, signal.SIG_IGN)
 
 
 def say(message: str) -> None:
@@ -38,16 +43,21 @@ def say(message: str) -> None:
 
 @contextmanager
 def held():
-    """Hold Ctrl-C for a short critical section (swapping fds 1/2, importing modules whose import-time code would
+    """Hold Ctrl-C and SIGTERM for a short critical section (swapping fds 1/2, importing modules whose import-time code would
     turn a KeyboardInterrupt into another error); a signal that came meanwhile goes to the previous handler after."""
     if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
         yield
         return
     caught = []
-    previous = signal.signal(signal.SIGINT, lambda *received: caught.append(received))
+    previous = {s: signal.signal(s, lambda *received: caught.append(received)) for s in SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught and callable(previous):
-            previous(*caught[0])
+        for received, handler in previous.items():
+            signal.signal(received, handler)
+        if caught:
+            signum = caught[0][0]
+            if callable(previous[signum]):
+                previous[signum](*caught[0])
+            elif previous[signum] == signal.SIG_DFL:  # SIGTERM before install(): terminate, as it would have
+                signal.raise_signal(signum)

@@ -1,7 +1,8 @@
 """Ctrl-C and kill -9 inside every CPU stage of real `trtbuild build` processes, then a rebuild that must be right.
 
 One cache is shared along the chain, so each build gets one stage further than the last: every stage is stopped
-once by SIGINT (to the process group, as a terminal sends it; twice in a row for half of them) and once by SIGKILL.
+once by SIGINT (to the process group, as a terminal sends it; twice in a row for half of them; SIGTERM to the
+process instead in one stage, as a cancelled CI job sends it) and once by SIGKILL.
 """
 
 from __future__ import annotations
@@ -22,12 +23,21 @@ pytestmark = pytest.mark.reliability
 PACKAGE = Path(trtbuild.__file__).parent
 
 
-def _interrupt(proc, cache, stage: str, twice: bool) -> None:
+def _interrupt(proc, cache, stage: str, twice: bool, terminate: bool = False) -> None:
+    """Ctrl-C to the process group, as a terminal sends it; or (terminate) SIGTERM to the process, as `kill`, a
+    cancelled CI job or `docker stop` send it."""
     workdir = wait_for_stage(proc, cache, stage)
-    os.killpg(proc.pid, signal.SIGINT)
-    if twice:  # an impatient user: the second Ctrl-C must not turn the clean exit into a traceback
+
+    def send():
+        if terminate:
+            os.kill(proc.pid, signal.SIGTERM)
+        else:
+            os.killpg(proc.pid, signal.SIGINT)
+
+    send()
+    if twice:  # an impatient user: the second signal must not turn the clean exit into a traceback
         time.sleep(0.05)
-        os.killpg(proc.pid, signal.SIGINT)
+        send()
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "Traceback" not in err, err
@@ -43,12 +53,12 @@ def _kill(proc, cache, stage: str):
     return workdir
 
 
-def test_sigint_and_kill_in_every_cpu_stage_then_rebuild(tmp_path):
+def test_sigint_sigterm_and_kill_in_every_cpu_stage_then_rebuild(tmp_path):
     recipe, cache, out = tiny_recipe(tmp_path), tmp_path / "cache", tmp_path / "out"
     args = command(recipe, cache, out, "--until", "precision")
     killed_workdirs = []
     for index, stage in enumerate(CPU_STAGES):
-        _interrupt(launch(args, tmp_path), cache, stage, twice=index % 2 == 0)
+        _interrupt(launch(args, tmp_path), cache, stage, twice=index % 2 == 0, terminate=index == 1)
         stopped = report(out)
         assert (stopped["status"], stopped["exit_code"]) == ("interrupted", 130)
         assert stopped["stages"][-1] == {**stopped["stages"][-1], "name": stage, "status": "interrupted"}
