@@ -17,7 +17,8 @@ REFUSAL = "engine.compute_capabilities: TensorRT-RTX cannot target 9.0 (it targe
 
 
 def trtbuild(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([TRTBUILD, *args], capture_output=True, text=True, cwd=tmp_path, timeout=300, check=False)
+    return subprocess.run([TRTBUILD, *args], capture_output=True, text=True, cwd=tmp_path, timeout=300,
+                          check=False)
 
 
 @needs_rtx
