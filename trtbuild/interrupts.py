@@ -43,8 +43,9 @@ def say(message: str) -> None:
 
 @contextmanager
 def held():
-    """Hold Ctrl-C and SIGTERM for a short critical section (swapping fds 1/2, importing modules whose import-time code would
-    turn a KeyboardInterrupt into another error); a signal that came meanwhile goes to the previous handler after."""
+    """Hold Ctrl-C and SIGTERM for a short critical section (swapping fds 1/2, importing modules whose import-time
+    code would turn a KeyboardInterrupt into another error); a signal that came meanwhile goes to the previous handler
+    after."""
     if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
         yield
         return
