@@ -181,3 +181,19 @@ def test_yolo_int8_search_keeps_the_most_sensitive_nodes_fp32(shared_cache, in_r
     fed_by_dq = {n.name: any(producer.get(i) is not None and producer[i].op_type == "DequantizeLinear"
                              for i in n.input) for n in model.graph.node if n.op_type in ("Conv", "MatMul")}
     assert not any(fed_by_dq[n] for n in kept) and sum(fed_by_dq.values()) == len(fed_by_dq) - len(kept)
+
+
+@pytest.mark.slow
+def test_shipped_yolo12n_int8_meets_its_target_on_coco128(shared_cache, in_repo_module):
+    """The shipped recipe's INT8 as a user runs it with COCO128 (about 7 minutes): percentile calibration on all 128
+    images, the search scored on all 128 with their labels, and the graph it ships within the recipe's 1 % mAP50-95
+    drop. Scored with simulated Q/DQ, so the verdict is the same on every CPU (benchmarks/int8_search.py measures it
+    with the numbers)."""
+    stage, _ = run(shared_cache, "yolo12n", "int8", "precision.calibration.count=512",
+                   "precision.evaluate.max_images=128", "precision.int8.auto_keep_fp32=true")
+    search = stage.metrics["int8_search"]
+    assert stage.metrics["calibration"]["images"] == 128 and stage.metrics["calibration"]["method"] == "percentile"
+    assert search["target"] == [{"metric": "map50_95_drop_pct", "max": 1.0}] and search["passed"], search["trials"]
+    assert 0 < len(search["kept"]) <= 24 and search["before"]["map50_95_drop_pct"] > 1.0
+    accuracy = stage.metrics["accuracy_vs_pytorch_fp32"]
+    assert accuracy["basis"] == "labels" and accuracy["map50_95_drop_pct"] <= 1.0
