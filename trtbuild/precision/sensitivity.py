@@ -38,13 +38,15 @@ def rank_nodes(fp32_path: Path, qdq_path: Path, feeds: list[dict[str, np.ndarray
     first. Evaluated with simulated Q/DQ, so the ranking is the same on every CPU."""
     import onnxruntime as ort
 
+    from trtbuild.runners.onnxruntime_runner import SIMULATED_QDQ
+
     qdq = onnx.load(str(qdq_path))
     sources = quantized_nodes(qdq)
     outputs = {n.name: n.output[0] for n in qdq.graph.node if n.name in sources}
     fp32 = onnx.load(str(fp32_path))
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    options.add_session_config_entry("session.disable_quant_qdq", "1")
+    options.add_session_config_entry(*SIMULATED_QDQ)
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC  # one session per node: build fast
 
     def run(model: onnx.ModelProto) -> list[list[np.ndarray]]:

@@ -20,6 +20,7 @@ from trtbuild.runners.base import Runner, TensorInfo
 CUDA_EP = "CUDAExecutionProvider"
 CPU_EP = "CPUExecutionProvider"
 SIMULATED_QDQ = ("session.disable_quant_qdq", "1")
+SIMULATED_QDQ_MODE = "simulated (session.disable_quant_qdq)"  # how reports name it
 INT8_CPU_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_int8")  # what picks ORT's int8 kernels
 
 
@@ -109,7 +110,7 @@ class OnnxRuntimeRunner(Runner):
         return {"runner": self.name, "model": self.model_path.name,
                 "providers": self.session.get_providers() if self.session else [],
                 "requested": self.requested, "cuda_graph": self.cuda_graph, "onnxruntime": ort.__version__,
-                "qdq": "simulated (session.disable_quant_qdq)" if self.simulated_qdq else "fused integer kernels",
+                "qdq": SIMULATED_QDQ_MODE if self.simulated_qdq else "fused integer kernels",
                 "cpu_int8_flags": int8_cpu_flags()}
 
     def _provider_options(self) -> list:

@@ -136,7 +136,7 @@ class PrecisionStage(Stage):
             kept = islands.reasons
         else:
             from trtbuild.precision.int8 import QUANTIZER_SETTINGS, calibrate, quantize_int8
-            from trtbuild.runners.onnxruntime_runner import int8_cpu_flags
+            from trtbuild.runners.onnxruntime_runner import SIMULATED_QDQ_MODE, int8_cpu_flags
 
             calibration = required_calibration(recipe)
             images = ctx.inputs["calibration_images"]
@@ -158,7 +158,7 @@ class PrecisionStage(Stage):
                                          if spec.calibration.method == "percentile" else {}),
                                       "source": calibration.source, "sha256": tree_digest(images)}
             # TensorRT never runs ONNX Runtime's CPU-dependent integer kernels: accuracy is simulated quantization
-            metrics["qdq_evaluation"] = {"mode": "simulated (session.disable_quant_qdq)", "cpu_int8_flags": int8_cpu_flags()}
+            metrics["qdq_evaluation"] = {"mode": SIMULATED_QDQ_MODE, "cpu_int8_flags": int8_cpu_flags()}
             # only Conv/MatMul/Gemm get Q/DQ, so norms and softmax stay FP32 without a policy
             kept = {name: "named in recipe keep_fp32.nodes (not quantized)" for name in excluded}
             if spec.int8.auto_keep_fp32:
