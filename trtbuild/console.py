@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
-from rich.console import Console
+from rich.console import Console, Group
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 from rich.table import Table
 from rich.text import Text
 
@@ -23,6 +25,8 @@ class LiveProgress:
     def __init__(self, console: Console):
         self.console = console
         self._status = None
+        self._bars: Progress | None = None  # the running stage's steps, once it reports some
+        self._tasks: dict[str, int] = {}
         self.started = False  # whether any stage began (an interrupt before that is a start-up one)
 
     def stage_started(self, name: str, cached: bool) -> None:
@@ -31,6 +35,21 @@ class LiveProgress:
         if not cached:
             self._status = self.console.status(f"[bold]{name}[/] running...")
             self._status.start()
+
+    def stage_progress(self, stage: str, task: str, done: int, total: int, note: str = "") -> None:
+        """A bar per task under the running stage's spinner, with elapsed time and rich's estimate of what is left.
+        Drawn inside the spinner's live display: starting another one mid-stage would swap sys.stdout under the
+        stage's output capture (trtbuild.capture)."""
+        if self._status is None:  # a cached stage
+            return
+        if self._bars is None:
+            self._bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                  TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                                  TextColumn("{task.fields[note]}", markup=False), console=self.console)
+            self._status.update(Group(Text.from_markup(f"[bold]{stage}[/] running..."), self._bars))
+        if task not in self._tasks:
+            self._tasks[task] = self._bars.add_task(task, total=total, note="")
+        self._bars.update(self._tasks[task], completed=done, total=total, note=note)
 
     def stage_finished(self, record: StageRecord) -> None:
         self._stop()
@@ -51,6 +70,7 @@ class LiveProgress:
         if self._status:
             self._status.stop()
             self._status = None
+        self._bars, self._tasks = None, {}
 
 
 def summary_table(report: BuildReport) -> Table:

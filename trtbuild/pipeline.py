@@ -7,6 +7,7 @@ directory is discarded unless committed, published files are replaced by rename,
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import shutil
 import time
@@ -32,6 +33,8 @@ class Listener(Protocol):
     """Live progress (the terminal view implements it; tests may pass None)."""
 
     def stage_started(self, name: str, cached: bool) -> None: ...
+
+    def stage_progress(self, stage: str, task: str, done: int, total: int, note: str) -> None: ...
 
     def stage_finished(self, record: StageRecord) -> None: ...
 
@@ -163,7 +166,7 @@ def _run_stage(stage, artifacts: Artifacts, cache: Cache, options: BuildOptions,
         start = time.perf_counter()
         status = "cached" if entry else "ran"
         if entry is None:
-            entry = _execute(stage, inputs, material, key, cache, log_dst, damage)
+            entry = _execute(stage, inputs, material, key, cache, log_dst, damage, listener)
         seconds = time.perf_counter() - start
     artifacts.update({f"{stage.name}.{role}": entry.artifact(role) for role in entry.manifest["artifacts"]})
     with _writing(out_dir, "--out"):
@@ -185,17 +188,20 @@ def _run_stage(stage, artifacts: Artifacts, cache: Cache, options: BuildOptions,
 _CANNOT_WRITE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
-def _execute(stage, inputs, material, key, cache: Cache, log_dst: Path, damage: list[str]) -> CacheEntry:
+def _execute(stage, inputs, material, key, cache: Cache, log_dst: Path, damage: list[str],
+             listener: Listener | None) -> CacheEntry:
     workdir = cache.new_workdir()
     try:
-        return _run_in(workdir, stage, inputs, material, key, cache, log_dst, damage)
+        return _run_in(workdir, stage, inputs, material, key, cache, log_dst, damage, listener)
     finally:  # committed: the rename moved it away; failed or interrupted: nothing of it is kept
         cache.discard(workdir)
 
 
-def _run_in(workdir: Path, stage, inputs, material, key, cache: Cache, log_dst: Path, damage: list[str]) -> CacheEntry:
+def _run_in(workdir: Path, stage, inputs, material, key, cache: Cache, log_dst: Path, damage: list[str],
+            listener: Listener | None) -> CacheEntry:
     log_path = workdir / "stage.log"
-    ctx = StageContext(stage.recipe, workdir, inputs, log_path, cache.root, stage.recipe.model.random_weights)
+    ctx = StageContext(stage.recipe, workdir, inputs, log_path, cache.root, stage.recipe.model.random_weights,
+                       functools.partial(listener.stage_progress, stage.name) if listener else None)
     ctx.log(f"# trtbuild {__version__} stage {stage.name} key {key}")
     for warning in damage:
         ctx.log(f"warning: {warning}")

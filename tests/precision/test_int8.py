@@ -32,9 +32,12 @@ def x_range(ranges) -> tuple[float, float]:
     return float(np.asarray(low).reshape(-1)[0]), float(np.asarray(high).reshape(-1)[0])
 
 
-def test_minmax_sees_every_chunk_and_is_symmetric(conv_graph):
+def test_minmax_sees_every_chunk_and_is_symmetric_and_reports_each(conv_graph):
     path, feeds = conv_graph
-    assert x_range(calibrate(path, feeds, "minmax")) == (-40.0, 40.0)
+    done = []
+    assert x_range(calibrate(path, feeds, "minmax", progress=lambda *step: done.append(step))) == (-40.0, 40.0)
+    chunk, total = CALIBRATION_CHUNK, len(feeds)  # images done / total after each chunk, the partial last one too
+    assert done == [(chunk, total), (2 * chunk, total), (total, total)]
 
 
 @pytest.mark.parametrize("method", ["percentile", "entropy"])

@@ -92,8 +92,12 @@ def test_search_keeps_only_the_outlier_conv_fp32_when_that_meets_the_target(grap
     assert without_outlier < everything / 5  # the premise: the outlier conv is what costs the accuracy
     calls.clear()
     target = [Gate(metric="rel_mse_pct", max=(everything + without_outlier) / 2)]
-    result = search_fp32_nodes(ranking, evaluate, target, max_fp32_nodes=3, max_evaluations=5)
+    seen = []
+    result = search_fp32_nodes(ranking, evaluate, target, max_fp32_nodes=3, max_evaluations=5,
+                               on_trial=lambda done, trial: seen.append((done, trial.describe())))
     assert result.passed and list(result.kept) == [OUTLIER] and "rank 1" in result.kept[OUTLIER]
+    assert seen == [(1, f"0 FP32 nodes: rel_mse_pct {everything:.4g}: fail"),
+                    (2, f"1 FP32 nodes: rel_mse_pct {without_outlier:.4g}: pass")]
     assert result.before["rel_mse_pct"] == pytest.approx(everything)
     assert result.after["rel_mse_pct"] == pytest.approx(without_outlier)
     assert calls == [[], [OUTLIER]] and result.evaluations == 2

@@ -19,6 +19,7 @@ import contextlib
 import io
 import logging
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,8 @@ CALIBRATION_CHUNK = 4  # feeds per collect_data call, which holds every calibrat
 # (Depth-Anything-V2 at 518: ~0.7 GB per image, mostly attention probabilities)
 
 
-def calibrate(source: Path, feeds: list[dict[str, np.ndarray]], method: str, percentile: float = 99.999) -> object:
+def calibrate(source: Path, feeds: list[dict[str, np.ndarray]], method: str, percentile: float = 99.999,
+              progress: Callable[[int, int], None] | None = None) -> object:
     """Activation ranges (onnxruntime TensorsData) of every tensor feeding a quantized op type, from `feeds`.
 
     minmax keeps every outlier in range, which spends the 8 bits of a long-tailed activation (SiLU, attention) on a
@@ -64,6 +66,8 @@ def calibrate(source: Path, feeds: list[dict[str, np.ndarray]], method: str, per
                                        calibration_method, extra_options=options)
         for start in range(0, len(feeds), CALIBRATION_CHUNK):  # each call merges into the ranges/histograms so far
             calibrator.collect_data(Feeds(feeds[start : start + CALIBRATION_CHUNK]))
+            if progress:
+                progress(min(start + CALIBRATION_CHUNK, len(feeds)), len(feeds))
         ranges = calibrator.compute_data()
         del calibrator  # holds an ONNX Runtime session on the augmented model in `tmp`
     return ranges

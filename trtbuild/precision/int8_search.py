@@ -23,6 +23,10 @@ class Trial:
     passed: bool
     excess: float  # summed distance past the target's bounds (0 = passed)
 
+    def describe(self) -> str:
+        values = ", ".join(f"{metric} {value:.4g}" for metric, value in self.values.items())
+        return f"{self.fp32_nodes} FP32 nodes: {values}: {'pass' if self.passed else 'fail'}"
+
 
 @dataclass
 class SearchResult:
@@ -41,8 +45,10 @@ class SearchResult:
 
 
 def search_fp32_nodes(ranking: list[tuple[str, float]], evaluate: Callable[[list[str]], dict], target: list[Gate],
-                      max_fp32_nodes: int, max_evaluations: int) -> SearchResult:
-    """`evaluate(fp32_nodes)` -> the task's accuracy values of the graph with those nodes kept FP32."""
+                      max_fp32_nodes: int, max_evaluations: int,
+                      on_trial: Callable[[int, Trial], None] | None = None) -> SearchResult:
+    """`evaluate(fp32_nodes)` -> the task's accuracy values of the graph with those nodes kept FP32;
+    `on_trial(evaluations so far, trial)` after each evaluation."""
     from trtbuild.accuracy.gates import evaluate as check_gates
 
     start, trials, cap = time.perf_counter(), {}, min(max_fp32_nodes, len(ranking))
@@ -56,6 +62,8 @@ def search_fp32_nodes(ranking: list[tuple[str, float]], evaluate: Callable[[list
         results = check_gates(target, values)
         trials[k] = Trial(k, {g.metric: values[g.metric] for g in target}, all(r.passed for r in results),
                           sum(r.excess for r in results))
+        if on_trial:
+            on_trial(len(trials), trials[k])
         return trials[k].passed
 
     failing, passing = 0, None

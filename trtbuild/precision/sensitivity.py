@@ -10,6 +10,7 @@ inference per node and sample, no re-quantization; two samples suffice to rank.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,8 @@ def quantized_nodes(model: onnx.ModelProto) -> dict[str, list[str]]:
     return found
 
 
-def rank_nodes(fp32_path: Path, qdq_path: Path, feeds: list[dict[str, np.ndarray]]) -> list[tuple[str, float]]:
+def rank_nodes(fp32_path: Path, qdq_path: Path, feeds: list[dict[str, np.ndarray]],
+               progress: Callable[[int, int], None] | None = None) -> list[tuple[str, float]]:
     """(node, relative MSE % of the graph outputs with only that node quantized) for every quantized node, worst
     first. Evaluated with simulated Q/DQ, so the ranking is the same on every CPU."""
     import onnxruntime as ort
@@ -64,6 +66,8 @@ def rank_nodes(fp32_path: Path, qdq_path: Path, feeds: list[dict[str, np.ndarray
         error = sum(float(np.sum(np.square(c.astype(np.float64) - r))) for cs, rs in zip(candidate, reference)
                     for c, r in zip(cs, rs))
         ranked.append((name, 100.0 * error / power if power else 0.0))
+        if progress:
+            progress(len(ranked), len(outputs))
     return sorted(ranked, key=lambda item: -item[1])
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -27,10 +28,17 @@ class StageContext:
     log_path: Path
     cache_root: Path = field(default_factory=default_cache_dir)  # state shared across builds (timing caches)
     random_weights: bool = False
+    on_progress: Callable[[str, int, int, str], None] | None = None  # the terminal's live view, when there is one
 
     def log(self, message: str) -> None:
         with self.log_path.open("a") as f:
             f.write(message.rstrip() + "\n")
+
+    def progress(self, task: str, done: int, total: int, note: str = "") -> None:
+        """A step of long work (`done` of `total`): a plain line in the log, and a live bar on the terminal."""
+        self.log(f"{task} {done}/{total}{'  ' + note if note else ''}")
+        if self.on_progress:
+            self.on_progress(task, done, total, note)
 
 
 @dataclass

@@ -149,7 +149,8 @@ class PrecisionStage(Stage):
                 raise UsageError(str(exc)) from None
             ctx.log(f"calibrating ({spec.calibration.method}) on {len(images)} images")
             calibration_feeds = image_feeds(adapter, recipe, images)
-            ranges = calibrate(source, calibration_feeds, spec.calibration.method, spec.calibration.percentile)
+            ranges = calibrate(source, calibration_feeds, spec.calibration.method, spec.calibration.percentile,
+                               lambda done, total: ctx.progress("calibration images", done, total))
             quantize_int8(source, target, ranges, excluded)
             metrics["tool"] = "onnxruntime QDQQuantizer (QDQ, symmetric, per-channel)"
             metrics["quantizer"] = QUANTIZER_SETTINGS
@@ -206,9 +207,13 @@ class PrecisionStage(Stage):
             return compare_task_outputs(recipe, feeds, reference, outputs, evaluation.images, evaluation.labels)
 
         ctx.log(f"int8 sensitivity search on {evaluation.describe()}")
-        result = search_fp32_nodes(rank_nodes(source, target, ranking_feeds), evaluate,
+        ranking = rank_nodes(source, target, ranking_feeds,
+                             lambda done, total: ctx.progress("ranking nodes", done, total))
+        result = search_fp32_nodes(ranking, evaluate,
                                    spec.target or gates_for(recipe.task, recipe.verify.gates),
-                                   spec.max_fp32_nodes, spec.max_evaluations)
+                                   spec.max_fp32_nodes, spec.max_evaluations,
+                                   lambda done, trial: ctx.progress("search trials", done, spec.max_evaluations,
+                                                                    trial.describe()))
         trial.unlink(missing_ok=True)
         quantize_int8(source, target, ranges, [*excluded, *result.kept])
         metrics["int8_search"] = {**result.as_dict(), "inputs": evaluation.describe(), "ranking_samples":
