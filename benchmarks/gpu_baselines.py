@@ -34,11 +34,12 @@ PRECISIONS = ("fp32", "fp16", "int8")
 
 def main() -> None:
     args = _parse()
+    from trtbuild.backends.registry import library_versions
     from trtbuild.host import host_summary
     from trtbuild.runners.factory import use_gpu
 
     results = {"command": shlex.join([Path(sys.executable).name, *sys.argv]), "started": time.time(),
-               "device": "cuda" if use_gpu() else "cpu", "host": host_summary(), "models": {}}
+               "device": "cuda" if use_gpu() else "cpu", "host": host_summary(library_versions()), "models": {}}
     for name in args.models:
         results["models"][name] = _model(name, args)
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -127,9 +128,8 @@ def _latencies(recipe, onnx: dict[str, Path], args) -> list[dict]:
     from trtbuild.bench.session import time_active_runner
     from trtbuild.data import check_set
     from trtbuild.feeds import feeds_for
-    from trtbuild.models.base import create_adapter
 
-    feed = feeds_for(create_adapter(recipe), recipe, check_set(recipe).first(1))[0][0]
+    feed = feeds_for(recipe, check_set(recipe).first(1))[0][0]
     config = LoopConfig(args.warmup, args.duration)
     records = []
     for label, factory in _variants(onnx):

@@ -55,7 +55,7 @@ def main() -> None:
                 f"precision.calibration.images={CALIBRATION}"]
         recipe = load_recipe(name, Overrides(weights=Path(cfg["weights"]), sets=sets)).recipe
         adapter = create_adapter(recipe)
-        feeds = image_feeds(adapter, recipe, list_images(Path(cfg["images"])))
+        feeds = image_feeds(recipe, list_images(Path(cfg["images"])))
         with TorchRunner(adapter.build(), [recipe.inputs[0].name], recipe.export.output_names) as torch_runner:
             reference = [torch_runner.infer(f) for f in feeds]
         rows = {}

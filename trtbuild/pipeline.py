@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import json
 import os
 import shutil
 import time
@@ -18,14 +19,17 @@ from pathlib import Path
 from typing import Protocol
 
 from trtbuild import __version__, stale
+from trtbuild.backends.registry import library_versions
 from trtbuild.cache import Cache, CacheEntry
 from trtbuild.capture import output_to
+from trtbuild.engine_set import CANDIDATE_ROLES, MANIFEST
+from trtbuild.engine_set import record as record_candidates
 from trtbuild.errors import CannotWrite, Interrupted, StageFailed, StageUnavailable, TrtbuildError, UsageError
 from trtbuild.host import host_summary, tool_versions
 from trtbuild.lock import lock_status
-from trtbuild.recipe import STAGE_NAMES, LoadedRecipe
+from trtbuild.recipe import LoadedRecipe
 from trtbuild.report import ArtifactRecord, BuildReport, StageRecord
-from trtbuild.stages import STAGES
+from trtbuild.stages import STAGE_NAMES, stage_class
 from trtbuild.stages.base import Artifacts, StageContext
 
 
@@ -59,7 +63,7 @@ def run_pipeline(loaded: LoadedRecipe, cache: Cache, options: BuildOptions, list
     with _writing(out_dir, "--out"):
         (out_dir / "logs").mkdir(parents=True, exist_ok=True)
     _remove_leftovers(cache, out_dir)
-    stages = [cls(recipe) for cls in STAGES[: STAGE_NAMES.index(options.until) + 1]]
+    stages = [stage_class(name)(recipe) for name in STAGE_NAMES[: STAGE_NAMES.index(options.until) + 1]]
     report = BuildReport(
         trtbuild=__version__,
         recipe=recipe.name,
@@ -67,7 +71,7 @@ def run_pipeline(loaded: LoadedRecipe, cache: Cache, options: BuildOptions, list
         recipe_digest=loaded.digest,
         random_weights=recipe.model.random_weights,
         started=time.time(),
-        host=host_summary(),
+        host=host_summary(library_versions()),
         tools=tool_versions(sorted({d for s in stages for d in s.tool_distributions()})),
         lock=lock_status(),
     )
@@ -85,6 +89,7 @@ def run_pipeline(loaded: LoadedRecipe, cache: Cache, options: BuildOptions, list
                 raise stop.error from None
             current = None  # committed and published: from here an interrupt loses nothing of it
             _add(report, record, listener)
+            _record_candidates(out_dir, loaded, stage.name, record, artifacts)
             report.write(out_dir / "report.json")
         report.status = "ok"
     except KeyboardInterrupt:
@@ -108,6 +113,17 @@ def run_pipeline(loaded: LoadedRecipe, cache: Cache, options: BuildOptions, list
         except OSError:  # the output folder is what failed: the error being raised says so
             pass
     return report
+
+
+def _record_candidates(out_dir: Path, loaded: LoadedRecipe, stage: str, record: StageRecord,
+                       artifacts: Artifacts) -> None:
+    """The engine set's manifest follows every published candidate (trtbuild.engine_set)."""
+    if not any(s == stage for s, _ in CANDIDATE_ROLES):
+        return
+    published = {f"{stage}.{a.role}": Path(a.path) for a in record.artifacts}
+    metadata = json.loads(artifacts["export.metadata"].read_text())
+    with _writing(out_dir / MANIFEST, "--out"):
+        record_candidates(out_dir, loaded.recipe, loaded.digest, published, metadata)
 
 
 def _record_error(report: BuildReport, status: str, error: TrtbuildError) -> None:
@@ -235,7 +251,7 @@ def _run_in(workdir: Path, stage, inputs, material, key, cache: Cache, log_dst: 
 def _publish(stage, entry: CacheEntry, out_dir: Path) -> list[ArtifactRecord]:
     """Hard-link (or copy) artifacts to stable names under engines/<recipe>/."""
     records = []
-    names = {"name": stage.recipe.name, "precision": stage.recipe.precision.mode}
+    names = stage.publish_fields(entry.manifest["metrics"])
     for role, info in entry.manifest["artifacts"].items():
         template = stage.publish.get(role)
         source = entry.path / info["file"]

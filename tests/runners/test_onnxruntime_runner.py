@@ -12,7 +12,6 @@ from trtbuild import api
 from trtbuild.data import read_images
 from trtbuild.feeds import feeds_for
 from trtbuild.metrics.parity import compare_outputs
-from trtbuild.models.base import create_adapter
 from trtbuild.pipeline import BuildOptions
 from trtbuild.recipe import Overrides, load_recipe
 from trtbuild.runners.factory import RunnerFiles, available_runners, create_runner, torch_runner
@@ -43,7 +42,7 @@ def _published_onnx(report):
 def test_torch_and_onnxruntime_runners_agree(name, built, in_repo):
     overrides, max_abs = MODELS[name]
     recipe = load_recipe(name, overrides).recipe
-    feeds, source = feeds_for(create_adapter(recipe), recipe, read_images(ASSETS / "coco8/images/val", "data").first(1))
+    feeds, source = feeds_for(recipe, read_images(ASSETS / "coco8/images/val", "data").first(1))
     assert "images" in source
     with torch_runner(recipe, "cpu") as reference, create_runner("onnxruntime", recipe, built[name]) as candidate:
         stats = compare_outputs(reference.infer(feeds[0]), candidate.infer(feeds[0]))

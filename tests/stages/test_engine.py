@@ -11,8 +11,10 @@ import pytest
 from conftest import DEPTH_SEEDED, YOLO_WEIGHTS, backend_checker, needs_tensorrt
 from trtbuild import api
 from trtbuild.backends.registry import get_backend
-from trtbuild.backends.tensorrt import FLAVOR as TRT
+from trtbuild.tensorrt.flavor import TENSORRT as TRT
 from trtbuild.backends.trtexec import TrtexecBackend
+from trtbuild.digest import file_digest
+from trtbuild.engine_set import read_engine_set
 from trtbuild.errors import StageFailed
 from trtbuild.pipeline import BuildOptions
 from trtbuild.recipe import Overrides, load_recipe
@@ -46,7 +48,15 @@ def test_precision_method_enters_the_key():
     graph = EngineStage(_recipe(precision={"mode": "fp16"})).params()
     builder = EngineStage(_recipe(precision={"mode": "fp16", "method": "builder"})).params()
     assert graph != builder and builder["precision"] == {"mode": "fp16", "method": "builder"}
-    assert EngineStage.publish["layers"] == "{name}.{precision}.layers.json"
+
+
+
+def test_published_names_tell_flavors_and_targets_apart():
+    stage = EngineStage(_recipe(precision={"mode": "fp16"}))
+    rtx = stage.publish_fields({"library": "tensorrt-rtx", "library_version": "1.7.1", "runs_on": ["8.6", "12.0"]})
+    trt = stage.publish_fields({"library": "tensorrt", "library_version": "10.3.0", "runs_on": ["8.9"]})
+    assert EngineStage.publish["engine"].format(**rtx) == "tiny.fp16.tensorrt-rtx-1.sm86-120.engine"
+    assert EngineStage.publish["engine"].format(**trt) == "tiny.fp16.tensorrt-10.sm89.engine"
 
 
 def test_rebuild_command(in_repo):
@@ -190,6 +200,9 @@ def _engine_record(report):
     return next(s for s in report.stages if s.name == "engine")
 
 
+RTX_DEFAULT = ("8.0", "8.6", "8.9", "12.0", "12.1")
+
+
 @needs_rtx
 def test_rtx_real_yolo12n_fp32_and_fp16_engines_and_cache(in_repo, tmp_path):
     few = "precision.evaluate.max_images=2"  # accuracy is the precision stage's business, not this test's
@@ -200,13 +213,21 @@ def test_rtx_real_yolo12n_fp32_and_fp16_engines_and_cache(in_repo, tmp_path):
         assert record.metrics["io"][1]["shape"] == [1, 84, 8400]
     # the FP16 graph gives a smaller engine (about 10.5 vs 14.8 MB measured)
     assert fp16.metrics["engine_bytes"] < 0.85 * fp32.metrics["engine_bytes"]
-    sidecar = EngineSidecar.read(tmp_path / "engines" / "yolo12n" / "yolo12n.fp16.engine.json")
+    folder = tmp_path / "engines" / "yolo12n"
+    sidecar = EngineSidecar.read(folder / "yolo12n.fp16.tensorrt-rtx-1.sm80-86-89-120-121.engine.json")
     assert sidecar.ultralytics.names[0] == "person" and sidecar.precision == "fp16"
 
     again = _engine_record(_build("yolo12n", YOLO_WEIGHTS, tmp_path, few))
     assert again.status == "cached" and again.key == fp16.key
     changed = _engine_record(_build("yolo12n", YOLO_WEIGHTS, tmp_path, few, "engine.compute_capabilities=[8.9]"))
     assert changed.status == "ran" and changed.key != fp16.key and changed.metrics["runs_on"] == ["8.9"]
+    # the engine set keeps all three side by side, each with its digest, and the ONNX candidates
+    engines = read_engine_set(folder)
+    listed = {(c.kind, c.precision, tuple(c.runs_on)): c for c in engines.candidates}
+    assert set(listed) == {("engine", "fp32", RTX_DEFAULT), ("engine", "fp16", RTX_DEFAULT),
+                           ("engine", "fp16", ("8.9",)), ("onnx", "fp32", ()), ("onnx", "fp16", ())}
+    assert all(file_digest(folder / c.file) == c.sha256 for c in engines.candidates)
+    assert engines.default_precision == "fp16" and engines.task == "detect"
 
 
 @needs_rtx

@@ -8,11 +8,6 @@ from dataclasses import asdict, dataclass
 from trtbuild.errors import UsageError
 from trtbuild.recipe.schema import Gate
 
-DEFAULT_GATES = {  # the seed's acceptance criteria, used when a recipe lists no gates
-    "detect": [Gate(metric="map50_95_drop_pct", max=1.0)],
-    "depth": [Gate(metric="depth_rel_mse_pct", max=5.0)],
-}
-
 
 @dataclass(frozen=True)
 class GateResult:
@@ -33,10 +28,6 @@ class GateResult:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def gates_for(task: str, gates: list[Gate]) -> list[Gate]:
-    return gates or DEFAULT_GATES.get(task, [])
 
 
 def evaluate(gates: list[Gate], values: dict[str, float]) -> list[GateResult]:

@@ -1,11 +1,12 @@
-"""The model adapter contract: a recipe's `model:` block -> an export-ready torch module plus its preprocessing."""
+"""The model adapter contract: a recipe's `model:` block -> an export-ready torch module and its metadata.
+
+The pixel format it expects is declared in models.registry (InputFormat); the frame mapping is the task's."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from trtbuild.models.registry import checkpoint_path, load_adapter_class
@@ -28,10 +29,6 @@ class ModelAdapter(ABC):
     @abstractmethod
     def build(self) -> torch.nn.Module:
         """The module in eval mode, float32, on CPU, with its forward in export form."""
-
-    @abstractmethod
-    def preprocess(self, image_bgr: np.ndarray) -> np.ndarray:
-        """One decoded BGR image -> a (C, H, W) float32 array at the recipe's input size."""
 
     def metadata(self) -> dict:
         """Facts a consumer of the engine needs (class names, stride...); lands in the engine sidecar."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 
-import numpy as np
 import torch
 
 from trtbuild.errors import UsageError
@@ -12,7 +11,7 @@ from trtbuild.models.base import ModelAdapter
 
 
 class PythonCallableAdapter(ModelAdapter):
-    """Preprocessing: resize to the input size, RGB in [0, 1], then `(x - mean) / std` (options, per channel)."""
+    """Pixels: resized to the input size, RGB in [0, 1], then `(x - mean) / std` (options `mean`/`std`, per channel)."""
 
     def build(self) -> torch.nn.Module:
         target = str(self.spec.options.get("target", ""))
@@ -36,12 +35,3 @@ class PythonCallableAdapter(ModelAdapter):
             state = torch.load(weights, map_location="cpu", weights_only=True)
             model.load_state_dict(state.get("state_dict", state), strict=True)
         return model.eval().float()
-
-    def preprocess(self, image_bgr: np.ndarray) -> np.ndarray:
-        import cv2
-
-        h, w = self.input_hw
-        rgb = cv2.resize(image_bgr, (w, h), interpolation=cv2.INTER_LINEAR)[..., ::-1].astype(np.float32) / 255.0
-        mean = np.asarray(self.spec.options.get("mean", [0.0, 0.0, 0.0]), dtype=np.float32)
-        std = np.asarray(self.spec.options.get("std", [1.0, 1.0, 1.0]), dtype=np.float32)
-        return np.ascontiguousarray(((rgb - mean) / std).transpose(2, 0, 1))

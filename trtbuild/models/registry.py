@@ -10,17 +10,44 @@ from trtbuild.errors import UsageError
 
 
 @dataclass(frozen=True)
+class InputFormat:
+    """How a model expects its pixels, declared by the adapter; the task decides the geometry (letterbox, resize)."""
+
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)  # per RGB channel, after scaling to [0, 1]
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    interpolation: str = "linear"  # cv2 resize: linear | cubic
+
+
+IMAGENET = InputFormat((0.485, 0.456, 0.406), (0.229, 0.224, 0.225), "cubic")
+
+
+@dataclass(frozen=True)
 class AdapterInfo:
     target: str  # "module:Class" of the ModelAdapter subclass, imported only when a model is built
     spatial_multiple: int  # H and W must be multiples of this (0: no constraint)
     distributions: tuple[str, ...]  # installed packages whose versions change the exported graph
+    input_format: InputFormat = InputFormat()
+    format_options: bool = False  # the recipe's model.options mean/std override the declared format
+    weights_optional: bool = False  # builds its model without a checkpoint unless model.weights names one
 
 
 ADAPTERS: dict[str, AdapterInfo] = {
     "ultralytics": AdapterInfo("trtbuild.models.ultralytics_yolo:UltralyticsAdapter", 32, ("ultralytics",)),
-    "depth_anything_v2": AdapterInfo("trtbuild.models.depth_anything_v2.adapter:DepthAnythingV2Adapter", 14, ()),
-    "python": AdapterInfo("trtbuild.models.python_callable:PythonCallableAdapter", 0, ()),
+    "depth_anything_v2": AdapterInfo("trtbuild.models.depth_anything_v2.adapter:DepthAnythingV2Adapter", 14, (),
+                                     IMAGENET),
+    "python": AdapterInfo("trtbuild.models.python_callable:PythonCallableAdapter", 0, (), format_options=True,
+                          weights_optional=True),
 }
+
+
+def input_format(spec) -> InputFormat:
+    """The pixel format of a recipe's `model:` block (no torch import: the runtime reads it from engines.json)."""
+    info = ADAPTERS[spec.adapter]
+    if not info.format_options:
+        return info.input_format
+    declared = info.input_format
+    return InputFormat(tuple(spec.options.get("mean", declared.mean)), tuple(spec.options.get("std", declared.std)),
+                       declared.interpolation)
 
 
 def load_adapter_class(name: str):
@@ -30,7 +57,7 @@ def load_adapter_class(name: str):
 
 def checkpoint_path(spec) -> Path | None:
     """The recipe's checkpoint, or None for random weights; a missing file is a usage error, never a download."""
-    if spec.random_weights or (spec.adapter == "python" and spec.weights is None):
+    if spec.random_weights or (ADAPTERS[spec.adapter].weights_optional and spec.weights is None):
         return None
     if spec.weights is None or not spec.weights.is_file():
         raise UsageError(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from trtbuild.errors import UsageError
@@ -49,12 +48,6 @@ class UltralyticsAdapter(ModelAdapter):
         if self.spec.weights is None:
             raise UsageError("model.options.cfg: needed with random weights (e.g. yolo12n.yaml)")
         return Path(self.spec.weights).with_suffix(".yaml").name  # yolo12n.pt -> the packaged yolo12n.yaml
-
-    def preprocess(self, image_bgr: np.ndarray) -> np.ndarray:
-        from ultralytics.data.augment import LetterBox
-
-        boxed = LetterBox(self.input_hw, auto=False, stride=32)(image=image_bgr)
-        return np.ascontiguousarray(boxed[..., ::-1].transpose(2, 0, 1), dtype=np.float32) / 255.0
 
     def metadata(self) -> dict:
         h, w = self.input_hw

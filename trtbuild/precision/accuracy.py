@@ -1,9 +1,9 @@
 """Task-level accuracy of a converted graph on ONNX Runtime against the PyTorch FP32 module, on the same inputs.
 
-The numbers come from the metric classes verify uses (trtbuild.accuracy), under verify's names: with labels,
-`map50_95` / `map50` (candidate) and `map50_95_pytorch` / `map50_pytorch` against the ground truth, and
-`map50_95_drop_pct` / `map50_drop_pct` between the two; always the paired `*_vs_pytorch` numbers (PyTorch's confident
-detections as ground truth), which are also the drop when there are no labels. Depth: `depth_rel_mse_pct`, ...
+The numbers come from the task's metrics (trtbuild.tasks), under verify's names: with labels, `map50_95` / `map50`
+(candidate) and `map50_95_pytorch` / `map50_pytorch` against the ground truth, and `map50_95_drop_pct` /
+`map50_drop_pct` between the two; always the paired `*_vs_pytorch` numbers (PyTorch's confident detections as ground
+truth), which are also the drop when there are no labels. Depth: `depth_rel_mse_pct`, ...
 """
 
 from __future__ import annotations
@@ -19,22 +19,16 @@ Outputs = list[dict[str, np.ndarray]]  # one dict of named outputs per feed
 
 def compare_task_outputs(recipe: Recipe, feeds: list[dict[str, np.ndarray]], reference: Outputs, candidate: Outputs,
                          images: list[Path] = (), labels: dict[Path, Path] | None = None) -> dict:
-    """`finite`, `basis` ("labels" | "pytorch") and the task's values; other tasks: the worst tensor error.
-    `images` are the files behind `feeds` (batch by batch), needed only with `labels`."""
-    from trtbuild.accuracy.task import task_accuracy
-    from trtbuild.metrics.parity import compare_outputs, merge_worst
+    """`finite`, `basis` ("labels" | "pytorch") and the task's values; a task without metrics: the worst tensor
+    error. `images` are the files behind `feeds` (batch by batch), needed only with `labels`."""
+    from trtbuild.tasks.compare import Comparison
 
-    parity = merge_worst([compare_outputs(r, c) for r, c in zip(reference, candidate)])
-    finite = all(stats["finite"] for stats in parity.values())
-    if recipe.task not in ("detect", "depth"):
-        return {"finite": finite, "outputs": parity}
-    spec = recipe.inputs[0]
-    first, batch = recipe.export.output_names[0], spec.shape[0]
-    accuracy = task_accuracy(recipe.task, (spec.shape[2], spec.shape[3]), labels)
-    for index, (feed, ref, cand) in enumerate(zip(feeds, reference, candidate)):
-        accuracy.add(list(images[index * batch : (index + 1) * batch]), feed[spec.name], ref[first], cand[first])
-    accuracy.evaluate()
-    return {"finite": finite, "basis": accuracy.basis(), **accuracy.values()}
+    comparison = Comparison(recipe, labels)
+    comparison.add_all(images, feeds, reference, candidate)
+    if comparison.accuracy is None:
+        return {"finite": comparison.finite(), "outputs": comparison.worst()}
+    comparison.accuracy.evaluate()
+    return {"finite": comparison.finite(), "basis": comparison.accuracy.basis(), **comparison.accuracy.values()}
 
 
 def accuracy_vs_pytorch(recipe: Recipe, onnx_path: Path, feeds: list[dict[str, np.ndarray]],

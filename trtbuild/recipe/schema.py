@@ -10,11 +10,10 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from trtbuild.models.registry import ADAPTERS
+from trtbuild.recipe.names import given, known
 
-STAGE_NAMES = ("export", "simplify", "check", "precision", "engine", "verify", "bench")
 # Per input tensor at the top of its dynamic ranges: 2^28 elements = 1 GiB as float32. Far above real vision inputs
 # (8x3x1024x1024 = 25M) and far below shapes whose export would exhaust memory (1x3x100000x100000 = 30G).
 MAX_INPUT_ELEMENTS = 1 << 28
@@ -26,14 +25,22 @@ class Strict(BaseModel):
 
 
 class ModelSpec(Strict):
-    adapter: Literal["ultralytics", "depth_anything_v2", "python"]
+    adapter: str = Field(description="a model adapter of trtbuild/models/registry.py (ultralytics, depth_anything_v2, "
+                         "python)")
     weights: Path | None = Field(None, description="checkpoint path; relative paths resolve from the working directory")
     random_weights: bool = Field(False, description="build the architecture with random weights (numerics only)")
     options: dict[str, object] = Field(default_factory=dict, description="adapter keyword arguments")
 
+    @field_validator("adapter")
+    @classmethod
+    def _known_adapter(cls, name: str, info: ValidationInfo) -> str:
+        return known(info, "adapters", name, "model.adapter")
+
     @model_validator(mode="after")
-    def _needs_weights(self) -> ModelSpec:
-        if self.adapter != "python" and self.weights is None and not self.random_weights:
+    def _needs_weights(self, info: ValidationInfo) -> ModelSpec:
+        names = given(info)  # without them the adapter's needs are unknown: checkpoint_path() says it later
+        required = names is not None and not names.adapters[self.adapter].weights_optional
+        if required and self.weights is None and not self.random_weights:
             raise ValueError("model.weights is required (or set model.random_weights: true)")
         return self
 
@@ -167,8 +174,9 @@ class PrecisionSpec(Strict):
 
 
 class EngineSpec(Strict):
-    backend: str = Field("auto", description="auto | tensorrt (alias python) | trtexec | tensorrt-rtx; auto = full "
-                         "TensorRT with a GPU, else trtexec, else TensorRT-RTX (builds on a CPU)")
+    backend: str = Field("auto", description="auto | tensorrt-bindings | trtexec | tensorrt-rtx-bindings (a module of "
+                         "trtbuild/backends/); auto = full TensorRT's bindings with a GPU, else trtexec, else "
+                         "TensorRT-RTX's bindings (builds on a CPU)")
     compute_capabilities: list[str] | None = Field(
         None, description="TensorRT-RTX targets, e.g. ['8.6', '8.9']; unset = the library's portable default")
     workspace_mib: int | None = Field(None, ge=1, description="WORKSPACE memory pool in MiB; unset = TensorRT decides")
@@ -180,12 +188,8 @@ class EngineSpec(Strict):
 
     @field_validator("backend")
     @classmethod
-    def _known_backend(cls, name: str) -> str:
-        from trtbuild.backends.registry import backend_names
-
-        if name not in backend_names():
-            raise ValueError(f"unknown backend {name!r} (backends: {', '.join(backend_names())})")
-        return name
+    def _known_backend(cls, name: str, info: ValidationInfo) -> str:
+        return known(info, "backends", name, "engine.backend")
 
     @field_validator("compute_capabilities", mode="before")
     @classmethod
@@ -218,14 +222,25 @@ class VerifySpec(Strict):
     gates: list[Gate] = Field(
         default_factory=list, description="empty -> the task's default (map50_95_drop_pct <= 1, depth_rel_mse_pct <= 5)"
     )
-    runner: Literal["auto", "onnxruntime", "tensorrt"] = Field(
-        "auto", description="the candidate: auto = the TensorRT engine when there is one, else the ONNX on ONNX Runtime"
+    runner: str = Field(
+        "auto", description="the candidate: auto = the engine when there is one, else the ONNX on ONNX Runtime | "
+        "onnxruntime | engine"
     )
+
+    @field_validator("runner")
+    @classmethod
+    def _known_candidate(cls, name: str, info: ValidationInfo) -> str:
+        name = known(info, "runners", name, "verify.runner", also=("auto",))
+        if name == "torch":
+            raise ValueError("torch is the reference verify judges against, not a candidate (auto | onnxruntime | "
+                             "engine)")
+        return name
 
 
 class BenchSpec(Strict):
-    runners: list[Literal["torch", "onnxruntime", "tensorrt"]] = Field(
-        default_factory=lambda: ["tensorrt"], min_length=1, description="timed side by side; unavailable ones are skipped"
+    runners: list[str] = Field(
+        default_factory=lambda: ["engine"], min_length=1, description="timed side by side (torch | onnxruntime | "
+        "engine); unavailable ones are skipped"
     )
     warmup_s: float = Field(2.0, ge=0)
     duration_s: float = Field(10.0, gt=0, description="per runner; 600 = the stability run (memory slope verdict)")
@@ -233,12 +248,17 @@ class BenchSpec(Strict):
     cuda_graph: bool = Field(True, description="replay a CUDA graph where the runner supports it (GPU only)")
     leak_mib_per_min: float = Field(1.0, gt=0, description="RSS/GPU memory slope above which a leak is suspected")
 
+    @field_validator("runners")
+    @classmethod
+    def _known_runners(cls, names: list[str], info: ValidationInfo) -> list[str]:
+        return [known(info, "runners", name, f"bench.runners[{i}]") for i, name in enumerate(names)]
+
 
 class Recipe(Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)
     description: str = Field("", max_length=MAX_DESCRIPTION_CHARS)
     aliases: list[str] = Field(default_factory=list)
-    task: Literal["detect", "depth", "other"]
+    task: str = Field(description="what the model does: a module of trtbuild/tasks/ (detect, depth, classify, other)")
     data: Path | None = Field(None, description="Ultralytics dataset YAML or image folder: the images (and labels) of "
                               "check, calibration, precision evaluation and verify unless their own key is set; "
                               "CLI --data, env TRTBUILD_DATA")
@@ -252,9 +272,15 @@ class Recipe(Strict):
     verify: VerifySpec = Field(default_factory=VerifySpec)
     bench: BenchSpec = Field(default_factory=BenchSpec)
 
+    @field_validator("task")
+    @classmethod
+    def _known_task(cls, name: str, info: ValidationInfo) -> str:
+        return known(info, "tasks", name, "task")
+
     @model_validator(mode="after")
-    def _adapter_constraints(self) -> Recipe:
-        multiple = ADAPTERS[self.model.adapter].spatial_multiple
+    def _adapter_constraints(self, info: ValidationInfo) -> Recipe:
+        names = given(info)
+        multiple = names.adapters[self.model.adapter].spatial_multiple if names else 0
         if multiple:
             for spec in self.inputs:
                 if len(spec.shape) != 4:

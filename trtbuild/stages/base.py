@@ -53,7 +53,7 @@ class Stage(ABC):
     tools: ClassVar[tuple[str, ...]] = ()  # distributions whose versions change the output
     code: ClassVar[tuple[str, ...]] = ()  # package files/folders (besides this stage's own) the output depends on
     host_bound: ClassVar[bool] = False  # GPU, driver and the engine libraries' versions enter the key
-    publish: ClassVar[dict[str, str]] = {}  # role -> stable file name under engines/<recipe>/ ({name}, {precision})
+    publish: ClassVar[dict[str, str]] = {}  # role -> stable file name under engines/<recipe>/ (publish_fields)
 
     def __init__(self, recipe: Recipe):
         self.recipe = recipe
@@ -75,6 +75,10 @@ class Stage(ABC):
 
     @abstractmethod
     def run(self, ctx: StageContext) -> StageOutput: ...
+
+    def publish_fields(self, metrics: dict) -> dict[str, str]:
+        """What `publish` templates may name, given the stage's metrics: {name} (recipe) and {precision}."""
+        return {"name": self.recipe.name, "precision": self.recipe.precision.mode}
 
     def key_material(self, inputs: dict[str, Path | list[Path]]) -> dict:
         material = {

@@ -31,13 +31,12 @@ class BenchStage(Stage):
         from trtbuild.bench.session import time_runner
         from trtbuild.data import check_set
         from trtbuild.feeds import feeds_for
-        from trtbuild.models.base import create_adapter
         from trtbuild.plots import latency_distribution
 
         recipe, spec = self.recipe, self.recipe.bench
         files = RunnerFiles.from_inputs(ctx.inputs)
         names, skipped = available_runners(list(dict.fromkeys(spec.runners)), files)
-        feeds, source = feeds_for(create_adapter(recipe), recipe, check_set(recipe).first(1))
+        feeds, source = feeds_for(recipe, check_set(recipe).first(1))
         timings, latencies = [], {}
         for name in names:
             ctx.log(f"timing {name} ...")

@@ -29,7 +29,6 @@ class CheckStage(Stage):
 
         from trtbuild.feeds import feeds_for
         from trtbuild.metrics.parity import compare_outputs, merge_worst
-        from trtbuild.models.base import create_adapter
         from trtbuild.runners.factory import torch_runner
         from trtbuild.runners.onnxruntime_runner import OnnxRuntimeRunner
 
@@ -42,7 +41,7 @@ class CheckStage(Stage):
         (ctx.workdir / "inferred.onnx").unlink()
 
         recipe = self.recipe
-        feeds, source = feeds_for(create_adapter(recipe), recipe, check_set(recipe))
+        feeds, source = feeds_for(recipe, check_set(recipe))
         ctx.log(f"inputs: {source}")
         with torch_runner(recipe, "cpu") as reference, OnnxRuntimeRunner(path) as candidate:
             per_sample = [compare_outputs(reference.infer(f), candidate.infer(f)) for f in feeds]

@@ -16,6 +16,7 @@ import time
 from trtbuild.backends.base import Backend
 from trtbuild.backends.registry import select_backend
 from trtbuild.digest import file_digest
+from trtbuild.engine_set import engine_stem
 from trtbuild.errors import StageUnavailable
 from trtbuild.host import gpus
 from trtbuild.recipe.load import recipe_digest
@@ -29,8 +30,13 @@ from trtbuild.tensorrt.sidecar import EngineSidecar, GpuInfo, IoTensor, Ultralyt
 class EngineStage(Stage):
     name = "engine"
     code = ("backends", "tensorrt")
-    publish = {"engine": "{name}.{precision}.engine", "sidecar": "{name}.{precision}.engine.json",
-               "layers": "{name}.{precision}.layers.json"}
+    publish = {"engine": "{stem}.engine", "sidecar": "{stem}.engine.json", "layers": "{stem}.layers.json"}
+
+    def publish_fields(self, metrics: dict) -> dict[str, str]:
+        """Engine names that cannot collide across flavors, versions and targets (trtbuild.engine_set)."""
+        return {**super().publish_fields(metrics), "stem": engine_stem(
+            self.recipe.name, self.recipe.precision.mode, metrics["library"], metrics["library_version"],
+            metrics["runs_on"])}
 
     def params(self) -> dict:
         return {"engine": self.recipe.engine.model_dump(mode="json"),

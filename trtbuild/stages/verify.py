@@ -6,7 +6,7 @@ Without data the candidate still runs on the pictures bundled with ultralytics (
 from __future__ import annotations
 
 from trtbuild.data import NO_DATA_HINT, bundled_samples, verify_set
-from trtbuild.errors import StageFailed, StageUnavailable
+from trtbuild.errors import StageFailed, StageUnavailable, UsageError
 from trtbuild.models.registry import checkpoint_path
 from trtbuild.runners.factory import RunnerFiles, unavailable_reason, use_gpu
 from trtbuild.stages.base import Artifacts, Stage, StageContext, StageOutput
@@ -15,7 +15,7 @@ from trtbuild.stages.base import Artifacts, Stage, StageContext, StageOutput
 class VerifyStage(Stage):
     name = "verify"
     tools = ("torch", "onnxruntime", "ultralytics")
-    code = ("models", "runners", "metrics", "accuracy", "feeds.py", "data.py", "plots.py")
+    code = ("models", "runners", "metrics", "accuracy", "tasks", "feeds.py", "data.py", "plots.py")
     fallback_reason: str | None = None  # set by inputs(): why a built engine is not the candidate here
     publish = {"detections_png": "{name}.verify.detections.png", "depth_error_png": "{name}.verify.depth_error.png"}
 
@@ -38,42 +38,37 @@ class VerifyStage(Stage):
         return found
 
     def run(self, ctx: StageContext) -> StageOutput:
-        from trtbuild.accuracy.gates import evaluate, failure_message, gates_for, not_measured
-        from trtbuild.accuracy.task import task_accuracy
+        from trtbuild.accuracy.gates import evaluate, failure_message, not_measured
         from trtbuild.feeds import image_feeds
-        from trtbuild.metrics.parity import compare_outputs, merge_worst
-        from trtbuild.models.base import create_adapter
         from trtbuild.runners.factory import RunnerOptions, create_runner, torch_runner
+        from trtbuild.tasks.compare import Comparison
 
-        recipe, spec = self.recipe, self.recipe.verify
+        recipe = self.recipe
         files = RunnerFiles.from_inputs(ctx.inputs)
         candidate_name = "tensorrt" if files.engine else "onnxruntime"
-        adapter = create_adapter(recipe)
         image_set = _images(recipe)
-        feeds = image_feeds(adapter, recipe, image_set.images)
-        batch = recipe.inputs[0].shape[0]
-        images = image_set.images[: len(feeds) * batch]  # a last partial batch is not fed
-        accuracy = task_accuracy(recipe.task, adapter.input_hw, image_set.labels)
-        first_output = recipe.export.output_names[0]
-        parity = []
+        comparison = Comparison(recipe, image_set.labels)
+        if comparison.accuracy is None:
+            raise UsageError(f"verify has no task-level metrics for task {recipe.task!r} (use check for tensor parity)")
+        feeds = image_feeds(recipe, image_set.images)
+        images = image_set.images[: len(feeds) * comparison.batch]  # a last partial batch is not fed
         # the reference runs on the CPU in fp32: the same numbers on every host
         with torch_runner(recipe, "cpu") as reference, create_runner(
                 candidate_name, recipe, files, RunnerOptions(simulated_qdq=True)) as candidate:
             for index, feed in enumerate(feeds):
-                ref_out, cand_out = reference.infer(feed), candidate.infer(feed)
-                parity.append(compare_outputs(ref_out, cand_out))
-                accuracy.add(images[index * batch : (index + 1) * batch], feed[recipe.inputs[0].name],
-                             ref_out[first_output], cand_out[first_output])
+                batch_images = images[index * comparison.batch : (index + 1) * comparison.batch]
+                comparison.add(batch_images, feed, reference.infer(feed), candidate.infer(feed))
             described = {"reference": reference.describe(), "candidate": candidate.describe()}
+        accuracy, task_gates = comparison.accuracy, comparison.task.gates()
         measured = image_set.user_data
         if measured:
             accuracy.evaluate()
             values, table, detail = accuracy.values(), accuracy.table(), accuracy.detail()
-            gates = evaluate(gates_for(recipe.task, spec.gates), values)
+            gates = evaluate(task_gates, values)
         else:  # a number from two sample pictures would read like a result: none is given
             values, table, detail = {}, [], {"basis": None}
-            gates = not_measured(gates_for(recipe.task, spec.gates))
-        worst = merge_worst(parity)
+            gates = not_measured(task_gates)
+        worst = comparison.worst()
         metrics = {"task": recipe.task, "candidate_runner": candidate_name, **described,
                    "engine_not_judged": self.fallback_reason,
                    "inputs": image_set.describe(), "samples": len(images), "values": values,

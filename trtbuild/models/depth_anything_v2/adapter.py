@@ -1,16 +1,12 @@
-"""Depth-Anything-V2 from the original checkpoint format, preprocessed like the original (cubic resize, ImageNet)."""
+"""Depth-Anything-V2 from the original checkpoint format (its pixel format, cubic resize + ImageNet, is declared in
+models.registry)."""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from trtbuild.errors import UsageError
 from trtbuild.models.base import ModelAdapter
-
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
-IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
-
 
 class DepthAnythingV2Adapter(ModelAdapter):
     def build(self) -> torch.nn.Module:
@@ -28,13 +24,6 @@ class DepthAnythingV2Adapter(ModelAdapter):
             except (ValueError, FileNotFoundError, RuntimeError) as exc:
                 raise UsageError(f"model.weights: {' '.join(str(exc).split())}") from None
         return model.eval().float()
-
-    def preprocess(self, image_bgr: np.ndarray) -> np.ndarray:
-        import cv2
-
-        h, w = self.input_hw
-        rgb = cv2.resize(image_bgr, (w, h), interpolation=cv2.INTER_CUBIC)[..., ::-1].astype(np.float32) / 255.0
-        return np.ascontiguousarray(((rgb - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1))
 
     def metadata(self) -> dict:
         return {"task": "depth", "imgsz": list(self.input_hw), "encoder": self.spec.options.get("encoder", "vits")}

@@ -1,5 +1,6 @@
-"""Detection accuracy: Ultralytics NMS on both raw outputs, the candidate's mAP with PyTorch's detections as ground
-truth, and both models' mAP against the labels (the gate compares those two)."""
+"""Detection (Ultralytics YOLO heads, raw (B, 4+nc, anchors) output): square letterbox in, Ultralytics NMS out, boxes
+mapped back to frame pixels with Ultralytics' own scale_boxes. Accuracy: the candidate's mAP with PyTorch's
+detections as ground truth, and both models' mAP against the labels (the gate compares those two)."""
 
 from __future__ import annotations
 
@@ -7,29 +8,65 @@ from pathlib import Path
 
 import numpy as np
 
-from trtbuild.accuracy.task import TaskAccuracy
 from trtbuild.metrics.detection import decode_yolo, drop_pct, load_yolo_labels, map_vs_labels, map_vs_reference
+from trtbuild.recipe.schema import Gate
+from trtbuild.tasks.base import Result, Task, TaskAccuracy
 
 OVERLAY_CONF = 0.25  # boxes drawn on the overlay (mAP uses every detection down to decode_yolo's 0.001)
 
 
-class DetectionAccuracy(TaskAccuracy):
-    task = "detect"
+class DetectTask(Task):
+    name = "detect"
+    default_gates = (Gate(metric="map50_95_drop_pct", max=1.0),)
+    plots = {"detections_png": "{name}.verify.detections.png"}
+    # Ultralytics predict's meaning and defaults: minimum confidence, NMS IoU, most boxes, only these class ids
+    decode_options = {"conf": 0.25, "iou": 0.7, "max_det": 300, "classes": None, "agnostic": False}
 
-    def __init__(self, input_hw: tuple[int, int], labels: dict[Path, Path] | None):
-        self.input_hw = input_hw
+    def prepare(self, frame_bgr: np.ndarray) -> np.ndarray:
+        """Ultralytics' square letterbox (auto=False): a fixed-size engine needs it; the minimal-padding rectangle
+        of `predict`'s default would not fit the engine's input."""
+        from ultralytics.data.augment import LetterBox
+
+        return self.normalise(LetterBox(self.input_hw, auto=False, stride=32)(image=frame_bgr))
+
+    def results(self, outputs: dict[str, np.ndarray], frames: list[np.ndarray], conf: float = 0.25, iou: float = 0.7,
+                max_det: int = 300, classes: list[int] | None = None, agnostic: bool = False) -> list[Result]:
+        import torch
+        from ultralytics.utils.nms import non_max_suppression
+        from ultralytics.utils.ops import scale_boxes
+
+        raw = torch.from_numpy(np.ascontiguousarray(self.first_output(outputs), dtype=np.float32))
+        kept = non_max_suppression(raw, conf_thres=conf, iou_thres=iou, classes=classes, agnostic=agnostic,
+                                   max_det=max_det)
+        names = {int(k): v for k, v in self.metadata.get("names", {}).items()}
+        found = []
+        for index, (detections, frame) in enumerate(zip(kept, frames)):
+            boxes = scale_boxes(self.input_hw, detections[:, :4].clone(), frame.shape[:2])
+            found.append(Result(task=self.name, shape=frame.shape[:2], outputs=self.unbatch(outputs, index),
+                                boxes=boxes.numpy().astype(np.float32), scores=detections[:, 4].numpy(),
+                                classes=detections[:, 5].numpy().astype(np.int64), names=names))
+        return found
+
+    def accuracy(self, labels: dict[Path, Path] | None = None) -> TaskAccuracy:
+        return DetectionAccuracy(self, labels)
+
+
+class DetectionAccuracy(TaskAccuracy):
+    def __init__(self, task: DetectTask, labels: dict[Path, Path] | None):
+        self.task = task
         self.label_files = labels  # image -> YOLO label file (trtbuild.data.ImageSet.labels)
         self.reference: list[np.ndarray] = []
         self.candidate: list[np.ndarray] = []
         self.labels: list[np.ndarray] = []
         self.first = None  # (input image, reference boxes, candidate boxes) for the overlay
 
-    def add(self, images: list[Path], batch: np.ndarray, reference: np.ndarray, candidate: np.ndarray) -> None:
-        ref, cand = decode_yolo(reference), decode_yolo(candidate)
+    def add(self, images: list[Path], batch: np.ndarray, reference: dict[str, np.ndarray],
+            candidate: dict[str, np.ndarray]) -> None:
+        ref, cand = decode_yolo(self.task.first_output(reference)), decode_yolo(self.task.first_output(candidate))
         self.reference += ref
         self.candidate += cand
         if self.label_files:
-            self.labels += [load_yolo_labels(self.label_files[p], _image_hw(p), self.input_hw) for p in images]
+            self.labels += [load_yolo_labels(self.label_files[p], _image_hw(p), self.task.input_hw) for p in images]
         if self.first is None:
             self.first = (batch[0], ref[0], cand[0])
 
@@ -91,3 +128,6 @@ def _image_hw(path: Path) -> tuple[int, int]:
 
     with Image.open(path) as image:
         return image.height, image.width
+
+
+TASK = DetectTask

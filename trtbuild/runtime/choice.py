@@ -1,0 +1,178 @@
+"""Which candidate of an engine set runs here: decided from engines.json, the sidecars and facts about this host
+(nvidia-smi, package metadata, ONNX Runtime's providers), before any engine is deserialized.
+
+Order for `runtime="auto"`: an engine of the wanted precision that this GPU and installed library can run; else an
+ONNX candidate on ONNX Runtime (CUDA provider when present); else PyTorch when the recipe's checkpoint is on disk.
+The wanted precision is `precision=`, else the manifest's default (the newest build's). ONNX Runtime gets an INT8
+graph only when asked for (then as simulated quantization); on its CPU provider an unrequested FP16 graph gives way
+to FP32, which that provider runs several times faster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trtbuild.engine_set import Candidate, EngineSet
+from trtbuild.errors import UsageError
+
+RUNTIMES = ("auto", "engine", "onnxruntime", "torch")
+RUNTIME_ALIASES = {"tensorrt": "engine", "tensorrt-rtx": "engine", "ort": "onnxruntime", "pytorch": "torch"}
+CUDA_EP, CPU_EP = "CUDAExecutionProvider", "CPUExecutionProvider"
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    gpu_name: str | None  # the first GPU nvidia-smi lists
+    compute_capability: str | None
+    libraries: dict[str, str | None]  # engine flavor -> installed bindings version
+    onnxruntime_providers: tuple[str, ...]
+    torch_cuda: bool = False
+
+
+@dataclass(frozen=True)
+class Option:
+    """One way to run the model, in the order `load` tries them."""
+
+    runtime: str  # engine | onnxruntime | torch
+    candidate: Candidate | None  # None for torch
+    provider: str | None = None  # onnxruntime: CUDA or CPU execution provider
+    note: str = ""  # why this one, when it is not the obvious choice
+
+    def describe(self) -> str:
+        if self.runtime == "engine":
+            c = self.candidate
+            return f"{c.library} {c.library_version} engine {c.file}"
+        if self.runtime == "onnxruntime":
+            where = "CUDA" if self.provider == CUDA_EP else "CPU"
+            qdq = ", simulated Q/DQ" if self.candidate.precision == "int8" else ""
+            return f"onnxruntime ({where}{qdq}) {self.candidate.file}"
+        return "torch (the recipe's checkpoint)"
+
+
+@dataclass
+class Plan:
+    options: list[Option]
+    passed_over: list[str] = field(default_factory=list)  # "what: why" for better options that cannot run here
+
+
+def host_facts() -> HostFacts:
+    """This host, read without initialising CUDA (nvidia-smi and package metadata; ONNX Runtime is imported)."""
+    import onnxruntime
+
+    from trtbuild.backends.registry import flavors
+    from trtbuild.host import gpus
+
+    found = gpus()
+    return HostFacts(found[0].name if found else None, found[0].compute_capability if found else None,
+                     {f.name: f.installed_version() for f in flavors()},
+                     tuple(onnxruntime.get_available_providers()), bool(found))
+
+
+def normalise_runtime(runtime: str) -> str:
+    name = RUNTIME_ALIASES.get(runtime, runtime)
+    if name not in RUNTIMES:
+        raise UsageError(f"runtime={runtime!r}: one of {', '.join(RUNTIMES)}")
+    return name
+
+
+def plan(engines: EngineSet, facts: HostFacts, runtime: str = "auto", precision: str | None = None,
+         engine: str | None = None) -> Plan:
+    runtime = normalise_runtime(runtime)
+    if engine is not None:
+        return Plan([_forced(engines, facts, engine)])
+    found = Plan([])
+    precisions = {c.precision for c in engines.candidates}
+    if precision is not None and precision not in precisions:
+        raise UsageError(f"precision={precision!r}: {engines.folder} has {', '.join(sorted(precisions))} "
+                         f"(build it with `trtbuild build {engines.recipe} --precision {precision}`)")
+    wanted = precision or engines.default_precision
+    if runtime in ("auto", "engine"):
+        _engines(engines, facts, wanted, found)
+    if runtime in ("auto", "onnxruntime"):
+        _onnx(engines, facts, wanted, precision is not None, found)
+    if runtime in ("auto", "torch") and not found.options or runtime == "torch":
+        _torch(engines, facts, found)
+    if not found.options:
+        raise UsageError(f"{engines.folder}: nothing can run here with runtime={runtime!r}: "
+                         + "; ".join(found.passed_over))
+    return found
+
+
+def _engines(engines: EngineSet, facts: HostFacts, wanted: str, found: Plan) -> None:
+    for candidate in sorted((c for c in engines.candidates if c.kind == "engine" and c.precision == wanted),
+                            key=lambda c: -c.built):
+        reason = engine_reason(engines, candidate, facts)
+        if reason:
+            found.passed_over.append(f"{candidate.file}: {reason}")
+        else:
+            found.options.append(Option("engine", candidate))
+
+
+def engine_reason(engines: EngineSet, candidate: Candidate, facts: HostFacts) -> str | None:
+    """Why this engine cannot run on this host, from its sidecar alone, or None."""
+    from trtbuild.backends.registry import get_flavor
+    from trtbuild.tensorrt.compat import check_compat
+    from trtbuild.tensorrt.sidecar import EngineSidecar
+    from trtbuild.tensorrt.version import parse_version
+
+    try:
+        sidecar = EngineSidecar.read(engines.folder / candidate.sidecar)
+        flavor = get_flavor(sidecar.library)
+    except (OSError, ValueError, KeyError) as exc:
+        return f"unreadable sidecar {candidate.sidecar} ({' '.join(str(exc).split())[:120]}); rebuild the engine"
+    installed = facts.libraries.get(flavor.name)
+    if installed is None:
+        return f"{flavor.title} is not installed ({flavor.install_hint})"
+    if facts.compute_capability is None:
+        return f"no NVIDIA GPU (nvidia-smi lists none); {flavor.title} engines run on a GPU"
+    compat = check_compat(sidecar, flavor, parse_version(installed), facts.compute_capability, facts.gpu_name)
+    return None if compat.ok else "; ".join(compat.problems)
+
+
+def _onnx(engines: EngineSet, facts: HostFacts, wanted: str, asked: bool, found: Plan) -> None:
+    provider = CUDA_EP if facts.compute_capability and CUDA_EP in facts.onnxruntime_providers else CPU_EP
+    by_precision = {c.precision: c for c in sorted(engines.candidates, key=lambda c: c.built) if c.kind == "onnx"}
+    if asked:
+        order = [wanted]
+    elif provider == CPU_EP:
+        order = ["fp32", wanted, "fp16"]
+    else:
+        order = [wanted, "fp16", "fp32"]
+    note = ""
+    for precision in dict.fromkeys(order):
+        candidate = by_precision.get(precision)
+        if candidate is None:
+            continue
+        if precision == "int8" and not asked:
+            found.passed_over.append(f"{candidate.file}: INT8 on ONNX Runtime only when asked for (precision='int8')")
+            continue
+        if precision != wanted:
+            note = (f"{wanted} asked for, {precision} runs: ONNX Runtime's CPU provider runs FP16 graphs slowly"
+                    if provider == CPU_EP and precision == "fp32" else f"no {wanted} ONNX; {precision} runs")
+        found.options.append(Option("onnxruntime", candidate, provider, note))
+        return
+
+
+def _torch(engines: EngineSet, facts: HostFacts, found: Plan) -> None:
+    recipes = list(engines.recipes.values())
+    weights = recipes[-1]["recipe"]["model"].get("weights") if recipes else None
+    if weights and Path(weights).is_file():
+        found.options.append(Option("torch", None, note="no engine or ONNX model runs here"))
+    else:
+        found.passed_over.append(f"torch: the recipe's checkpoint {weights} is not on this host")
+
+
+def _forced(engines: EngineSet, facts: HostFacts, name: str) -> Option:
+    """engine="FILE": that candidate or a one-line error, never a silent substitute."""
+    candidate = next((c for c in engines.candidates if c.file == name), None)
+    if candidate is None:
+        listed = ", ".join(c.file for c in engines.candidates)
+        raise UsageError(f"engine={name!r}: not in {engines.folder / 'engines.json'} (it lists {listed})")
+    if candidate.kind == "engine":
+        reason = engine_reason(engines, candidate, facts)
+        if reason:
+            raise UsageError(f"{name} cannot run here: {reason}")
+        return Option("engine", candidate)
+    provider = CUDA_EP if facts.compute_capability and CUDA_EP in facts.onnxruntime_providers else CPU_EP
+    return Option("onnxruntime", candidate, provider)

@@ -1,0 +1,1 @@
+"""Tasks (detect, depth, ...): one module each; see trtbuild.tasks.base for the contract."""

@@ -1,0 +1,151 @@
+"""The task contract: everything that differs between detection, depth, classification, ... in one object.
+
+A task turns a BGR frame into the model's input (the geometry is the task's: letterbox, plain resize; the pixel
+format is the adapter's, `models.registry.InputFormat`), turns the model's outputs back into results in frame pixels,
+and owns its accuracy metrics, their default gates and plots. verify, the precision stage's accuracy check and the
+runtime (`trtbuild.load`) all use the same task object, so what verify measures is what an application gets.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from trtbuild.models.registry import InputFormat, input_format
+from trtbuild.recipe.schema import Gate, Recipe
+
+INTERPOLATION = {"linear": 1, "cubic": 2}  # cv2.INTER_LINEAR, cv2.INTER_CUBIC (cv2 imported only when resizing)
+
+
+@dataclass
+class Result:
+    """One frame's result. Detection: `boxes` (N, 4) xyxy float32 in frame pixels, `scores`, `classes`, `names`;
+    depth: `depth` (H, W) float32 relative depth (disparity) at the frame's size; every task: `outputs`, the raw
+    model outputs by name (batch axis removed)."""
+
+    task: str
+    shape: tuple[int, int]  # the frame's (height, width)
+    outputs: dict[str, np.ndarray] = field(repr=False)
+    boxes: np.ndarray | None = None
+    scores: np.ndarray | None = None
+    classes: np.ndarray | None = None
+    names: dict[int, str] | None = None
+    depth: np.ndarray | None = field(default=None, repr=False)
+    top5: list[tuple[int, float]] | None = None  # classification: (class id, probability), best first
+
+    def depth_colormap(self) -> np.ndarray:
+        """The depth map as a BGR uint8 image for display (min-max normalised per frame, inferno colours)."""
+        import cv2
+
+        if self.depth is None:
+            raise ValueError(f"a {self.task} result has no depth map")
+        low, high = float(self.depth.min()), float(self.depth.max())
+        scaled = (self.depth - low) * (255.0 / (high - low) if high > low else 0.0)
+        return cv2.applyColorMap(scaled.astype(np.uint8), cv2.COLORMAP_INFERNO)
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (what `trtbuild predict` writes per frame)."""
+        found: dict = {"task": self.task, "shape": list(self.shape)}
+        if self.boxes is not None:
+            found["detections"] = [
+                {"box": [round(float(v), 2) for v in box], "score": round(float(score), 4), "class": int(cls),
+                 "name": (self.names or {}).get(int(cls), str(int(cls)))}
+                for box, score, cls in zip(self.boxes, self.scores, self.classes)]
+        if self.depth is not None:
+            found["depth"] = {"min": float(self.depth.min()), "max": float(self.depth.max()),
+                              "mean": float(self.depth.mean())}
+        if self.top5 is not None:
+            found["top5"] = [{"class": c, "name": (self.names or {}).get(c, str(c)), "p": round(p, 5)}
+                             for c, p in self.top5]
+        if len(found) == 2:
+            found["outputs"] = {name: list(array.shape) for name, array in self.outputs.items()}
+        return found
+
+
+class TaskAccuracy(ABC):
+    """Accuracy of a candidate against the PyTorch reference, fed batch by batch."""
+
+    @abstractmethod
+    def add(self, images: list[Path], batch: np.ndarray, reference: dict[str, np.ndarray],
+            candidate: dict[str, np.ndarray]) -> None:
+        """One batch: the image files, the model input, and both models' outputs by name."""
+
+    @abstractmethod
+    def evaluate(self) -> None:
+        """Compute the metrics once every batch is in."""
+
+    @abstractmethod
+    def values(self) -> dict[str, float]:
+        """Gateable numbers by name."""
+
+    def basis(self) -> str:
+        """What the candidate is judged against: "labels" (ground truth) or "pytorch" (its outputs)."""
+        return "pytorch"
+
+    @abstractmethod
+    def table(self) -> list[dict]:
+        """Rows {metric, pytorch, candidate} for the report."""
+
+    @abstractmethod
+    def detail(self) -> dict: ...
+
+    def plot(self, workdir: Path) -> dict[str, str]:
+        """Write PNGs into `workdir`; returns artifact role -> file name."""
+        return {}
+
+
+class Task(ABC):
+    name: ClassVar[str]
+    default_gates: ClassVar[tuple[Gate, ...]] = ()  # used when the recipe lists none
+    plots: ClassVar[dict[str, str]] = {}  # artifact role -> published file name ({name}: the recipe's)
+    decode_options: ClassVar[dict[str, object]] = {}  # what `Model.predict(**options)` accepts, with defaults
+
+    def __init__(self, recipe: Recipe, metadata: dict | None = None):
+        self.recipe = recipe
+        self.metadata = metadata or {}  # the export stage's adapter metadata (class names, stride, ...)
+        self.input = recipe.inputs[0]
+        self.input_hw = (self.input.shape[2], self.input.shape[3]) if len(self.input.shape) == 4 else None
+        self.format: InputFormat = input_format(recipe.model)
+
+    # frame -> model
+
+    def prepare(self, frame_bgr: np.ndarray) -> np.ndarray:
+        """One BGR uint8 frame (H, W, 3) -> the (C, H, W) float32 model input; the default is a plain resize."""
+        import cv2
+
+        h, w = self.input_hw
+        resized = cv2.resize(frame_bgr, (w, h), interpolation=INTERPOLATION[self.format.interpolation])
+        return self.normalise(resized)
+
+    def normalise(self, image_bgr: np.ndarray) -> np.ndarray:
+        """BGR uint8 at the input size -> RGB (C, H, W) float32 in the adapter's format."""
+        rgb = image_bgr[..., ::-1].astype(np.float32) / 255.0
+        fmt = self.format
+        if fmt.mean != (0.0, 0.0, 0.0) or fmt.std != (1.0, 1.0, 1.0):
+            rgb = (rgb - np.asarray(fmt.mean, dtype=np.float32)) / np.asarray(fmt.std, dtype=np.float32)
+        return np.ascontiguousarray(rgb.transpose(2, 0, 1))
+
+    # model -> results
+
+    @abstractmethod
+    def results(self, outputs: dict[str, np.ndarray], frames: list[np.ndarray], **options) -> list[Result]:
+        """Batched outputs (axis 0 = frame) of these frames -> one Result per frame, in frame pixels."""
+
+    # accuracy
+
+    def accuracy(self, labels: dict[Path, Path] | None = None) -> TaskAccuracy | None:
+        """The metrics verify and the precision stage compute; None: this task has only tensor parity."""
+        return None
+
+    def gates(self) -> list[Gate]:
+        return list(self.recipe.verify.gates or self.default_gates)
+
+    def unbatch(self, outputs: dict[str, np.ndarray], index: int) -> dict[str, np.ndarray]:
+        return {name: array[index] for name, array in outputs.items()}
+
+    def first_output(self, outputs: dict[str, np.ndarray]) -> np.ndarray:
+        return outputs[self.recipe.export.output_names[0]]

@@ -1,0 +1,74 @@
+"""Relative depth (Depth-Anything-V2): the frame resized to the engine's fixed square input, the output resized back
+to the frame. Accuracy: relative MSE, AbsRel and delta1 of the candidate's map against PyTorch's, image by image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from trtbuild.metrics.depth import aggregate_depth_errors, depth_errors
+from trtbuild.recipe.schema import Gate
+from trtbuild.tasks.base import Result, Task, TaskAccuracy
+
+
+class DepthTask(Task):
+    name = "depth"
+    default_gates = (Gate(metric="depth_rel_mse_pct", max=5.0),)
+    plots = {"depth_error_png": "{name}.verify.depth_error.png"}
+
+    def results(self, outputs: dict[str, np.ndarray], frames: list[np.ndarray], **options) -> list[Result]:
+        """The map brought back to each frame's size (bilinear, as the original `infer_image` does)."""
+        import cv2
+
+        maps = self.first_output(outputs)
+        found = []
+        for index, frame in enumerate(frames):
+            h, w = frame.shape[:2]
+            depth = cv2.resize(np.squeeze(maps[index]).astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+            found.append(Result(task=self.name, shape=(h, w), outputs=self.unbatch(outputs, index), depth=depth))
+        return found
+
+    def accuracy(self, labels: dict[Path, Path] | None = None) -> TaskAccuracy:
+        return DepthAccuracy(self)
+
+
+class DepthAccuracy(TaskAccuracy):
+    def __init__(self, task: DepthTask):
+        self.task = task
+        self.per_image: list[dict] = []
+        self.first = None  # (reference map, candidate map) for the error plot
+
+    def add(self, images: list[Path], batch: np.ndarray, reference: dict[str, np.ndarray],
+            candidate: dict[str, np.ndarray]) -> None:
+        ref, cand = self.task.first_output(reference), self.task.first_output(candidate)
+        self.per_image += [depth_errors(r, c) for r, c in zip(ref, cand)]
+        if self.first is None:
+            self.first = (np.squeeze(ref[0]), np.squeeze(cand[0]))
+
+    def evaluate(self) -> None:
+        self.summary = aggregate_depth_errors(self.per_image)
+
+    def values(self) -> dict[str, float]:
+        s = self.summary
+        return {"depth_rel_mse_pct": s["rel_mse_pct"], "depth_worst_rel_mse_pct": s["worst_rel_mse_pct"],
+                "depth_abs_rel": s["abs_rel"], "depth_delta1": s["delta1"]}
+
+    def table(self) -> list[dict]:
+        s = self.summary
+        return [{"metric": "relative MSE % vs PyTorch", "pytorch": 0.0, "candidate": s["rel_mse_pct"]},
+                {"metric": "AbsRel vs PyTorch", "pytorch": 0.0, "candidate": s["abs_rel"]},
+                {"metric": "delta1 vs PyTorch", "pytorch": 1.0, "candidate": s["delta1"]}]
+
+    def detail(self) -> dict:
+        return {"summary": self.summary, "per_image": self.per_image}
+
+    def plot(self, workdir: Path) -> dict[str, str]:
+        from trtbuild.plots import depth_error_map
+
+        path = workdir / "depth_error.png"
+        depth_error_map(*self.first, path)
+        return {"depth_error_png": path.name}
+
+
+TASK = DepthTask
