@@ -18,9 +18,9 @@ setup:  ## create .venv with exactly requirements.lock (hash-checked), then trtb
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 
-lock:  ## re-resolve pyproject.toml (extras test, rtx, dev) into requirements.lock; LOCK_FLAGS=--upgrade for newest
+lock:  ## re-resolve pyproject.toml (extras test, rtx, dev, farm) into requirements.lock; LOCK_FLAGS=--upgrade for newest
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
-	  --no-emit-find-links --extra test --extra rtx --extra dev --constraint lock-constraints.txt $(LOCK_FLAGS) \
+	  --no-emit-find-links --extra test --extra rtx --extra dev --extra farm --constraint lock-constraints.txt $(LOCK_FLAGS) \
 	  --output-file requirements.lock pyproject.toml
 
 test:  ## the CPU test suite (GPU/TensorRT tests are skipped with their reason)
