@@ -96,10 +96,10 @@ def test_doctor_reports_providers_and_tensorrt():
     info = json.loads(out.stdout)
     assert info["onnxruntime_providers"]["CPUExecutionProvider"] == "ok"
     backends = info["engine_backends"]
-    assert {"tensorrt", "trtexec", "tensorrt-rtx"} <= set(backends) and "engine_stage" in info
-    if backends["tensorrt-rtx"]["builds_here"] == "yes":  # the [rtx] extra builds on any CPU
-        assert backends["auto"] in ("tensorrt", "trtexec", "tensorrt-rtx")
-        assert "8.0, 8.6, 8.9, 12.0, 12.1 by default" in backends["tensorrt-rtx"]["engines_run_on"]
+    assert {"tensorrt-bindings", "trtexec", "tensorrt-rtx-bindings"} <= set(backends) and "engine_stage" in info
+    if backends["tensorrt-rtx-bindings"]["builds_here"] == "yes":  # the [rtx] extra builds on any CPU
+        assert backends["auto"] in ("tensorrt-bindings", "trtexec", "tensorrt-rtx-bindings")
+        assert "8.0, 8.6, 8.9, 12.0, 12.1 by default" in backends["tensorrt-rtx-bindings"]["engines_run_on"]
 
 
 def test_a_new_users_directory_with_only_a_checkpoint(tmp_path):

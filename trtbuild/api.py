@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from pathlib import Path
 
 from trtbuild import stale
 from trtbuild.cache import Cache, default_cache_dir
-from trtbuild.errors import StageFailed
+from trtbuild.errors import CannotWrite, StageFailed
 from trtbuild.pipeline import BuildOptions, Listener, run_pipeline
-from trtbuild.recipe import STAGE_NAMES, Overrides, load_recipe
+from trtbuild.recipe import LoadedRecipe, Overrides, load_recipe
 from trtbuild.recipe.find import RecipeEntry
 from trtbuild.recipe.find import list_recipes as _list_recipes
+from trtbuild.registries import recipe_names
 from trtbuild.report import BuildReport
+from trtbuild.stages import STAGE_NAMES
 
 
 def list_recipes() -> list[RecipeEntry]:
     return _list_recipes()
+
+
+def load(ref: str, overrides: Overrides | None = None) -> LoadedRecipe:
+    """A recipe with every name checked against the registries (old spellings: a RenamedWarning each)."""
+    return load_recipe(ref, overrides, recipe_names())
 
 
 def show_recipe(ref: str, overrides: Overrides | None = None) -> dict:
@@ -24,7 +32,7 @@ def show_recipe(ref: str, overrides: Overrides | None = None) -> dict:
     from trtbuild.data import describe_sources
     from trtbuild.recipe.paths import path_fields
 
-    loaded = load_recipe(ref, overrides)
+    loaded = load(ref, overrides)
     paths = {key: {"path": str(value.absolute()), "exists": value.exists()}
              for key, _, _, value in path_fields(loaded.recipe)}
     return {"path": str(loaded.path), "digest": loaded.digest, "paths": paths,
@@ -42,7 +50,7 @@ def build(
     from trtbuild.backends.preflight import check_engine_plan
     from trtbuild.data import preflight
 
-    loaded = load_recipe(ref, overrides)
+    loaded = load(ref, overrides)
     options = options or BuildOptions()
     out_dir = options.out_root / loaded.recipe.name
     if options.until in STAGE_NAMES:
@@ -54,9 +62,12 @@ def build(
         report = run_pipeline(loaded, Cache(cache_dir or default_cache_dir()), options, listener)
         if options.strict and report.not_measured:
             _fail_unmeasured(report, out_dir)
-        return report
-    finally:  # the Markdown view follows report.json, failed builds included
-        _write_markdown(out_dir)
+    except BaseException:  # the Markdown view follows report.json, failed builds included
+        with contextlib.suppress(CannotWrite):  # the build's own error is the one to report
+            _write_markdown(out_dir)
+        raise
+    _write_markdown(out_dir)
+    return report
 
 
 def _fail_unmeasured(report: BuildReport, out_dir: Path) -> None:
@@ -86,8 +97,13 @@ def _write_markdown(out_dir: Path) -> None:
     from trtbuild.report import load_report
     from trtbuild.report_markdown import write_markdown
 
-    if (out_dir / "report.json").exists():
+    if not (out_dir / "report.json").exists():
+        return
+    try:
         write_markdown(load_report(out_dir / "report.json"), out_dir)
+    except OSError as exc:
+        raise CannotWrite(f"cannot write {out_dir / 'report.md'}: {exc.strerror or exc} (make room there or choose "
+                          "another place with --out)") from None
 
 
 def cache_entries(cache_dir: Path | None = None) -> list[dict]:

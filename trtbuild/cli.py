@@ -1,60 +1,48 @@
 """The `trtbuild` command line: each command parses options and makes one call into `trtbuild.api`.
 
 Exit codes: 0 ok, 1 a stage failed, 2 usage or recipe error, 3 a needed stage is unavailable on this host.
+
+Options shared by several commands are declared once, as fields of the option groups in trtbuild.cli_options; a
+command names the groups it takes as parameters and `@command` (the same error and Ctrl-C guard for every command)
+spreads their fields into its options. Nothing heavy is imported before a command runs: `--help` and `list` stay fast.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from trtbuild import __version__, api, interrupts
+from trtbuild import __version__, interrupts
+from trtbuild.cli_options import (CacheDir, JsonOut, OutRoot, OutputOptions, PrecisionOptions, RecipeArg,
+                                  RecipeOptions, Strict, Workspace, command_in)
 from trtbuild.errors import Interrupted, TrtbuildError, UsageError
-from trtbuild.pipeline import BuildOptions
-from trtbuild.recipe import STAGE_NAMES, Overrides
+from trtbuild.runners import RUNNER_NAMES
+from trtbuild.stages import STAGE_NAMES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Turn PyTorch vision models into validated TensorRT engines from one YAML recipe.")
 cache_app = typer.Typer(no_args_is_help=True, help="Inspect or clean the stage cache.")
 app.add_typer(cache_app, name="cache")
+command = command_in(app)
+cache_command = command_in(cache_app)
 
-RecipeArg = Annotated[str, typer.Argument(help="recipe name (see `trtbuild list`) or path to a .yaml file")]
-Weights = Annotated[Path | None, typer.Option("--weights", help="checkpoint path (overrides model.weights)")]
-RandomWeights = Annotated[bool, typer.Option("--random-weights", help="architecture only, no checkpoint")]
-Precision = Annotated[str | None, typer.Option("--precision", help="fp32 | fp16 | bf16 | int8")]
-Fp16 = Annotated[bool, typer.Option("--fp16", help="same as --precision fp16")]
-Fp32 = Annotated[bool, typer.Option("--fp32", help="same as --precision fp32")]
-Int8 = Annotated[bool, typer.Option("--int8", help="same as --precision int8")]
-Workspace = Annotated[int | None, typer.Option("--workspace", help="TensorRT workspace pool in MiB")]
-Sets = Annotated[list[str] | None, typer.Option("--set", help="override any recipe key: key.path=value")]
-Data = Annotated[Path | None, typer.Option(
-    "--data", envvar="TRTBUILD_DATA", help="Ultralytics dataset YAML (images + labels) or image folder for check, "
-    "precision accuracy and verify; replaces the recipe's image keys")]
-Calib = Annotated[Path | None, typer.Option(
-    "--calib", help="int8 calibration images: a folder or a dataset YAML (its train split); 300+ recommended")]
-Strict = Annotated[bool, typer.Option(
-    "--strict", help="accuracy not measured (no --data) is an error, exit 1 (default: a warning)")]
 Until = Annotated[str, typer.Option("--until", help=f"last stage to run ({' | '.join(STAGE_NAMES)})")]
-Force = Annotated[bool, typer.Option("--force", help="rerun every stage, ignoring the cache")]
-ForceStage = Annotated[list[str] | None, typer.Option("--force-stage", help="rerun this stage (repeatable)")]
-OutRoot = Annotated[Path, typer.Option("--out", help="output root; artifacts land in OUT/<recipe>/")]
-CacheDir = Annotated[Path | None, typer.Option("--cache-dir", envvar="TRTBUILD_CACHE_DIR",
-                                               help="stage cache (default ~/.cache/trtbuild)")]
-JsonOut = Annotated[bool, typer.Option("--json", help="print the report as JSON on stdout")]
 VerifyRunner = Annotated[str | None, typer.Option(
-    "--runner", help="candidate: auto (engine if built, else ONNX Runtime) | onnxruntime | tensorrt")]
+    "--runner", help="candidate: auto (engine if built, else ONNX Runtime) | onnxruntime | engine")]
 BenchRunners = Annotated[list[str] | None, typer.Option(
-    "--runner", help="runner to time (repeatable): torch | onnxruntime | tensorrt (default: recipe bench.runners)")]
+    "--runner", help=f"runner to time (repeatable): {' | '.join(RUNNER_NAMES)} (default: recipe bench.runners)")]
 Duration = Annotated[float | None, typer.Option(
     "--duration", help="seconds per runner (600 = stability run with memory slope)", min=0.001)]
 
 
 def main() -> None:
     interrupts.install()
+    warnings.showwarning = _note_renamed
     try:
         app()
     except KeyboardInterrupt:  # while typer builds the commands from their signatures
@@ -68,148 +56,150 @@ def main() -> None:
         interrupts.ignore()
 
 
-def _interrupted(message: str) -> None:
-    """Ctrl-C: the one line and exit 130 (no `error:` prefix and no summary: the user stopped it)."""
-    interrupts.say(message)
-    raise typer.Exit(130)
+_show_warning = warnings.showwarning
 
 
-def _fail(exc: TrtbuildError) -> None:
-    from rich.text import Text
+def _note_renamed(message, category, filename, lineno, file=None, line=None) -> None:
+    """An old spelling in a recipe: one `note:` line (other warnings keep Python's format)."""
+    from trtbuild.recipe.names import RenamedWarning
 
-    from trtbuild.console import stderr_console
-
-    # Text, not markup: the message quotes user input and install hints such as 'trtbuild[tensorrt]'
-    stderr_console().print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False, soft_wrap=True)
-    raise typer.Exit(exc.exit_code)
-
-
-def _overrides(weights, random_weights, precision, fp16, fp32, int8, workspace, sets, data=None,
-               calib=None) -> Overrides:
-    chosen = [p for p, flag in (("fp16", fp16), ("fp32", fp32), ("int8", int8)) if flag]
-    if precision:
-        chosen.append(precision)
-    if len(set(chosen)) > 1:
-        raise UsageError(f"conflicting precision options: {', '.join(chosen)} (pick one)")
-    return Overrides(weights, random_weights, chosen[0] if chosen else None, workspace, list(sets or []), data, calib)
+    if issubclass(category, RenamedWarning):
+        sys.stderr.write(f"note: {message}\n")
+    else:
+        _show_warning(message, category, filename, lineno, file, line)
 
 
-@app.command("list")
+@command("list")
 def list_cmd() -> None:
     """List the recipes this directory and the package provide."""
-    _guard(_print_recipes)
+    from trtbuild.recipe.find import list_recipes
 
-
-def _print_recipes() -> None:
-    for entry in api.list_recipes():
+    for entry in list_recipes():
         aliases = f" (aliases: {', '.join(entry.aliases)})" if entry.aliases else ""
         typer.echo(f"{entry.name:<12} {entry.description}{aliases}\n{'':<12} {entry.path}")
 
 
-@app.command()
-def show(recipe: RecipeArg, weights: Weights = None, random_weights: RandomWeights = False,
-         precision: Precision = None, fp16: Fp16 = False, fp32: Fp32 = False, int8: Int8 = False,
-         workspace: Workspace = None, set_: Sets = None, data: Data = None, calib: Calib = None) -> None:
+@command()
+def show(recipe: RecipeArg, model: RecipeOptions, precision: PrecisionOptions, workspace: Workspace = None) -> None:
     """Print the resolved recipe (defaults filled in, overrides applied, paths resolved and whether they exist, the
     images each stage reads) as JSON."""
-    _guard(lambda: typer.echo(json.dumps(api.show_recipe(
-        recipe, _overrides(weights, random_weights, precision, fp16, fp32, int8, workspace, set_, data, calib)),
-        indent=2)))
+    from trtbuild import api
+
+    typer.echo(json.dumps(api.show_recipe(recipe, model.overrides(precision, workspace)), indent=2))
 
 
-@app.command()
-def build(recipe: RecipeArg, weights: Weights = None, random_weights: RandomWeights = False,
-          precision: Precision = None, fp16: Fp16 = False, fp32: Fp32 = False, int8: Int8 = False,
-          workspace: Workspace = None, set_: Sets = None, until: Until = STAGE_NAMES[-1], force: Force = False,
-          force_stage: ForceStage = None, out: OutRoot = Path("engines"), cache_dir: CacheDir = None,
-          json_out: JsonOut = False, data: Data = None, calib: Calib = None, strict: Strict = False) -> None:
+@command()
+def build(recipe: RecipeArg, model: RecipeOptions, precision: PrecisionOptions, output: OutputOptions,
+          workspace: Workspace = None, until: Until = STAGE_NAMES[-1], strict: Strict = False) -> None:
     """Run the recipe's stages (export -> ... -> bench), reusing cached stages."""
-    _guard(lambda: _run_build(
-        recipe, _overrides(weights, random_weights, precision, fp16, fp32, int8, workspace, set_, data, calib),
-        BuildOptions(until, force, list(force_stage or []), True, out, strict=strict), cache_dir, json_out))
+    from trtbuild import api
+
+    _run_build(recipe, model.overrides(precision, workspace), output, api.build, until=until, strict=strict)
 
 
-@app.command()
-def export(recipe: RecipeArg, weights: Weights = None, random_weights: RandomWeights = False,
-           set_: Sets = None, force: Force = False, force_stage: ForceStage = None,
-           out: OutRoot = Path("engines"), cache_dir: CacheDir = None, json_out: JsonOut = False,
-           data: Data = None) -> None:
+@command()
+def export(recipe: RecipeArg, model: RecipeOptions, output: OutputOptions) -> None:
     """Export to ONNX, simplify and check against PyTorch (build --until check)."""
-    _guard(lambda: _run_build(
-        recipe, _overrides(weights, random_weights, None, False, False, False, None, set_, data),
-        BuildOptions("check", force, list(force_stage or []), True, out), cache_dir, json_out))
+    from trtbuild import api
+
+    _run_build(recipe, model.overrides(), output, api.build, until="check")
 
 
-@app.command()
-def verify(recipe: RecipeArg, runner: VerifyRunner = None, weights: Weights = None,
-           random_weights: RandomWeights = False, precision: Precision = None, fp16: Fp16 = False,
-           fp32: Fp32 = False, int8: Int8 = False, set_: Sets = None, force: Force = False,
-           force_stage: ForceStage = None, out: OutRoot = Path("engines"), cache_dir: CacheDir = None,
-           json_out: JsonOut = False, data: Data = None, calib: Calib = None, strict: Strict = False) -> None:
+@command()
+def verify(recipe: RecipeArg, model: RecipeOptions, precision: PrecisionOptions, output: OutputOptions,
+           runner: VerifyRunner = None, strict: Strict = False) -> None:
     """Judge the candidate (engine, else ONNX Runtime) against PyTorch on real images; a failed gate exits 1."""
-    sets = [*(set_ or []), *([f"verify.runner={runner}"] if runner else [])]
-    _guard(lambda: _run_build(
-        recipe, _overrides(weights, random_weights, precision, fp16, fp32, int8, None, sets, data, calib),
-        BuildOptions(force=force, force_stages=list(force_stage or []), out_root=out, strict=strict), cache_dir,
-        json_out, api.verify))
+    from trtbuild import api
+
+    sets = [f"verify.runner={runner}"] if runner else []
+    _run_build(recipe, model.overrides(precision, sets=sets), output, api.verify, strict=strict)
 
 
-@app.command()
-def bench(recipe: RecipeArg, runner: BenchRunners = None, duration: Duration = None, weights: Weights = None,
-          random_weights: RandomWeights = False, precision: Precision = None, fp16: Fp16 = False,
-          fp32: Fp32 = False, int8: Int8 = False, set_: Sets = None, force: Force = False,
-          force_stage: ForceStage = None, out: OutRoot = Path("engines"), cache_dir: CacheDir = None,
-          json_out: JsonOut = False, data: Data = None, calib: Calib = None, strict: Strict = False) -> None:
+@command()
+def bench(recipe: RecipeArg, model: RecipeOptions, precision: PrecisionOptions, output: OutputOptions,
+          runner: BenchRunners = None, duration: Duration = None, strict: Strict = False) -> None:
     """Time runners side by side (always re-measured); --duration 600 adds the memory-leak verdict."""
-    sets = [*(set_ or []), *([f"bench.runners=[{','.join(runner)}]"] if runner else []),
+    from trtbuild import api
+
+    sets = [*([f"bench.runners=[{','.join(runner)}]"] if runner else []),
             *([f"bench.duration_s={duration}", "bench.iterations=null"] if duration else [])]
-    _guard(lambda: _run_build(
-        recipe, _overrides(weights, random_weights, precision, fp16, fp32, int8, None, sets, data, calib),
-        BuildOptions(force=force, force_stages=list(force_stage or []), out_root=out, strict=strict), cache_dir,
-        json_out, api.bench))
+    _run_build(recipe, model.overrides(precision, sets=sets), output, api.bench, strict=strict)
 
 
-def _run_build(recipe: str, overrides: Overrides, options: BuildOptions, cache_dir, json_out: bool,
-               action=api.build) -> None:
+@command()
+def predict(
+    target: Annotated[str, typer.Argument(help="recipe name (its engines under --out) or an engines/<recipe>/ folder")],
+    source: Annotated[str, typer.Option("--source", help="an image, a folder, a glob or a video file")],
+    save_dir: Annotated[Path | None, typer.Option("--save-dir", help="default runs/predict/<recipe>/ (never "
+                                                  "overwritten: <recipe>2, ...)")] = None,
+    out: OutRoot = Path("engines"),
+    runtime: Annotated[str, typer.Option("--runtime", help="auto | engine | onnxruntime | torch")] = "auto",
+    precision: Annotated[str | None, typer.Option("--precision", help="default: the newest build's")] = None,
+    conf: Annotated[float | None, typer.Option("--conf", help="detection: minimum confidence (0.25)")] = None,
+    iou: Annotated[float | None, typer.Option("--iou", help="detection: NMS IoU (0.7)")] = None,
+    max_det: Annotated[int | None, typer.Option("--max-det", help="detection: most boxes per frame (300)")] = None,
+    classes: Annotated[list[int] | None, typer.Option("--classes", help="detection: only these class ids")] = None,
+    save: Annotated[bool, typer.Option("--save/--no-save", help="write annotated images / depth views")] = True,
+) -> None:
+    """Run the engine set on frames, as `yolo predict` does: views and results.jsonl under --save-dir."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from trtbuild import api
+    from trtbuild.console import stderr_console
+
+    given = {"conf": conf, "iou": iou, "max_det": max_det, "classes": classes}
+    console = stderr_console()
+    with Progress(TextColumn("predict"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[fps]:.1f} FPS"),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("predict", total=None, fps=0.0)
+        summary = api.predict(target, source, save_dir, out, runtime, precision,
+                              lambda done, total, fps: bar.update(task, completed=done, total=total, fps=fps),
+                              save, **{k: v for k, v in given.items() if v is not None})
+    console.print(f"{summary.frames} frames in {summary.seconds:.1f} s ({summary.fps:.1f} FPS) on {summary.runtime}")
+    if summary.why:
+        console.print(f"why: {summary.why}", highlight=False)
+    typer.echo(str(summary.save_dir))
+
+
+def _run_build(recipe: str, overrides, output: OutputOptions, action, **options) -> None:
     from rich.markup import escape
 
     from trtbuild.console import LiveProgress, stderr_console, summary_table
 
+    build_options = output.build_options(**options)
     console = stderr_console()
-    report = None
     progress = LiveProgress(console)
     try:
-        report = action(recipe, overrides, options, cache_dir, progress)
+        report = action(recipe, overrides, build_options, output.cache_dir, progress)
     except Interrupted as exc:
         progress.close()
-        _interrupted(str(exc))
+        raise KeyboardInterrupt(str(exc)) from None
     except KeyboardInterrupt:  # outside the pipeline: loading the recipe, or writing report.md at the end
         progress.close()
-        _interrupted("interrupted after the last stage; finished stages are kept" if progress.started
-                     else "interrupted before the first stage; nothing was written")
-    except TrtbuildError as exc:
+        raise KeyboardInterrupt("interrupted after the last stage; finished stages are kept" if progress.started
+                                else "interrupted before the first stage; nothing was written") from None
+    except TrtbuildError:
         if progress.started:  # else report.json is an earlier build's (this one stopped before its first stage)
-            _print_report(options, recipe, json_out, console)
-        _fail(exc)
+            _print_report(build_options.out_root, recipe, output.json_out, console)
+        raise
     console.print(summary_table(report))
     if report.random_weights:
         console.print("[bold yellow]RANDOM WEIGHTS: numbers check numerics only, not model quality[/]")
     for reason in report.not_measured:  # a warning (exit 0); --strict turned it into an error before this point
         console.print(f"[bold yellow]ACCURACY NOT MEASURED[/] {escape(reason)}; a warning, --strict makes it an "
                       "error", highlight=False)
-    if json_out:
+    if output.json_out:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
 
 
-def _print_report(options: BuildOptions, recipe: str, json_out: bool, console) -> None:
+def _print_report(out_root: Path, recipe: str, json_out: bool, console) -> None:
     """After a failure: the partial report (if the build got far enough to write one)."""
     from trtbuild.console import summary_table
     from trtbuild.recipe import load_recipe
     from trtbuild.report import load_report
 
     try:
-        path = options.out_root / load_recipe(recipe).recipe.name / "report.json"
-        report = load_report(path)
+        report = load_report(out_root / load_recipe(recipe).recipe.name / "report.json")
     except (TrtbuildError, OSError, ValueError):
         return
     if not report.stages:  # stopped before any stage (bad input): the error line says it all
@@ -219,25 +209,33 @@ def _print_report(options: BuildOptions, recipe: str, json_out: bool, console) -
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
 
 
-@cache_app.command("ls")
+@cache_command("ls")
 def cache_ls(cache_dir: CacheDir = None) -> None:
     """List cached stage outputs."""
+    from trtbuild import api
+
     entries = api.cache_entries(cache_dir)
     for e in entries:
         typer.echo(f"{e['stage']:<10} {e['key']}  {e['size'] / 1e6:9.1f} MB  {e['path']}")
     typer.echo(f"{len(entries)} entries, {sum(e['size'] for e in entries) / 1e6:.1f} MB")
 
 
-@cache_app.command("clean")
+@cache_command("clean")
 def cache_clean(cache_dir: CacheDir = None,
                 stage: Annotated[str | None, typer.Option(help="only this stage's entries")] = None) -> None:
     """Delete cached stage outputs (all, or one stage's)."""
-    _guard(lambda: typer.echo(f"freed {api.cache_clean(cache_dir, _stage_name(stage)) / 1e6:.1f} MB"))
+    from trtbuild import api
+
+    if stage is not None and stage not in STAGE_NAMES:
+        raise UsageError(f"unknown stage {stage!r} (stages: {', '.join(STAGE_NAMES)})")
+    typer.echo(f"freed {api.cache_clean(cache_dir, stage) / 1e6:.1f} MB")
 
 
-@cache_app.command("info")
+@cache_command("info")
 def cache_info(cache_dir: CacheDir = None, json_out: JsonOut = False) -> None:
     """Entries and sizes per stage, builds running now, stale leftovers and damaged entries."""
+    from trtbuild import api
+
     info = api.cache_info(cache_dir)
     if json_out:
         typer.echo(json.dumps(info, indent=2))
@@ -254,23 +252,21 @@ def cache_info(cache_dir: CacheDir = None, json_out: JsonOut = False) -> None:
         typer.echo("  `trtbuild cache prune` removes the stale leftovers and damaged entries")
 
 
-@cache_app.command("prune")
+@cache_command("prune")
 def cache_prune(cache_dir: CacheDir = None, out: OutRoot = Path("engines")) -> None:
     """Remove leftovers of killed builds (cache work dirs, temp files under OUT/) and damaged entries."""
+    from trtbuild import api
+
     done = api.cache_prune(cache_dir, out)
     typer.echo(f"freed {done['freed'] / 1e6:.1f} MB: {done['stale']} stale work dirs, {done['temp_files']} temp "
                f"files, {done['damaged']} damaged entries")
 
 
-def _stage_name(stage: str | None) -> str | None:
-    if stage is not None and stage not in STAGE_NAMES:
-        raise UsageError(f"unknown stage {stage!r} (stages: {', '.join(STAGE_NAMES)})")
-    return stage
-
-
-@app.command()
+@command()
 def doctor(json_out: JsonOut = False) -> None:
     """What this host offers: tool versions, working ONNX Runtime providers, TensorRT, trtexec, GPU."""
+    from trtbuild import api
+
     info = api.doctor()
     if json_out:
         typer.echo(json.dumps(info, indent=2))
@@ -286,16 +282,7 @@ def doctor(json_out: JsonOut = False) -> None:
                 typer.echo(f"  {key:<24} {value}" if key else f"  {value}")
 
 
-@app.command()
+@command()
 def version() -> None:
     """Print trtbuild's version."""
     typer.echo(__version__)
-
-
-def _guard(action) -> None:
-    try:
-        action()
-    except TrtbuildError as exc:
-        _fail(exc)
-    except KeyboardInterrupt:
-        _interrupted("interrupted")

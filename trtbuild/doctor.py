@@ -65,10 +65,10 @@ def engine_backends() -> dict:
 
 
 def diagnose() -> dict:
-    from trtbuild.backends.registry import select_backend
+    from trtbuild.backends.registry import library_versions, select_backend
 
     return {
-        "host": host_summary(),
+        "host": host_summary(library_versions()),
         "versions": tool_versions(TOOLS),
         "lock": lock_status(),
         "onnxruntime_providers": working_onnxruntime_providers(),

@@ -51,22 +51,17 @@ def gpus() -> tuple[Gpu, ...]:
     return tuple(found)
 
 
-def host_summary() -> dict:
+def host_summary(engine_libraries: dict[str, str | None]) -> dict:
+    """`engine_libraries`: each engine library's installed version (the backend registry knows which exist)."""
     return {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "machine": platform.machine(),
         "cpu_count": _cpu_count(),
         "gpus": [asdict(g) for g in gpus()],
-        "engine_libraries": _engine_libraries(),
+        "engine_libraries": engine_libraries,
         "trtexec": shutil.which("trtexec"),
     }
-
-
-def _engine_libraries() -> dict[str, str | None]:
-    from trtbuild.backends.registry import library_versions
-
-    return library_versions()
 
 
 def _cpu_count() -> int:

@@ -39,6 +39,6 @@ def test_until_before_the_engine_stage_does_not_check_it(tmp_path):
 @needs_rtx
 def test_show_prints_the_engine_verdict(tmp_path):
     plain = json.loads(trtbuild(tmp_path, "show", "yolo12n").stdout)["engine"]
-    assert plain == "tensorrt-rtx (TensorRT-RTX 1.7.1, fp16), engines run on 8.0, 8.6, 8.9, 12.0, 12.1"
+    assert plain == "tensorrt-rtx-bindings (TensorRT-RTX 1.7.1, fp16), engines run on 8.0, 8.6, 8.9, 12.0, 12.1"
     refused = trtbuild(tmp_path, "show", "yolo12n", "--set", HOPPER)
     assert refused.returncode == 0 and json.loads(refused.stdout)["engine"] == f"refused: {REFUSAL}"

@@ -6,9 +6,11 @@ Hopper GPU, reported by a stand-in nvidia-smi: the one thing this CPU host canno
 import pytest
 
 from conftest import backend_checker
-from trtbuild.backends.registry import backend_names, backends, get_backend, get_flavor, select_backend
+from trtbuild.backends.registry import backend_aliases, backend_names, backends, get_backend, select_backend
 from trtbuild.host import gpus
+from trtbuild.registries import recipe_names
 from trtbuild.runners.factory import RunnerFiles, engine_unavailable_reason
+from trtbuild.tensorrt.flavor import get_flavor
 from trtbuild.tensorrt.sidecar import EngineSidecar
 
 NVIDIA_SMI = """#!{python}
@@ -17,9 +19,12 @@ print("NVIDIA H200, 9.0, 580.82.07, 143771")
 
 
 def test_every_backend_module_is_registered_in_preference_order():
-    assert [b.name for b in backends()] == ["tensorrt", "trtexec", "tensorrt-rtx"]
-    assert backend_names() == ("auto", "tensorrt", "python", "trtexec", "tensorrt-rtx")
-    assert get_backend("python") is get_backend("tensorrt")  # the old recipe name stays accepted
+    assert [b.name for b in backends()] == ["tensorrt-bindings", "trtexec", "tensorrt-rtx-bindings"]
+    assert backend_names() == ("auto", "tensorrt-bindings", "trtexec", "tensorrt-rtx-bindings")
+    # the old recipe names stay accepted
+    assert backend_aliases() == {"tensorrt": "tensorrt-bindings", "python": "tensorrt-bindings",
+                                 "tensorrt-rtx": "tensorrt-rtx-bindings"}
+    assert get_backend("python") is get_backend("tensorrt") is get_backend("tensorrt-bindings")
     assert get_flavor("tensorrt-rtx").module == "tensorrt_rtx_bindings"
     with pytest.raises(KeyError, match="unknown engine backend 'tensorrt11'"):
         get_backend("tensorrt11")
@@ -31,7 +36,10 @@ def test_unknown_backend_in_a_recipe_is_a_schema_error():
     from trtbuild.recipe.schema import EngineSpec
 
     with pytest.raises(ValidationError, match="unknown backend 'tensort'"):
-        EngineSpec(backend="tensort")
+        EngineSpec.model_validate({"backend": "tensort"}, context={"names": recipe_names()})
+    with pytest.warns(FutureWarning, match="engine.backend: 'tensorrt-rtx' is now called 'tensorrt-rtx-bindings'"):
+        spec = EngineSpec.model_validate({"backend": "tensorrt-rtx"}, context={"names": recipe_names()})
+    assert spec.backend == "tensorrt-rtx-bindings"
     assert EngineSpec(compute_capabilities=[8.6, 12]).compute_capabilities == ["8.6", "12.0"]  # YAML numbers
 
 
@@ -47,8 +55,9 @@ def test_auto_falls_back_to_tensorrt_rtx_on_a_cpu_host():
     if gpus():
         pytest.skip("this host has a GPU")
     backend, reason = select_backend("auto")
-    assert backend.name == "tensorrt-rtx" and reason is None
-    assert backend.host_material() == {"backend": "tensorrt-rtx", "library": "tensorrt-rtx", "version": "1.7.1"}
+    assert backend.name == "tensorrt-rtx-bindings" and reason is None
+    assert backend.host_material() == {"backend": "tensorrt-rtx-bindings", "library": "tensorrt-rtx",
+                                       "version": "1.7.1"}
 
 
 @pytest.fixture
@@ -78,13 +87,14 @@ def test_rtx_engine_on_hopper_is_refused_before_import(tmp_path, h200):
     reason = engine_unavailable_reason(_rtx_engine(tmp_path))
     assert reason.startswith("depth.fp16.engine cannot run here: it was built for compute capabilities 8.0, 8.6, "
                              "8.9, 12.0, 12.1 and this GPU is NVIDIA H200 (9.0)")
-    assert "--set engine.backend=tensorrt" in reason and "\n" not in reason
+    assert "--set engine.backend=tensorrt-bindings" in reason and "\n" not in reason
 
 
 def test_engine_without_sidecar_or_library_is_not_run(tmp_path):
     files = _rtx_engine(tmp_path) if get_flavor("tensorrt-rtx").parsed_version() else None
     if files is None:
         pytest.skip("needs the tensorrt-rtx distribution for the sidecar's version")
-    assert "no sidecar beside depth.fp16.engine" in engine_unavailable_reason(RunnerFiles(engine=files.engine))
     files.sidecar.write_text("{}")
     assert engine_unavailable_reason(files).startswith("unreadable sidecar depth.fp16.engine.json")
+    files.sidecar.unlink()
+    assert "no sidecar beside depth.fp16.engine" in engine_unavailable_reason(files)

@@ -10,6 +10,8 @@ import yaml
 from trtbuild.errors import UsageError
 from trtbuild.recipe import Overrides, list_recipes, load_recipe
 from trtbuild.recipe.find import PACKAGED_DIR
+from trtbuild.recipe.names import RenamedWarning
+from trtbuild.registries import recipe_names
 
 
 def test_packaged_recipes_are_listed_from_any_directory(tmp_path, monkeypatch):
@@ -60,7 +62,9 @@ BAD_RECIPES = [
     (lambda d: d["engine"].update(workspace_mib=0), "engine.workspace_mib: Input should be greater than or equal to 1"),
     (lambda d: d["precision"].update(mode="fp8"), "precision.mode: Input should be 'fp32', 'fp16', 'bf16' or 'int8'"),
     (lambda d: d.pop("inputs"), "inputs: required key is missing"),
-    (lambda d: d["model"].update(adapter="timm"), "model.adapter: Input should be"),
+    (lambda d: d["model"].update(adapter="timm"), "model.adapter: unknown adapter 'timm' (adapters: ultralytics, "),
+    (lambda d: d["bench"].update(runners=["torch", "tensorrt-rtx"]), "bench.runners: unknown runner 'tensorrt-rtx'"),
+    (lambda d: d["verify"].update(runner="torch"), "verify.runner: torch is the reference"),
     (lambda d: d["inputs"][0].update(dynamic={0: {"min": 4, "opt": 2, "max": 8}}), "need min <= opt <= max"),
     (lambda d: d["engine"].update(optimization_level=9), "engine.optimization_level: Input should be less than"),
     (lambda d: d["verify"]["gates"].append({"metric": "abs_rel"}), "gate on 'abs_rel' needs `max` or `min`"),
@@ -73,7 +77,7 @@ BAD_RECIPES = [
 def test_bad_recipe_is_one_line_naming_file_and_key(tmp_path, mutate, expected):
     path = _write(tmp_path, mutate)
     with pytest.raises(UsageError) as info:
-        load_recipe(path)
+        load_recipe(path, names=recipe_names())
     message = str(info.value)
     assert message.startswith(f"{path}: ")
     assert expected in message
@@ -112,3 +116,16 @@ def test_limits_and_odd_keys_are_one_line(sets, expected):
     with pytest.raises(UsageError) as info:
         load_recipe("depth", Overrides(sets=sets))
     assert expected in str(info.value) and len(str(info.value).splitlines()) == 1
+
+
+def test_old_spellings_load_as_the_new_names_with_one_note_each(tmp_path):
+    path = _write(tmp_path, lambda d: (d["engine"].update(backend="python"), d["bench"].update(runners=["tensorrt"]),
+                                       d["verify"].update(runner="tensorrt")))
+    with pytest.warns(RenamedWarning) as notes:
+        recipe = load_recipe(path, names=recipe_names()).recipe
+    assert (recipe.engine.backend, recipe.bench.runners, recipe.verify.runner) == ("tensorrt-bindings", ["engine"],
+                                                                                     "engine")
+    assert [str(n.message) for n in notes] == [
+        "engine.backend: 'python' is now called 'tensorrt-bindings'; the old name still works, update the recipe",
+        "verify.runner: 'tensorrt' is now called 'engine'; the old name still works, update the recipe",
+        "bench.runners[0]: 'tensorrt' is now called 'engine'; the old name still works, update the recipe"]

@@ -84,6 +84,16 @@ def test_read_only_engines_folder_left_by_an_earlier_build(exported):
     assert temp_files(out) == []
 
 
+def test_read_only_engines_folder_without_report_md_and_every_stage_cached(exported):
+    """Nothing runs, so the first write is the report: one line, not a traceback from writing report.md after it."""
+    recipe, cache, out, root = exported
+    (out / "tiny" / "report.md").unlink(missing_ok=True)
+    with read_only(out / "tiny"):
+        proc = run(command(recipe, cache, out, "--until", "export"), root)
+    _assert_one_error(proc, out / "tiny")
+    assert not (out / "tiny" / "report.md").exists()
+
+
 def test_file_size_limit_while_a_stage_writes(exported):
     """RLIMIT_FSIZE makes every write past 4 MiB fail (EFBIG), as a full disk would, in any environment."""
     recipe, cache, out, root = exported

@@ -121,8 +121,8 @@ def test_every_member_used_on_trt_objects_exists_in_every_version(uses, fake):
 
 
 def test_flavor_only_names_are_guarded_by_the_flavor():
-    from trtbuild.backends.tensorrt import FLAVOR as TRT
-    from trtbuild.backends.tensorrt_rtx import FLAVOR as RTX_FLAVOR
+    from trtbuild.tensorrt.flavor import TENSORRT as TRT
+    from trtbuild.tensorrt.flavor import TENSORRT_RTX as RTX_FLAVOR
 
     assert not TRT.runtime_cache and not TRT.builds_without_gpu  # full TensorRT never reaches the RTX-only names
     assert RTX_FLAVOR.runtime_cache and RTX_FLAVOR.builds_without_gpu and RTX_FLAVOR.builtin_cuda_graph

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from trtbuild.backends.tensorrt import FLAVOR as TRT
-from trtbuild.backends.tensorrt_rtx import FLAVOR as RTX
+from trtbuild.tensorrt.flavor import TENSORRT as TRT
+from trtbuild.tensorrt.flavor import TENSORRT_RTX as RTX
 from trtbuild.errors import UsageError
 from trtbuild.tensorrt.plan import make_plan, mib_to_bytes, timing_cache_path
 from trtbuild.tensorrt.version import TrtVersion, parse_version

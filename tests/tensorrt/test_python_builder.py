@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from trtbuild.backends.tensorrt import FLAVOR as TRT
+from trtbuild.tensorrt.flavor import TENSORRT as TRT
 from trtbuild.errors import StageFailed, UsageError
 from trtbuild.tensorrt import python_builder
 from trtbuild.tensorrt.parser_errors import parse_failure

@@ -2,8 +2,8 @@
 
 import pytest
 
-from trtbuild.backends.tensorrt import FLAVOR as TRT
-from trtbuild.backends.tensorrt_rtx import FLAVOR as RTX
+from trtbuild.tensorrt.flavor import TENSORRT as TRT
+from trtbuild.tensorrt.flavor import TENSORRT_RTX as RTX
 from trtbuild.tensorrt.compat import check_compat, gpu_runs_engine, incompatible_message
 from trtbuild.tensorrt.sidecar import EngineSidecar, GpuInfo, IoTensor, UltralyticsMeta, sidecar_path
 from trtbuild.tensorrt.version import TrtVersion
@@ -92,7 +92,7 @@ def test_rtx_engine_on_hopper_is_refused_in_one_actionable_line():
     message = incompatible_message("depth.fp16.engine", rtx_sidecar(), RTX, compat)
     assert message == ("depth.fp16.engine cannot run here: it was built for compute capabilities 8.0, 8.6, 8.9, 12.0, "
                        "12.1 and this GPU is NVIDIA H200 (9.0) (TensorRT-RTX has no target for 9.0; build with full "
-                       "TensorRT on this host: --set engine.backend=tensorrt). Rebuild it: trtbuild build depth "
+                       "TensorRT on this host: --set engine.backend=tensorrt-bindings). Rebuild it: trtbuild build depth "
                        "--precision fp16")
     assert "\n" not in message and "version_compatible" not in message  # no TensorRT-only advice for RTX
 

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from trtbuild.backends.tensorrt import FLAVOR as TRT
+from trtbuild.tensorrt.flavor import TENSORRT as TRT
 from trtbuild.tensorrt.plan import make_plan
-from trtbuild.tensorrt.trtexec import build_argv, run_trtexec, shape_arg, trtexec_version
-from trtbuild.tensorrt.trtexec_output import benchmark_flags
+from trtbuild.tensorrt.trtexec import build_argv, result_marker, run_trtexec, shape_arg, trtexec_version
 from trtbuild.tensorrt.version import parse_version
 
 MANIFESTS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "tensorrt_api"
@@ -70,19 +69,14 @@ def test_shape_arg_quotes_names_with_colons():
     assert shape_arg({"x": (1, 3), "in:0": (2,)}) == "x:1x3,'in:0':2"
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_benchmark_flags_per_major(version):
-    options = _options(version)
-    for include in (False, True):
-        flags = benchmark_flags(parse_version(version), include_transfers=include)
-        for flag in flags:
-            assert flag in options["accepted"] and flag not in options["deprecated_or_noop"], (version, flag)
-    if version.startswith("11."):
-        assert benchmark_flags(parse_version(version)) == []
-        assert benchmark_flags(parse_version(version), include_transfers=True) == ["--includeDataTransfers"]
-    else:
-        assert set(benchmark_flags(parse_version(version))) == {"--useCudaGraph", "--noDataTransfers",
-                                                                "--useSpinWait", "--separateProfileRun"}
+@pytest.mark.parametrize(("line", "expected"), [
+    ("&&&& PASSED TensorRT.trtexec [TensorRT v100300] # trtexec --onnx=m.onnx", ("PASSED", "100300")),
+    ("&&&& FAILED TensorRT.trtexec [TensorRT v110100] # trtexec --fp16", ("FAILED", "110100")),
+    ("&&&& RUNNING TensorRT.trtexec [TensorRT v101600] # trtexec --help", ("RUNNING", "101600")),
+    ("[I] Latency: min = 1 ms", None),
+])
+def test_result_marker(line, expected):
+    assert result_marker(line) == expected
 
 
 FAKE_TRTEXEC = """#!/bin/sh

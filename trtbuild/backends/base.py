@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 from trtbuild.host import gpus
 from trtbuild.recipe.schema import Recipe
+from trtbuild.tensorrt.built_engine import BuiltEngine, Log
 from trtbuild.tensorrt.flavor import Flavor
 from trtbuild.tensorrt.plan import BuildPlan, make_plan
-from trtbuild.tensorrt.sidecar import IoTensor
 from trtbuild.tensorrt.version import TrtVersion
-
-Log = Callable[[str], None]
-
-
-@dataclass
-class BuiltEngine:
-    engine: bytes  # the serialized engine (what TensorRT calls the plan file)
-    io: list[IoTensor]
-    engine_info: dict | None  # engine-inspector JSON as the library wrote it; None when it cannot be read here
 
 
 class Backend(ABC):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trtbuild.backends.base import Backend, BuiltEngine, Log
+from trtbuild.backends.base import Backend
 from trtbuild.host import gpus
+from trtbuild.tensorrt.built_engine import BuiltEngine, Log
 from trtbuild.tensorrt.flavor import Flavor
 from trtbuild.tensorrt.plan import BuildPlan
 from trtbuild.tensorrt.version import TrtVersion

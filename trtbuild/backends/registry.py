@@ -7,7 +7,7 @@ import importlib
 import pkgutil
 
 from trtbuild.backends.base import Backend
-from trtbuild.tensorrt.flavor import Flavor
+from trtbuild.tensorrt.flavor import FLAVORS, get_flavor  # noqa: F401 - get_flavor: trtbuild.runtime reads it here
 
 _NOT_BACKENDS = {"base", "registry", "python_api"}
 
@@ -27,8 +27,13 @@ def backends() -> tuple[Backend, ...]:
 
 
 def backend_names() -> tuple[str, ...]:
-    """Every name a recipe may give `engine.backend`, aliases included."""
-    return ("auto", *(n for b in backends() for n in (b.name, *b.aliases)))
+    """Every name a recipe may give `engine.backend` (old spellings are in `backend_aliases`)."""
+    return ("auto", *(b.name for b in backends()))
+
+
+def backend_aliases() -> dict[str, str]:
+    """Old spelling -> backend name; recipes may still use them (the loader notes the new name)."""
+    return {alias: b.name for b in backends() for alias in b.aliases}
 
 
 def get_backend(name: str) -> Backend:
@@ -36,17 +41,6 @@ def get_backend(name: str) -> Backend:
         if name == backend.name or name in backend.aliases:
             return backend
     raise KeyError(f"unknown engine backend {name!r} (backends: {', '.join(backend_names())})")
-
-
-def flavors() -> tuple[Flavor, ...]:
-    return tuple(dict.fromkeys(b.flavor for b in backends()))
-
-
-def get_flavor(name: str) -> Flavor:
-    for flavor in flavors():
-        if flavor.name == name:
-            return flavor
-    raise KeyError(f"unknown engine library {name!r} (known: {', '.join(f.name for f in flavors())})")
 
 
 def select_backend(requested: str) -> tuple[Backend | None, str | None]:
@@ -66,4 +60,4 @@ def select_backend(requested: str) -> tuple[Backend | None, str | None]:
 
 def library_versions() -> dict[str, str | None]:
     """Installed version of every flavor's bindings (for host-bound cache keys and reports)."""
-    return {f.name: f.installed_version() for f in flavors()}
+    return {f.name: f.installed_version() for f in FLAVORS}

@@ -8,9 +8,10 @@ import json
 import tempfile
 from pathlib import Path
 
-from trtbuild.backends.base import Backend, BuiltEngine, Log
-from trtbuild.backends.tensorrt import FLAVOR
+from trtbuild.backends.base import Backend
 from trtbuild.errors import StageFailed
+from trtbuild.tensorrt.flavor import TENSORRT
+from trtbuild.tensorrt.built_engine import BuiltEngine, Log
 from trtbuild.tensorrt.layer_info import normalize
 from trtbuild.tensorrt.plan import BuildPlan
 from trtbuild.tensorrt.sidecar import IoTensor
@@ -21,12 +22,12 @@ from trtbuild.tensorrt.version import TrtVersion
 class TrtexecBackend(Backend):
     name = "trtexec"
     preference = 1
-    flavor = FLAVOR
+    flavor = TENSORRT
 
     def missing(self) -> str | None:
         if trtexec_path() is None:
             return ("trtexec is not on PATH (it ships in TensorRT's tar/deb packages and NGC containers, not in pip "
-                    "wheels); use engine.backend: tensorrt or auto")
+                    "wheels); use engine.backend: tensorrt-bindings or auto")
         return None
 
     def version(self) -> TrtVersion | None:

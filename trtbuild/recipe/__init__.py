@@ -2,6 +2,6 @@
 
 from trtbuild.recipe.find import list_recipes
 from trtbuild.recipe.load import LoadedRecipe, Overrides, load_recipe
-from trtbuild.recipe.schema import STAGE_NAMES, Recipe
+from trtbuild.recipe.schema import Recipe
 
-__all__ = ["STAGE_NAMES", "LoadedRecipe", "Overrides", "Recipe", "list_recipes", "load_recipe"]
+__all__ = ["LoadedRecipe", "Overrides", "Recipe", "list_recipes", "load_recipe"]

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from trtbuild.errors import UsageError
 from trtbuild.recipe.find import PACKAGED_DIR, find_recipe
+from trtbuild.recipe.names import RecipeNames
 from trtbuild.recipe.paths import resolve_paths
 from trtbuild.recipe.read import parse_yaml, read_recipe_file
 from trtbuild.recipe.schema import Recipe
@@ -72,7 +73,9 @@ def recipe_digest(recipe: Recipe) -> str:
     return hashlib.sha256(json.dumps(recipe.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
 
-def load_recipe(ref: str, overrides: Overrides | None = None) -> LoadedRecipe:
+def load_recipe(ref: str, overrides: Overrides | None = None, names: RecipeNames | None = None) -> LoadedRecipe:
+    """`names`: what the registries offer (trtbuild.registries.recipe_names()); without them names are checked only
+    when a registry looks them up."""
     path = find_recipe(ref)
     data = read_recipe_file(path)
     if not isinstance(data, dict):
@@ -82,7 +85,7 @@ def load_recipe(ref: str, overrides: Overrides | None = None) -> LoadedRecipe:
     for key, value in pairs:
         _set_path(data, key, value, path)
     try:
-        recipe = Recipe.model_validate(data)
+        recipe = Recipe.model_validate(data, context={"names": names})
     except ValidationError as exc:
         raise UsageError(f"{path}: {describe_error(exc)}") from None
     packaged = path.resolve().parent == PACKAGED_DIR.resolve()

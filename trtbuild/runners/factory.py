@@ -11,9 +11,9 @@ from pathlib import Path
 
 from trtbuild.host import gpus
 from trtbuild.recipe.schema import Recipe
+from trtbuild.runners import RUNNER_ALIASES, RUNNER_NAMES
 from trtbuild.runners.base import Runner
 
-RUNNER_NAMES = ("torch", "onnxruntime", "tensorrt")
 
 
 @dataclass(frozen=True)
@@ -51,39 +51,24 @@ def use_gpu() -> bool:
 
 def unavailable_reason(name: str, files: RunnerFiles) -> str | None:
     """Why runner `name` cannot run here with these files, or None."""
+    name = RUNNER_ALIASES.get(name, name)
     if name not in RUNNER_NAMES:
         return f"unknown runner {name!r} (runners: {', '.join(RUNNER_NAMES)})"
     if name == "onnxruntime" and files.onnx is None:
         return "no ONNX model from the precision stage"
-    if name == "tensorrt":
+    if name == "engine":
         return engine_unavailable_reason(files)
     return None
 
 
 def engine_unavailable_reason(files: RunnerFiles) -> str | None:
-    """Why the engine cannot run on this host, from its sidecar, nvidia-smi and package metadata: decided before any
-    library is imported or the engine deserialized (e.g. a TensorRT-RTX engine on a Hopper GPU)."""
-    from trtbuild.backends.registry import get_flavor
-    from trtbuild.tensorrt.compat import check_compat, incompatible_message
-    from trtbuild.tensorrt.sidecar import EngineSidecar
+    """Why the engine cannot run on this host (the engine runner's own check, on nvidia-smi's first GPU)."""
+    from trtbuild.runners.tensorrt_runner import check_engine
 
     if files.engine is None:
         return "no engine (the engine stage did not produce one on this host)"
-    if files.sidecar is None:
-        return f"no sidecar beside {files.engine.name}: cannot tell which library and GPU it was built for"
-    try:
-        sidecar = EngineSidecar.read(files.sidecar)
-        flavor = get_flavor(sidecar.library)
-    except (OSError, ValueError, KeyError) as exc:
-        return f"unreadable sidecar {files.sidecar.name} ({' '.join(str(exc).split())[:160]}); rebuild the engine"
-    runtime = flavor.parsed_version()
-    if runtime is None:
-        return f"{flavor.title} is not installed, so its engines cannot run here ({flavor.install_hint})"
     found = gpus()
-    if not found:
-        return f"no NVIDIA GPU found (nvidia-smi lists none); {flavor.title} engines run on a GPU"
-    compat = check_compat(sidecar, flavor, runtime, found[0].compute_capability, found[0].name)
-    return None if compat.ok else incompatible_message(files.engine.name, sidecar, flavor, compat)
+    return check_engine(files.engine, (found[0].compute_capability, found[0].name) if found else None).problem
 
 
 def available_runners(names: list[str], files: RunnerFiles) -> tuple[list[str], dict[str, str]]:
@@ -93,6 +78,7 @@ def available_runners(names: list[str], files: RunnerFiles) -> tuple[list[str], 
 
 
 def create_runner(name: str, recipe: Recipe, files: RunnerFiles, options: RunnerOptions = RunnerOptions()) -> Runner:
+    name = RUNNER_ALIASES.get(name, name)
     reason = unavailable_reason(name, files)
     if reason:
         raise ValueError(f"runner {name}: {reason}")

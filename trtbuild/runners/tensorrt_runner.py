@@ -7,25 +7,73 @@ Nothing touches CUDA or imports a TensorRT library before `activate()`, so worke
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from trtbuild.errors import StageFailed, StageUnavailable
 from trtbuild.runners.base import Runner, TensorInfo
 from trtbuild.stale import write_atomically
 from trtbuild.tensorrt.compat import check_compat, incompatible_message
 from trtbuild.tensorrt.dtypes import dtype_name
+from trtbuild.tensorrt.flavor import Flavor, get_flavor
 from trtbuild.tensorrt.sidecar import EngineSidecar, sidecar_path
-from trtbuild.tensorrt.version import parse_version
+
+if TYPE_CHECKING:  # choosing a runner (every build through verify or bench) must not import numpy
+    import numpy as np
 
 
 def runtime_cache_path(engine_path: Path) -> Path:
-    return engine_path.with_name(engine_path.name + ".runtime-cache")
+    """Kernels compiled at load time (TensorRT-RTX) are kept beside the engine, or in the user cache when the engine
+    folder is read-only (an installed application's engines)."""
+    import os
+
+    from trtbuild.cache import default_cache_dir
+
+    name = engine_path.name + ".runtime-cache"
+    if os.access(engine_path.parent, os.W_OK):
+        return engine_path.with_name(name)
+    return default_cache_dir() / "runtime-cache" / name
+
+
+@dataclass(frozen=True)
+class EngineCheck:
+    problem: str | None  # why the engine cannot run here (one line); None: it can
+    sidecar: EngineSidecar | None = None
+    flavor: Flavor | None = None
+    notes: tuple[str, ...] = ()  # it runs, but worth saying (another GPU model of the same compute capability)
+
+
+def check_engine(engine: Path, gpu: tuple[str, str] | None) -> EngineCheck:
+    """Can this engine run on this host's library and `gpu` (compute capability, name)? Decided from its sidecar and
+    package metadata before any library is imported or the engine deserialized (e.g. a TensorRT-RTX engine on a
+    Hopper GPU). The runner factory asks before choosing a runner, `activate` before loading: the same answer."""
+    sidecar_file = sidecar_path(engine)
+    if not sidecar_file.is_file():
+        return EngineCheck(f"no sidecar beside {engine.name}: cannot tell which library and GPU it was built for; "
+                           "rebuild it with trtbuild")
+    try:
+        sidecar = EngineSidecar.read(sidecar_file)
+        flavor = get_flavor(sidecar.library)
+    except (OSError, ValueError, KeyError) as exc:
+        return EngineCheck(f"unreadable sidecar {sidecar_file.name} ({' '.join(str(exc).split())[:160]}); "
+                           "rebuild the engine")
+    runtime = flavor.parsed_version()
+    if runtime is None:
+        return EngineCheck(f"{flavor.title} is not installed, so its engines cannot run here ({flavor.install_hint})",
+                           sidecar, flavor)
+    if gpu is None:
+        return EngineCheck(f"no NVIDIA GPU found (nvidia-smi lists none); {flavor.title} engines run on a GPU",
+                           sidecar, flavor)
+    compat = check_compat(sidecar, flavor, runtime, *gpu)
+    problem = None if compat.ok else incompatible_message(engine.name, sidecar, flavor, compat)
+    return EngineCheck(problem, sidecar, flavor, tuple(compat.notes))
 
 
 class TensorRTRunner(Runner):
-    name = "tensorrt"
+    """Runs an engine of any TensorRT-family library (runner name `engine`)."""
+
+    name = "engine"
 
     def __init__(self, engine_path: Path, device: int = 0, cuda_graph: bool = False):
         self.engine_path = Path(engine_path)
@@ -44,29 +92,22 @@ class TensorRTRunner(Runner):
     def activate(self) -> None:
         import torch
 
-        from trtbuild.backends.registry import get_flavor
-
         device = torch.device("cuda", self.device_index)
-        gpu_name = torch.cuda.get_device_name(device)
         compute_capability = "{}.{}".format(*torch.cuda.get_device_capability(device))
-        sidecar_file = sidecar_path(self.engine_path)
-        if not sidecar_file.is_file():
-            raise StageUnavailable(f"no sidecar {sidecar_file.name} beside {self.engine_path.name}: cannot tell which "
-                                   "library and GPU it was built for; rebuild it with trtbuild")
-        self.sidecar = EngineSidecar.read(sidecar_file)
-        self.flavor = get_flavor(self.sidecar.library)
+        checked = check_engine(self.engine_path, (compute_capability, torch.cuda.get_device_name(device)))
+        if checked.problem:
+            raise StageUnavailable(checked.problem)
+        self.sidecar, self.flavor = checked.sidecar, checked.flavor
+        self.notes += checked.notes
         trt = self.flavor.import_module()
-        compat = check_compat(self.sidecar, self.flavor, parse_version(trt.__version__), compute_capability, gpu_name)
-        if not compat.ok:
-            raise StageUnavailable(incompatible_message(self.engine_path.name, self.sidecar, self.flavor, compat))
-        self.notes += compat.notes
 
         runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
         if self.sidecar.version_compatible:
-            runtime.engine_host_code_allowed = True
+            runtime.engine_host_code_allowed = True  # off for every other engine
+            self.notes.append("host code allowed: a version-compatible engine carries the lean runtime it runs")
         self.engine = runtime.deserialize_cuda_engine(self.engine_path.read_bytes())
         if self.engine is None:
-            raise StageFailed(f"tensorrt: {self.engine_path} did not deserialize (the library's message is in the log)")
+            raise StageFailed(f"engine: {self.engine_path} did not deserialize (the library's message is in the log)")
         self.context = self._create_context(trt)
         self.stream = torch.cuda.Stream(device)
         self.device = device
@@ -95,7 +136,9 @@ class TensorRTRunner(Runner):
 
     def deactivate(self) -> None:
         if self.runtime_cache is not None:  # a concurrent start never reads half a cache
-            write_atomically(runtime_cache_path(self.engine_path), bytes(self.runtime_cache.serialize()))
+            cache_file = runtime_cache_path(self.engine_path)
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(cache_file, bytes(self.runtime_cache.serialize()))
         self._graph = self.context = self.engine = self.stream = self.runtime_cache = None
         self._inputs, self._outputs, self._shapes = {}, {}, None
 
@@ -115,6 +158,7 @@ class TensorRTRunner(Runner):
         return True
 
     def device_feed(self, feed: dict[str, np.ndarray]) -> dict:
+        import numpy as np
         import torch
 
         return {name: torch.from_numpy(np.ascontiguousarray(feed[name])).to(self.device, dtype)
@@ -154,14 +198,14 @@ class TensorRTRunner(Runner):
 
         for name, shape in shapes.items():
             if not self.context.set_input_shape(name, shape):
-                raise StageFailed(f"tensorrt: input {name} shape {shape} is outside the engine's profile")
+                raise StageFailed(f"engine: input {name} shape {shape} is outside the engine's profile")
         self._outputs = {}
         for name, (is_input, dtype) in self._io.items():
             if is_input:
                 continue
             shape = tuple(self.context.get_tensor_shape(name))
             if any(d < 0 for d in shape):
-                raise StageFailed(f"tensorrt: output {name} has a data-dependent shape {shape} (not supported)")
+                raise StageFailed(f"engine: output {name} has a data-dependent shape {shape} (not supported)")
             self._outputs[name] = torch.empty(shape, dtype=dtype, device=self.device)
             self.context.set_tensor_address(name, self._outputs[name].data_ptr())
         if self._uses_torch_graph():
@@ -173,7 +217,7 @@ class TensorRTRunner(Runner):
 
     def _execute(self) -> None:
         if not self.context.execute_async_v3(self.stream.cuda_stream):
-            raise StageFailed("tensorrt: execute_async_v3 failed (the library's message is in the log)")
+            raise StageFailed("engine: execute_async_v3 failed (the library's message is in the log)")
 
     def _replay(self) -> None:
         import torch

@@ -1,11 +1,17 @@
-"""The stages, in pipeline order (names match recipe.STAGE_NAMES)."""
+"""The stages in pipeline order, by name: stage `x` is the Stage class of trtbuild/stages/x.py, imported only when a
+build reaches it, so listing the names (CLI help, --until, --force-stage) imports nothing."""
 
-from trtbuild.stages.bench import BenchStage
-from trtbuild.stages.check import CheckStage
-from trtbuild.stages.engine import EngineStage
-from trtbuild.stages.export import ExportStage
-from trtbuild.stages.precision import PrecisionStage
-from trtbuild.stages.simplify import SimplifyStage
-from trtbuild.stages.verify import VerifyStage
+from __future__ import annotations
 
-STAGES = [ExportStage, SimplifyStage, CheckStage, PrecisionStage, EngineStage, VerifyStage, BenchStage]
+import importlib
+
+STAGE_NAMES = ("export", "simplify", "check", "precision", "engine", "verify", "bench")
+
+
+def stage_class(name: str) -> type:
+    """The Stage subclass of trtbuild/stages/<name>.py (KeyError for a name not in STAGE_NAMES)."""
+    if name not in STAGE_NAMES:
+        raise KeyError(f"unknown stage {name!r} (stages: {', '.join(STAGE_NAMES)})")
+    module = importlib.import_module(f"{__name__}.{name}")
+    return next(v for v in vars(module).values() if isinstance(v, type) and getattr(v, "name", None) == name
+                and v.__module__ == module.__name__)

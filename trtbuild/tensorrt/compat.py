@@ -68,7 +68,7 @@ def _no_target_hint(flavor: Flavor, compute_capability: str) -> str:
     if any(_cc(t) == _cc(compute_capability) for t in flavor.compute_capabilities):
         return f" (add it with --set 'engine.compute_capabilities=[{compute_capability}]')"
     return (f" ({flavor.title} has no target for {compute_capability}; build with full TensorRT on this host: "
-            "--set engine.backend=tensorrt)")
+            "--set engine.backend=tensorrt-bindings)")
 
 
 def incompatible_message(engine_name: str, sidecar: EngineSidecar, flavor: Flavor, compat: Compat) -> str:

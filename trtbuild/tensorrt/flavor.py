@@ -1,10 +1,13 @@
-"""A flavor of the TensorRT library family (full TensorRT, TensorRT for RTX, ...): everything that differs between
+"""The flavors of the TensorRT library family (full TensorRT, TensorRT for RTX, ...): everything that differs between
 them, declared as data. The builder, the runner, the plan and the compatibility check read a Flavor and never compare
-library names, so a new flavor is one declaration (in trtbuild/backends/) plus its tests."""
+library names, so a new flavor is one declaration in FLAVORS below plus a backend module that builds for it. They live
+here, under the backends and the runners, because both read them: a backend builds for a flavor, the engine runner
+loads the flavor an engine's sidecar names."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 from trtbuild.tensorrt.version import TrtVersion, parse_version
 
 
@@ -71,3 +74,41 @@ class Flavor:
 def compute_capability_member(compute_capability: str) -> str:
     """'8.6' -> 'SM86', '12.0' -> 'SM120': the `ComputeCapability` enum member a target is set with."""
     return "SM" + compute_capability.replace(".", "")
+
+
+TENSORRT = Flavor(
+    name="tensorrt", title="TensorRT", module="tensorrt",
+    distributions=("tensorrt", "tensorrt-cu13", "tensorrt-cu12", "tensorrt_cu13", "tensorrt_cu12"),
+    install_hint="on a host with an NVIDIA GPU: pip install 'trtbuild[tensorrt]'",
+    min_version=TrtVersion(10, 3), max_major=11,
+    strongly_typed_since=TrtVersion(11, 0),  # 11.0 removed weak typing (BuilderFlag.FP16 and friends)
+    weak_typing_deprecated_since=TrtVersion(10, 12),
+    # Ultralytics blocks these for regressions (PRs #14239, #24367); below 10.3 anyway, but the user gets the reason
+    known_bad={(10, 1, 0): "TensorRT 10.1.0 has known build regressions",
+               (10, 2, 0): "TensorRT 10.2.0 has known build regressions"},
+)
+
+# TensorRT for RTX (1.x): builds ahead of time on a CPU; facts in shared/reference/tensorrt_rtx.md
+TENSORRT_RTX = Flavor(
+    name="tensorrt-rtx", title="TensorRT-RTX", module="tensorrt_rtx_bindings",
+    distributions=("tensorrt-rtx-cu13-bindings", "tensorrt_rtx_cu13_bindings"),
+    install_hint="pip install 'trtbuild[rtx]'",
+    min_version=TrtVersion(1, 5), max_major=1,  # 1.5 broke the ABI and removed the deprecated APIs
+    strongly_typed_since=TrtVersion(0, 0),  # always strongly typed
+    compute_capabilities=("7.5", "8.0", "8.6", "8.9", "12.0", "12.1"),  # the ComputeCapability enum's SM members
+    default_compute_capabilities=("8.0", "8.6", "8.9", "12.0", "12.1"),  # Turing (7.5) only on request
+    timing_cache=False,  # the ITimingCache calls are deprecated no-ops since RTX 1.2
+    hardware_compatibility=False,  # the setter logs "unsupported" and keeps NONE
+    version_compatible=False,  # the build fails: the wheel has no lean runtime library
+    runtime_cache=True, builtin_cuda_graph=True,
+)
+
+FLAVORS = (TENSORRT, TENSORRT_RTX)
+
+
+def get_flavor(name: str) -> Flavor:
+    """The flavor a sidecar's `library` names."""
+    for flavor in FLAVORS:
+        if flavor.name == name:
+            return flavor
+    raise KeyError(f"unknown engine library {name!r} (known: {', '.join(f.name for f in FLAVORS)})")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from trtbuild.backends.base import BuiltEngine, Log
 from trtbuild.errors import StageFailed
 from trtbuild.stale import write_atomically
+from trtbuild.tensorrt.built_engine import BuiltEngine, Log
 from trtbuild.tensorrt.dtypes import dtype_name
 from trtbuild.tensorrt.parser_errors import parse_failure
 from trtbuild.tensorrt.plan import BuildPlan

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trtbuild.tensorrt.plan import BuildPlan
-from trtbuild.tensorrt.trtexec_output import result_marker
 from trtbuild.tensorrt.version import TrtVersion, parse_trtexec_tag
 
+# trtexec's result line (samples/common/sampleReporting.cpp, unchanged from 8.6 to 11.x)
+_MARKER = re.compile(r"^&&&& (RUNNING|PASSED|FAILED|WAIVED) TensorRT\.trtexec(?: \[TensorRT v(\d+)\])?")
 HARDWARE_VALUES = {"NONE": "none", "AMPERE_PLUS": "ampere+", "SAME_COMPUTE_CAPABILITY": "sameComputeCapability"}
 
 
@@ -63,6 +64,12 @@ class TrtexecRun:
     def failure(self) -> str:
         why = self.last_error or (f"result {self.marker}" if self.marker else "no &&&& result line")
         return f"trtexec exited with {self.returncode}: {why}"
+
+
+def result_marker(line: str) -> tuple[str, str | None] | None:
+    """`&&&& PASSED TensorRT.trtexec [TensorRT v100300] # ...` -> ("PASSED", "100300")."""
+    match = _MARKER.match(line.strip())
+    return (match.group(1), match.group(2)) if match else None
 
 
 def run_trtexec(argv: list[str], log: Callable[[str], None], timeout_s: float | None = None) -> TrtexecRun:
