@@ -160,3 +160,24 @@ def doctor() -> dict:
     from trtbuild.doctor import diagnose
 
     return diagnose()
+
+
+def engine_folder(target: str, out_root: Path = Path("engines")) -> Path:
+    """An engine-set folder as given, else the recipe's (name or alias) under `out_root`."""
+    folder = Path(target)
+    if folder.is_dir() or folder.is_file():
+        return folder
+    return out_root / load(target).recipe.name
+
+
+def predict(target: str, source: str, save_dir: Path | None = None, out_root: Path = Path("engines"),
+            runtime: str = "auto", precision: str | None = None, progress=None, save_images: bool = True,
+            **options):
+    """`trtbuild predict`: load the recipe's engine set, run it over `source`, write views and results.jsonl
+    (default under runs/predict/<recipe>/); returns a PredictSummary."""
+    from trtbuild.runtime.model import load as load_model
+    from trtbuild.runtime.predict import predict_source
+
+    with load_model(engine_folder(target, out_root), runtime=runtime, precision=precision) as model:
+        target_dir = save_dir or Path("runs") / "predict" / model.engines.recipe
+        return predict_source(model, source, target_dir, progress, save_images, **options)

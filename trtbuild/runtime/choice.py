@@ -60,12 +60,12 @@ def host_facts() -> HostFacts:
     """This host, read without initialising CUDA (nvidia-smi and package metadata; ONNX Runtime is imported)."""
     import onnxruntime
 
-    from trtbuild.backends.registry import flavors
     from trtbuild.host import gpus
+    from trtbuild.tensorrt.flavor import FLAVORS
 
     found = gpus()
     return HostFacts(found[0].name if found else None, found[0].compute_capability if found else None,
-                     {f.name: f.installed_version() for f in flavors()},
+                     {f.name: f.installed_version() for f in FLAVORS},
                      tuple(onnxruntime.get_available_providers()), bool(found))
 
 
@@ -111,8 +111,8 @@ def _engines(engines: EngineSet, facts: HostFacts, wanted: str, found: Plan) -> 
 
 def engine_reason(engines: EngineSet, candidate: Candidate, facts: HostFacts) -> str | None:
     """Why this engine cannot run on this host, from its sidecar alone, or None."""
-    from trtbuild.backends.registry import get_flavor
     from trtbuild.tensorrt.compat import check_compat
+    from trtbuild.tensorrt.flavor import get_flavor
     from trtbuild.tensorrt.sidecar import EngineSidecar
     from trtbuild.tensorrt.version import parse_version
 
@@ -139,19 +139,18 @@ def _onnx(engines: EngineSet, facts: HostFacts, wanted: str, asked: bool, found:
         order = ["fp32", wanted, "fp16"]
     else:
         order = [wanted, "fp16", "fp32"]
-    note = ""
-    for precision in dict.fromkeys(order):
+    for precision in dict.fromkeys(order):  # every usable one, best first: load falls through a damaged file
         candidate = by_precision.get(precision)
         if candidate is None:
             continue
         if precision == "int8" and not asked:
             found.passed_over.append(f"{candidate.file}: INT8 on ONNX Runtime only when asked for (precision='int8')")
             continue
+        note = ""
         if precision != wanted:
-            note = (f"{wanted} asked for, {precision} runs: ONNX Runtime's CPU provider runs FP16 graphs slowly"
+            note = (f"{precision} instead of the default {wanted}: ONNX Runtime's CPU provider runs FP16 graphs slowly"
                     if provider == CPU_EP and precision == "fp32" else f"no {wanted} ONNX; {precision} runs")
         found.options.append(Option("onnxruntime", candidate, provider, note))
-        return
 
 
 def _torch(engines: EngineSet, facts: HostFacts, found: Plan) -> None:

@@ -64,6 +64,13 @@ class Model:
             results += self.task.results(outputs, chunk, **decode)
         return results
 
+    def stream(self, frames, lookahead: int = 2, timings: dict[str, list] | None = None, **options):
+        """Frames (any iterable: a video reader, a queue) -> one Result per frame, in order, with pre- and
+        post-processing in threads beside inference (runtime.stream); options as for `predict`."""
+        from trtbuild.runtime.stream import stream
+
+        return stream(self, frames, {**self._options, **self._checked(options)}, lookahead, timings)
+
     def infer(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """Prepared inputs (N, C, H, W) float32 -> raw outputs by name (the runner alone; N <= batch_max)."""
         count = len(batch)

@@ -1,0 +1,19 @@
+"""Engine sets built for real once per session (the CPU-only host gets their ONNX candidates)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import YOLO_WEIGHTS
+from trtbuild import api
+from trtbuild.pipeline import BuildOptions
+from trtbuild.recipe import Overrides
+
+
+@pytest.fixture(scope="session")
+def yolo_engines(tmp_path_factory):
+    """engines/yolo12n/ through the precision stage: the FP32 (simplified) and FP16 ONNX candidates."""
+    root = tmp_path_factory.mktemp("runtime")
+    api.build("yolo12n", Overrides(weights=YOLO_WEIGHTS), BuildOptions("precision", out_root=root / "engines"),
+              cache_dir=root / "cache")
+    return root / "engines" / "yolo12n"

@@ -1,0 +1,94 @@
+"""trtbuild.load on real engine sets: what Ultralytics' own predict gives, in one process or in spawned workers."""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from conftest import ASSETS, YOLO_WEIGHTS
+from trtbuild.errors import UsageError
+from trtbuild.runtime.model import load
+
+IMAGES = sorted((ASSETS / "coco128" / "images" / "train2017").glob("*.jpg"))[:16]
+
+
+def _matched(reference_boxes, reference_classes, boxes, classes) -> list[float]:
+    """For each reference box, the best IoU among our boxes of the same class."""
+    from ultralytics.utils.metrics import box_iou
+
+    if not len(reference_boxes):
+        return []
+    iou = box_iou(torch.as_tensor(reference_boxes), torch.as_tensor(boxes)).numpy()
+    same = np.asarray(reference_classes)[:, None] == np.asarray(classes)[None, :]
+    return list(np.where(same, iou, 0.0).max(axis=1))
+
+
+def test_fp32_matches_ultralytics_predict_with_the_square_letterbox(yolo_engines):
+    from ultralytics import YOLO
+
+    reference = YOLO(str(YOLO_WEIGHTS))
+    model = load(yolo_engines, precision="fp32")
+    assert model.runtime == "onnxruntime (CPU) yolo12n.onnx" and model.precision == "fp32"
+    ious, total = [], 0
+    for path in IMAGES:
+        frame = cv2.imread(str(path))
+        ours = model(frame)
+        theirs = reference.predict(frame, imgsz=640, rect=False, verbose=False)[0].boxes
+        assert len(ours.boxes) == len(theirs), path.name
+        ious += _matched(theirs.xyxy.numpy(), theirs.cls.numpy(), ours.boxes, ours.classes)
+        total += len(theirs)
+    assert total > 50 and min(ious) >= 0.99  # measured: every box of 87 at IoU >= 0.999
+
+
+def test_fp16_within_the_recipe_gate_and_options(yolo_engines):
+    frames = [cv2.imread(str(p)) for p in IMAGES]
+    fp32, fp16 = load(yolo_engines, precision="fp32"), load(yolo_engines, precision="fp16")
+    reference, candidate = fp32.predict(frames), fp16.predict(frames)
+    ious = [iou for r, c in zip(reference, candidate) for iou in _matched(r.boxes, r.classes, c.boxes, c.classes)]
+    assert np.mean(np.asarray(ious) >= 0.9) >= 0.95
+    strict = fp16.predict(frames, conf=0.6, classes=[0], max_det=2)
+    assert all(len(r.boxes) <= 2 and set(r.classes) <= {0} and (r.scores >= 0.6).all() for r in strict)
+    assert frames[0].shape[:2] == candidate[0].shape and (candidate[0].boxes[:, 2:] <= frames[0].shape[1::-1]).all()
+    with pytest.raises(UsageError, match=r"alpha: not an option of the detect task"):
+        fp16.predict(frames[0], alpha=1)
+
+
+def _worker(folder: str, paths: list[str], queue) -> None:
+    model = load(folder, precision="fp32", threads=1)
+    queue.put([(r.boxes, r.scores, r.classes) for r in model.predict(paths)])
+
+
+def test_spawned_workers_return_what_one_process_returns(yolo_engines):
+    paths = [str(p) for p in IMAGES[:4]]
+    expected = [(r.boxes, r.scores, r.classes) for r in load(yolo_engines, precision="fp32", threads=1).predict(paths)]
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    workers = [context.Process(target=_worker, args=(str(yolo_engines), paths, queue)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    got = [queue.get(timeout=300) for _ in workers]
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    for results in got:
+        for (boxes, scores, classes), (b, s, c) in zip(expected, results):
+            np.testing.assert_array_equal(boxes, b)
+            np.testing.assert_array_equal(scores, s)
+            np.testing.assert_array_equal(classes, c)
+
+
+def test_a_changed_file_is_never_loaded(yolo_engines, tmp_path):
+    folder = tmp_path / "yolo12n"
+    shutil.copytree(yolo_engines, folder)
+    data = bytearray((folder / "yolo12n.onnx").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (folder / "yolo12n.onnx").write_bytes(bytes(data))
+    model = load(folder)  # auto: the damaged FP32 graph is passed over, the FP16 one runs
+    assert model.precision == "fp16" and "yolo12n.onnx differs from what engines.json recorded" in model.why
+    with pytest.raises(UsageError, match=r"yolo12n.onnx differs from what engines.json recorded \(sha256\)"):
+        load(folder / "yolo12n.onnx")

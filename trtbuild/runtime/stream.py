@@ -1,0 +1,52 @@
+"""Frames through a Model as a pipeline: while frame N infers, frame N+1 is prepared and frame N-1 decoded in worker
+threads, so pre- and post-processing leave the critical path. Results come back in frame order, one per frame.
+
+Inference stays on the calling thread (the runtimes release the GIL while they compute; OpenCV, numpy and torch do
+while they resize, convert and suppress), so a stream adds no parallel use of the Model's runner.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import islice
+
+from trtbuild.runtime.frames import as_frame
+from trtbuild.tasks.base import Result
+
+STAGES = ("prepare", "infer", "post")
+
+
+def stream(model, frames: Iterable, decode: dict, lookahead: int = 2,
+           timings: dict[str, list] | None = None) -> Iterator[Result]:
+    """One Result per frame, in order. `lookahead` frames are prepared ahead and up to as many decoded behind;
+    `timings`: lists under "prepare", "infer" and "post" that get each frame's milliseconds per stage."""
+    task = model.task
+
+    def timed(stage: str, work, *args, **kwargs):
+        start = time.perf_counter()
+        found = work(*args, **kwargs)
+        if timings is not None:
+            timings[stage].append((time.perf_counter() - start) * 1000)
+        return found
+
+    def prepare(frame):
+        frame = as_frame(frame)
+        return frame, timed("prepare", task.prepare, frame)
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="trtbuild-stream") as pool:
+        source = iter(frames)
+        prepared: deque[Future] = deque(pool.submit(prepare, f) for f in islice(source, lookahead))
+        decoding: deque[Future] = deque()
+        while prepared:
+            frame, batch = prepared.popleft().result()
+            prepared.extend(pool.submit(prepare, f) for f in islice(source, 1))
+            outputs = timed("infer", model.infer, batch[None])
+            decoding.append(pool.submit(timed, "post", task.results, outputs, [frame], **decode))
+            while decoding and (decoding[0].done() or len(decoding) > lookahead):
+                yield decoding.popleft().result()[0]
+        while decoding:
+            yield decoding.popleft().result()[0]
+
