@@ -92,3 +92,23 @@ def test_a_changed_file_is_never_loaded(yolo_engines, tmp_path):
     assert model.precision == "fp16" and "yolo12n.onnx differs from what engines.json recorded" in model.why
     with pytest.raises(UsageError, match=r"yolo12n.onnx differs from what engines.json recorded \(sha256\)"):
         load(folder / "yolo12n.onnx")
+
+
+@pytest.mark.slow
+def test_depth_reproduces_the_reference_output_and_maps_back_to_the_frame(tmp_path):
+    from conftest import DEPTH_SEEDED, REFERENCE
+    from trtbuild import api
+    from trtbuild.pipeline import BuildOptions
+    from trtbuild.recipe import Overrides
+
+    api.build("depth", Overrides(weights=DEPTH_SEEDED), BuildOptions("simplify", out_root=tmp_path / "engines"),
+              cache_dir=tmp_path / "cache")
+    model = load(tmp_path / "engines" / "depth", precision="fp32")
+    reference = torch.load(REFERENCE / "depth_anything_v2_vits_reference_io.pt", weights_only=True)
+    got = model.infer(reference["input_518"].float().numpy())["depth"]
+    want = reference["output_518"].numpy()
+    assert np.linalg.norm(got - want) / np.linalg.norm(want) <= 1e-3
+    frame = cv2.imread(str(ASSETS / "coco8" / "images" / "val" / "000000000036.jpg"))
+    result = model(frame)
+    assert result.depth.shape == frame.shape[:2] and result.depth.dtype == np.float32
+    assert result.depth_colormap().shape == frame.shape and result.depth_colormap().dtype == np.uint8
