@@ -44,10 +44,12 @@ class EngineCheck:
     notes: tuple[str, ...] = ()  # it runs, but worth saying (another GPU model of the same compute capability)
 
 
-def check_engine(engine: Path, gpu: tuple[str, str] | None) -> EngineCheck:
+def check_engine(engine: Path, gpu: tuple[str, str] | None,
+                 installed: dict[str, str | None] | None = None) -> EngineCheck:
     """Can this engine run on this host's library and `gpu` (compute capability, name)? Decided from its sidecar and
     package metadata before any library is imported or the engine deserialized (e.g. a TensorRT-RTX engine on a
-    Hopper GPU). The runner factory asks before choosing a runner, `activate` before loading: the same answer."""
+    Hopper GPU). The runner factory asks before choosing a runner, `activate` before loading, `trtbuild.load`
+    before choosing (with `installed`: flavor -> bindings version, the host facts it chose by): the same answer."""
     sidecar_file = sidecar_path(engine)
     if not sidecar_file.is_file():
         return EngineCheck(f"no sidecar beside {engine.name}: cannot tell which library and GPU it was built for; "
@@ -58,7 +60,7 @@ def check_engine(engine: Path, gpu: tuple[str, str] | None) -> EngineCheck:
     except (OSError, ValueError, KeyError) as exc:
         return EngineCheck(f"unreadable sidecar {sidecar_file.name} ({' '.join(str(exc).split())[:160]}); "
                            "rebuild the engine")
-    runtime = flavor.parsed_version()
+    runtime = flavor.parsed_version(None if installed is None else installed.get(flavor.name) or "")
     if runtime is None:
         return EngineCheck(f"{flavor.title} is not installed, so its engines cannot run here ({flavor.install_hint})",
                            sidecar, flavor)

@@ -110,24 +110,11 @@ def _engines(engines: EngineSet, facts: HostFacts, wanted: str, found: Plan) -> 
 
 
 def engine_reason(engines: EngineSet, candidate: Candidate, facts: HostFacts) -> str | None:
-    """Why this engine cannot run on this host, from its sidecar alone, or None."""
-    from trtbuild.tensorrt.compat import check_compat
-    from trtbuild.tensorrt.flavor import get_flavor
-    from trtbuild.tensorrt.sidecar import EngineSidecar
-    from trtbuild.tensorrt.version import parse_version
+    """Why this engine cannot run on this host, from its sidecar alone, or None (the runner's own check)."""
+    from trtbuild.runners.tensorrt_runner import check_engine
 
-    try:
-        sidecar = EngineSidecar.read(engines.folder / candidate.sidecar)
-        flavor = get_flavor(sidecar.library)
-    except (OSError, ValueError, KeyError) as exc:
-        return f"unreadable sidecar {candidate.sidecar} ({' '.join(str(exc).split())[:120]}); rebuild the engine"
-    installed = facts.libraries.get(flavor.name)
-    if installed is None:
-        return f"{flavor.title} is not installed ({flavor.install_hint})"
-    if facts.compute_capability is None:
-        return f"no NVIDIA GPU (nvidia-smi lists none); {flavor.title} engines run on a GPU"
-    compat = check_compat(sidecar, flavor, parse_version(installed), facts.compute_capability, facts.gpu_name)
-    return None if compat.ok else "; ".join(compat.problems)
+    gpu = (facts.compute_capability, facts.gpu_name) if facts.compute_capability else None
+    return check_engine(engines.path(candidate), gpu, facts.libraries).problem
 
 
 def _onnx(engines: EngineSet, facts: HostFacts, wanted: str, asked: bool, found: Plan) -> None:

@@ -57,8 +57,9 @@ class Flavor:
 
         return next(filter(None, map(package_version, self.distributions)), None)
 
-    def parsed_version(self) -> TrtVersion | None:
-        text = self.installed_version()
+    def parsed_version(self, text: str | None = None) -> TrtVersion | None:
+        """The installed version (or `text`, a version another host reported), parsed; None: absent or unreadable."""
+        text = self.installed_version() if text is None else text
         try:
             return parse_version(text) if text else None
         except ValueError:
