@@ -87,3 +87,71 @@ def test_work_dirs_of_dead_processes_are_stale_live_ones_are_not(tmp_path):
     assert sorted(cache.stale_workdirs()) == sorted([dead, foreign])
     cache.remove_stale()
     assert live.exists() and not dead.exists() and not foreign.exists()
+
+
+def test_another_hosts_work_dir_is_never_stale(tmp_path):
+    import subprocess
+    import sys
+
+    from trtbuild.cache import HOST
+
+    cache = Cache(tmp_path)
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    here = tmp_path / "tmp" / f"{child.pid}-{'a' * 32}-{HOST}"
+    elsewhere = tmp_path / "tmp" / f"{child.pid}-{'a' * 32}-{HOST}x"  # the same dead pid, on another host
+    here.mkdir(parents=True)
+    elsewhere.mkdir()
+    assert cache.new_workdir().name.endswith(f"-{HOST}")
+    assert cache.stale_workdirs() == [here]
+
+
+def _aged(entry, seconds_ago: float) -> None:
+    import os
+    import time
+
+    when = time.time() - seconds_ago
+    os.utime(entry.path / "manifest.json", (when, when))
+
+
+def test_size_limit_evicts_least_recently_used_first(tmp_path):
+    cache = Cache(tmp_path)
+    old, used, new = (_commit(cache, key, bytes(1000)) for key in ("old", "used", "new"))
+    _aged(old, 300), _aged(used, 200), _aged(new, 100)
+    assert cache.lookup("export", "used") is not None  # a hit is a use
+    per_entry = old.size()  # "used" is a byte larger (its key)
+    freed = cache.set_max_size(2 * per_entry + 10)
+    assert freed == per_entry and cache.max_size == 2 * per_entry + 10
+    assert sorted(e.key for e in cache.entries()) == ["new", "used"]
+    assert cache.set_max_size(None) == 0 and cache.max_size is None
+
+
+def test_size_limit_never_evicts_what_a_running_build_holds(tmp_path):
+    """Another process holds an entry (as a build does from lookup to its end): eviction passes it over, also at
+    max_size 0, and takes it once that process is gone."""
+    import subprocess
+    import sys
+
+    cache = Cache(tmp_path)
+    held, free = _commit(cache, "held"), _commit(cache, "free")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from trtbuild.cache import Cache; c = Cache(sys.argv[1]); "
+         "c.hold(c.lookup('export', 'held')); print('held', flush=True); sys.stdin.read()", str(tmp_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        cache.set_max_size(0)
+        assert [e.key for e in cache.entries()] == ["held"] and not free.path.exists()
+    finally:
+        holder.communicate("")
+    assert cache.trim() > 0 and not held.path.exists()
+
+
+def test_this_builds_own_holds_are_released_at_its_end(tmp_path):
+    cache = Cache(tmp_path)
+    entry = _commit(cache, "mine")
+    cache.hold(entry)
+    cache.set_max_size(0)
+    assert entry.path.exists()
+    cache.release()
+    assert cache.trim() > 0 and not entry.path.exists()

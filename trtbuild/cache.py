@@ -3,14 +3,22 @@
 An entry is a directory of artifacts plus `manifest.json`. It appears atomically (built in `tmp/<pid>-<id>/`, then
 renamed), reads validate the manifest and re-hash every artifact (anything damaged is a miss, never a crash), and a
 per-key file lock keeps two builds from running the same stage at once: the second one waits and then finds the first
-one's entry. Work directories of killed builds are removed once the pid in their name is no longer alive.
+one's entry. Work directories of killed builds are removed once the pid in their name is no longer alive; their name
+also carries the host, so a cache that several hosts mount (a farm) never removes another host's work.
+
+Size limit (`config.json` max_size, as ccache's): after a stage adds an entry, the least recently used entries go
+until the cache fits; an entry a running build holds (a shared flock on its manifest, taken when the build looked
+it up or made it and released when the build ends, or by the kernel when the build dies) is never evicted.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import re
 import shutil
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -24,6 +32,9 @@ from trtbuild import stale
 from trtbuild.digest import file_digest
 
 MANIFEST = "manifest.json"
+CONFIG = "config.json"
+HOST = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
+_HOST_TAGGED = re.compile(r"^\d+-[0-9a-f]{32}-(?P<host>.+)$")
 
 
 class ArtifactInfo(BaseModel):
@@ -73,6 +84,7 @@ class CacheEntry:
 class Cache:
     def __init__(self, root: Path | str):
         self.root = Path(root)
+        self._held: dict[Path, int] = {}  # entry -> open manifest fd with a shared flock (see `hold`)
 
     def _entry_dir(self, stage: str, key: str) -> Path:
         return self.root / "runs" / stage / key
@@ -97,11 +109,73 @@ class Cache:
             if on_damage:
                 on_damage(f"cache entry {path} was damaged ({problem}); discarded and rebuilt")
             return None
+        os.utime(path / MANIFEST)  # its last use, for eviction
         return CacheEntry(path, manifest)
 
+    def hold(self, entry: CacheEntry) -> None:
+        """Keep `entry` from eviction until `release` (or this process's end); take it under the entry's lock."""
+        if entry.path not in self._held:
+            fd = os.open(entry.path / MANIFEST, os.O_RDONLY)
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            self._held[entry.path] = fd
+
+    def release(self) -> None:
+        for fd in self._held.values():
+            os.close(fd)
+        self._held.clear()
+
+    @property
+    def max_size(self) -> int | None:
+        try:
+            return json.loads((self.root / CONFIG).read_text()).get("max_size")
+        except (OSError, ValueError, AttributeError):
+            return None
+
+    def set_max_size(self, max_size: int | None) -> int:
+        """Set (None: remove) the size limit and evict down to it now; returns the bytes freed."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        stale.write_atomically(self.root / CONFIG, json.dumps({"max_size": max_size}).encode())
+        return self.trim()
+
+    def trim(self) -> int:
+        """Evict least recently used entries until the cache fits its max_size; returns the bytes freed. Entries that
+        a build holds or is writing are skipped."""
+        limit = self.max_size
+        if limit is None:
+            return 0
+        entries = sorted(self.entries(), key=lambda e: (e.path / MANIFEST).stat().st_mtime)
+        sizes = {e.path: e.size() for e in entries}
+        total, freed = sum(sizes.values()), 0
+        for entry in entries:
+            if total <= limit:
+                break
+            if self._evict(entry):
+                total -= sizes[entry.path]
+                freed += sizes[entry.path]
+        return freed
+
+    def _evict(self, entry: CacheEntry) -> bool:
+        try:
+            lock = self.lock(entry.stage, entry.key)
+            lock.acquire(timeout=0)
+        except (Timeout, OSError):  # a build is making or reading it right now
+            return False
+        try:
+            fd = os.open(entry.path / MANIFEST, os.O_RDONLY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # refused while a build holds it
+                shutil.rmtree(entry.path, ignore_errors=True)
+                return True
+            finally:
+                os.close(fd)
+        except OSError:  # held, or gone meanwhile
+            return False
+        finally:
+            lock.release()
+
     def new_workdir(self) -> Path:
-        """A fresh directory under tmp/ whose name says which process owns it."""
-        path = self.root / "tmp" / f"{os.getpid()}-{uuid.uuid4().hex}"
+        """A fresh directory under tmp/ whose name says which process on which host owns it."""
+        path = self.root / "tmp" / f"{os.getpid()}-{uuid.uuid4().hex}-{HOST}"
         path.mkdir(parents=True)
         return path
 
@@ -139,11 +213,13 @@ class Cache:
         return [(path, problem) for path in self._entry_dirs() for _, problem in [_read_manifest(path)] if problem]
 
     def stale_workdirs(self) -> list[Path]:
-        """Work directories under tmp/ whose process is gone (killed builds)."""
+        """Work directories under tmp/ of this host whose process is gone (killed builds); another host's are its
+        own to judge."""
         tmp = self.root / "tmp"
         if not tmp.is_dir():
             return []
-        return [p for p in tmp.iterdir() if not stale.owner_alive(_owner_pid(p.name), p)]
+        return [p for p in tmp.iterdir()
+                if _owner_host(p.name) in (None, HOST) and not stale.owner_alive(_owner_pid(p.name), p)]
 
     def remove_stale(self) -> int:
         return stale.remove(self.stale_workdirs())
@@ -183,6 +259,12 @@ class Cache:
 def _owner_pid(name: str) -> int:
     pid, _, _ = name.partition("-")
     return int(pid) if pid.isdigit() else -1  # not our naming: no live owner
+
+
+def _owner_host(name: str) -> str | None:
+    """The host of `<pid>-<uuid>-<host>`; None for other names (work directories from before hosts were named)."""
+    tagged = _HOST_TAGGED.match(name)
+    return tagged["host"] if tagged else None
 
 
 def _read_manifest(path: Path) -> tuple[dict | None, str | None]:
