@@ -107,6 +107,7 @@ def run_pipeline(loaded: LoadedRecipe, cache: Cache, options: BuildOptions, list
         _record_error(report, "failed", error)
         raise error from None
     finally:
+        cache.release()
         report.seconds = round(time.time() - report.started, 3)
         try:
             report.write(out_dir / "report.json")
@@ -183,7 +184,10 @@ def _run_stage(stage, artifacts: Artifacts, cache: Cache, options: BuildOptions,
         status = "cached" if entry else "ran"
         if entry is None:
             entry = _execute(stage, inputs, material, key, cache, log_dst, damage, listener)
+        cache.hold(entry)  # later stages read its artifacts: no eviction until this build ends
         seconds = time.perf_counter() - start
+    if status == "ran":
+        cache.trim()
     artifacts.update({f"{stage.name}.{role}": entry.artifact(role) for role in entry.manifest["artifacts"]})
     with _writing(out_dir, "--out"):
         _copy(entry.path / "stage.log", log_dst)
