@@ -47,17 +47,10 @@ def build(
     cache_dir: Path | None = None,
     listener: Listener | None = None,
 ) -> BuildReport:
-    from trtbuild.backends.preflight import check_engine_plan
-    from trtbuild.data import preflight
-
     loaded = load(ref, overrides)
     options = options or BuildOptions()
     out_dir = options.out_root / loaded.recipe.name
-    if options.until in STAGE_NAMES:
-        stages = STAGE_NAMES[: STAGE_NAMES.index(options.until) + 1]
-        preflight(loaded.recipe, stages)
-        if "engine" in stages:
-            check_engine_plan(loaded.recipe)
+    check_inputs(loaded, options.until)
     try:
         report = run_pipeline(loaded, Cache(cache_dir or default_cache_dir()), options, listener)
         if options.strict and report.not_measured:
@@ -68,6 +61,42 @@ def build(
         raise
     _write_markdown(out_dir)
     return report
+
+
+def check_inputs(loaded: LoadedRecipe, until: str) -> None:
+    """Before the first stage: every image source the stages up to `until` read, and the engine plan (exit 2)."""
+    from trtbuild.backends.preflight import check_engine_plan
+    from trtbuild.data import preflight
+
+    if until in STAGE_NAMES:
+        stages = STAGE_NAMES[: STAGE_NAMES.index(until) + 1]
+        preflight(loaded.recipe, stages)
+        if "engine" in stages:
+            check_engine_plan(loaded.recipe)
+
+
+def build_matrix(cells: list, options, view=None) -> list:
+    """Several engines at once (trtbuild.farm): `cells` from `recipe_cells` or `matrix_cells`, one after another
+    here or as Ray tasks (options.ray); returns a row per cell. Cells that failed are in the rows, not raised."""
+    from trtbuild.farm.run import run_matrix
+
+    return run_matrix(cells, options, view)
+
+
+def recipe_cells(ref: str, overrides: Overrides | None, precisions: list[str], targets: list[str]) -> list:
+    """The cells of one recipe: each precision (default: the recipe's) for its targets (default: the recipe's)."""
+    from trtbuild.farm.cells import expand
+
+    overrides = overrides or Overrides()
+    return expand(load(ref, overrides), ref, overrides, precisions, targets)
+
+
+def matrix_cells(path: Path) -> list:
+    """The cells of a matrix YAML (trtbuild.farm.cells.Matrix)."""
+    from trtbuild.farm.cells import load_matrix
+    from trtbuild.farm.cells import matrix_cells as cells_of
+
+    return cells_of(load_matrix(path), load)
 
 
 def _fail_unmeasured(report: BuildReport, out_dir: Path) -> None:

@@ -9,6 +9,7 @@ spreads their fields into its options. Nothing heavy is imported before a comman
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import warnings
@@ -18,9 +19,9 @@ from typing import Annotated
 import typer
 
 from trtbuild import __version__, interrupts
-from trtbuild.cli_options import (CacheDir, JsonOut, OutRoot, OutputOptions, PrecisionOptions, RecipeArg,
-                                  RecipeOptions, Strict, Workspace, command_in)
-from trtbuild.errors import Interrupted, TrtbuildError, UsageError
+from trtbuild.cli_options import (CacheDir, ClusterOptions, JsonOut, OutRoot, OutputOptions, PrecisionOptions,
+                                  RecipeArg, RecipeOptions, Strict, Workspace, command_in)
+from trtbuild.errors import Interrupted, StageFailed, TrtbuildError, UsageError
 from trtbuild.runners import RUNNER_NAMES
 from trtbuild.stages import STAGE_NAMES
 
@@ -36,6 +37,9 @@ VerifyRunner = Annotated[str | None, typer.Option(
     "--runner", help="candidate: auto (engine if built, else ONNX Runtime) | onnxruntime | engine")]
 BenchRunners = Annotated[list[str] | None, typer.Option(
     "--runner", help=f"runner to time (repeatable): {' | '.join(RUNNER_NAMES)} (default: recipe bench.runners)")]
+Targets = Annotated[list[str] | None, typer.Option(
+    "--target", help="GPU compute capability, e.g. 8.6 (repeatable): TensorRT-RTX builds one engine for all")]
+MatrixArg = Annotated[Path, typer.Argument(help="matrix YAML: builds: [{recipe, weights, data, precisions, targets}]")]
 Duration = Annotated[float | None, typer.Option(
     "--duration", help="seconds per runner (600 = stability run with memory slope)", min=0.001)]
 
@@ -90,11 +94,27 @@ def show(recipe: RecipeArg, model: RecipeOptions, precision: PrecisionOptions, w
 
 @command()
 def build(recipe: RecipeArg, model: RecipeOptions, precision: PrecisionOptions, output: OutputOptions,
-          workspace: Workspace = None, until: Until = STAGE_NAMES[-1], strict: Strict = False) -> None:
-    """Run the recipe's stages (export -> ... -> bench), reusing cached stages."""
+          cluster: ClusterOptions, workspace: Workspace = None, until: Until = STAGE_NAMES[-1],
+          strict: Strict = False, target: Targets = None) -> None:
+    """Run the recipe's stages (export -> ... -> bench), reusing cached stages; several --precision or --target
+    values, --ray or --dry-run build one engine per cell."""
     from trtbuild import api
 
+    if cluster.asked or target or len(precision.all()) > 1:
+        cells = api.recipe_cells(recipe, model.overrides(precision.calibration_only(), workspace), precision.all(),
+                                 target or [])
+        _run_matrix(cells, cluster, output, until=until, strict=strict)
+        return
     _run_build(recipe, model.overrides(precision, workspace), output, api.build, until=until, strict=strict)
+
+
+@command()
+def farm(matrix: MatrixArg, output: OutputOptions, cluster: ClusterOptions, until: Until = STAGE_NAMES[-1],
+         strict: Strict = False) -> None:
+    """Build every cell of a matrix YAML (recipes x precisions x GPU targets), one after another or with --ray."""
+    from trtbuild import api
+
+    _run_matrix(api.matrix_cells(matrix), cluster, output, until=until, strict=strict)
 
 
 @command()
@@ -190,6 +210,25 @@ def _run_build(recipe: str, overrides, output: OutputOptions, action, **options)
                       "error", highlight=False)
     if output.json_out:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+
+
+def _run_matrix(cells: list, cluster: ClusterOptions, output: OutputOptions, **options) -> None:
+    from trtbuild import api
+    from trtbuild.console import stderr_console
+    from trtbuild.farm.view import FarmView, summary
+
+    console = stderr_console()
+    view = FarmView(console, live=cluster.asked and not cluster.dry_run)
+    try:
+        rows = api.build_matrix(cells, cluster.farm_options(output, **options), view)
+    except Interrupted as exc:
+        raise KeyboardInterrupt(str(exc)) from None
+    console.print(summary(rows))
+    if output.json_out:
+        sys.stdout.write(json.dumps([dataclasses.asdict(r) for r in rows], indent=2) + "\n")
+    failed = [r.cell for r in rows if r.status not in ("ok", "planned")]
+    if failed:
+        raise StageFailed(f"{len(failed)} of {len(rows)} cells failed: {', '.join(failed)}")
 
 
 def _print_report(out_root: Path, recipe: str, json_out: bool, console) -> None:

@@ -36,7 +36,8 @@ JsonOut = Annotated[bool, typer.Option("--json", help="print the report as JSON 
 
 @dataclass
 class PrecisionOptions:
-    precision: Annotated[str | None, typer.Option("--precision", help="fp32 | fp16 | bf16 | int8")] = None
+    precision: Annotated[list[str] | None, typer.Option(
+        "--precision", help="fp32 | fp16 | bf16 | int8 (build: repeat for one engine each)")] = None
     fp16: Annotated[bool, typer.Option("--fp16", help="same as --precision fp16")] = False
     fp32: Annotated[bool, typer.Option("--fp32", help="same as --precision fp32")] = False
     int8: Annotated[bool, typer.Option("--int8", help="same as --precision int8")] = False
@@ -44,11 +45,19 @@ class PrecisionOptions:
         "--calib", help="int8 calibration images: a folder or a dataset YAML (its train split); 300+ recommended")] = None
 
     def chosen(self) -> str | None:
-        picked = [p for p, flag in (("fp16", self.fp16), ("fp32", self.fp32), ("int8", self.int8)) if flag]
-        picked += [self.precision] if self.precision else []
-        if len(set(picked)) > 1:
+        picked = self.all()
+        if len(picked) > 1:
             raise UsageError(f"conflicting precision options: {', '.join(picked)} (pick one)")
         return picked[0] if picked else None
+
+    def all(self) -> list[str]:
+        """Every precision asked for, once each, in order."""
+        picked = [p for p, flag in (("fp16", self.fp16), ("fp32", self.fp32), ("int8", self.int8)) if flag]
+        return list(dict.fromkeys([*picked, *(self.precision or [])]))
+
+    def calibration_only(self) -> PrecisionOptions:
+        """The options without a precision: a matrix names one per cell."""
+        return PrecisionOptions(calib=self.calib)
 
 
 @dataclass
@@ -91,7 +100,29 @@ class OutputOptions:
         return BuildOptions(force=self.force, force_stages=list(self.force_stage or []), out_root=self.out, **chosen)
 
 
-GROUPS = (RecipeOptions, PrecisionOptions, OutputOptions)
+@dataclass
+class ClusterOptions:
+    """Several engines at once (trtbuild.farm): one after another here, or as Ray tasks."""
+
+    ray: Annotated[bool, typer.Option(
+        "--ray", help="run the cells as Ray tasks on a local Ray instance (127.0.0.1 only)")] = False
+    ray_address: Annotated[str | None, typer.Option(
+        "--ray-address", help="join a running Ray cluster: auto | HOST:6379 | ray://HOST:10001 (implies --ray)")] = None
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="print the cells, where each would run and how many stages are cached; build nothing")] = False
+
+    @property
+    def asked(self) -> bool:
+        return self.ray or self.ray_address is not None or self.dry_run
+
+    def farm_options(self, output: OutputOptions, **chosen):
+        from trtbuild.farm.run import FarmOptions
+
+        return FarmOptions(output.build_options(**chosen), output.cache_dir, self.ray or self.ray_address is not None,
+                           self.ray_address, self.dry_run)
+
+
+GROUPS = (RecipeOptions, PrecisionOptions, OutputOptions, ClusterOptions)
 
 
 def command_in(app: typer.Typer):

@@ -1,0 +1,144 @@
+"""A build matrix: cells of (recipe, precision, backend, targets), from the command line or a matrix YAML.
+
+A TensorRT-RTX cell (a backend whose library builds without a GPU) makes one engine for its whole target list; a
+full-TensorRT cell builds for the GPU it runs on, so it is one cell per compute capability. `auto` in a farm means the
+backend that builds anywhere: which engine a cell makes must not depend on the node that happens to take it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from trtbuild.errors import UsageError
+from trtbuild.recipe import LoadedRecipe, Overrides
+
+# Compute capabilities CUDA has shipped GPUs for (a target outside this list is a typo, not a new GPU).
+COMPUTE_CAPABILITIES = ("5.0", "5.2", "5.3", "6.0", "6.1", "6.2", "7.0", "7.2", "7.5", "8.0", "8.6", "8.7", "8.9",
+                        "9.0", "10.0", "10.1", "10.3", "11.0", "12.0", "12.1")
+
+
+def compute_capability(value: object) -> str:
+    """'8.6', 8.6 or 12 -> '8.6' / '12.0'; anything else is one line naming it."""
+    text = str(float(value)) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+    if text not in COMPUTE_CAPABILITIES:
+        raise UsageError(f"target {value!r} is not a compute capability (one of {', '.join(COMPUTE_CAPABILITIES)})")
+    return text
+
+
+def precisions() -> tuple[str, ...]:
+    from trtbuild.recipe.schema import PrecisionSpec
+
+    return get_args(PrecisionSpec.model_fields["mode"].annotation)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One engine to build: `overrides` are the recipe's (weights, data, --set), without precision and backend."""
+
+    recipe: str  # name or path, as given
+    recipe_name: str
+    precision: str
+    backend: str
+    flavor: str
+    anywhere: bool  # the backend builds on any CPU; else only on a GPU of `targets[0]`
+    targets: tuple[str, ...]
+    overrides: Overrides = field(default_factory=Overrides, compare=False)
+
+    @property
+    def name(self) -> str:
+        targets = "-".join(t.replace(".", "") for t in self.targets) or "default"
+        return f"{self.recipe_name}.{self.precision}.{self.flavor}.sm{targets}"
+
+    def recipe_overrides(self) -> Overrides:
+        """The overrides that make this cell out of its recipe."""
+        sets = [f"engine.backend={self.backend}"]
+        if self.targets:
+            sets.append(f"engine.compute_capabilities=[{', '.join(repr(t) for t in self.targets)}]")
+        return replace(self.overrides, precision=self.precision, sets=[*self.overrides.sets, *sets])
+
+
+def expand(loaded: LoadedRecipe, ref: str, overrides: Overrides, precision_list: list[str], targets: list,
+           backend: str | None = None) -> list[Cell]:
+    """The cells of one recipe; `loaded` is it with `overrides` (defaults: its own precision, backend, targets)."""
+    from trtbuild.backends.registry import backends, get_backend
+
+    engine = loaded.recipe.engine
+    targets = [compute_capability(t) for t in (targets or engine.compute_capabilities or [])]
+    unknown = [p for p in precision_list if p not in precisions()]
+    if unknown:
+        raise UsageError(f"precision {unknown[0]!r} is not one of {', '.join(precisions())}")
+    requested = backend or engine.backend
+    try:
+        chosen = get_backend(requested) if requested != "auto" else next(
+            b for b in backends() if b.flavor.builds_without_gpu)
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0])) from None
+    anywhere = chosen.flavor.builds_without_gpu
+    if not anywhere and not targets:
+        raise UsageError(f"{loaded.recipe.name}: backend {chosen.name} builds for the GPU it runs on: name the "
+                         "compute capabilities with --target (one engine each)")
+    target_sets = [tuple(targets)] if anywhere else [(t,) for t in dict.fromkeys(targets)]
+    return [Cell(ref, loaded.recipe.name, p, chosen.name, chosen.flavor.name, anywhere, t, overrides)
+            for p in dict.fromkeys(precision_list or [loaded.recipe.precision.mode]) for t in target_sets]
+
+
+class MatrixEntry(BaseModel):
+    """One recipe of a matrix YAML; paths are relative to the matrix file."""
+
+    model_config = ConfigDict(extra="forbid")
+    recipe: str
+    weights: Path | None = None
+    random_weights: bool = False
+    data: Path | None = None
+    calib: Path | None = None
+    precisions: list[str] = Field(default_factory=list, description="default: the recipe's precision.mode")
+    targets: list[str | float] = Field(default_factory=list, description="default: engine.compute_capabilities")
+    backend: str | None = None
+    set: list[str] = Field(default_factory=list, description="key.path=value, as --set")
+
+
+class Matrix(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    builds: list[MatrixEntry] = Field(min_length=1)
+
+
+def load_matrix(path: Path) -> Matrix:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise UsageError(f"{path}: not a readable matrix YAML ({' '.join(str(exc).split())[:200]})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: a matrix YAML is a mapping with `builds:` (a list of recipes)")
+    try:
+        matrix = Matrix.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])  # a misspelt key first
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
+        problem = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        if err["type"] == "too_short":
+            problem = "is empty: an empty matrix builds nothing"
+        raise UsageError(f"{path}: {where}: {problem}") from None
+    for entry in matrix.builds:
+        for key in ("weights", "data", "calib"):
+            value = getattr(entry, key)
+            if value is not None and not value.expanduser().is_absolute():
+                setattr(entry, key, path.parent / value)
+    return matrix
+
+
+def matrix_cells(matrix: Matrix, load) -> list[Cell]:
+    """Every cell of a matrix; `load(ref, overrides)` loads and checks a recipe (trtbuild.api.load)."""
+    cells = []
+    for entry in matrix.builds:
+        overrides = Overrides(weights=entry.weights, random_weights=entry.random_weights, sets=list(entry.set),
+                              data=entry.data, calib=entry.calib)
+        cells += expand(load(entry.recipe, overrides), entry.recipe, overrides, entry.precisions, entry.targets,
+                        entry.backend)
+    return cells
