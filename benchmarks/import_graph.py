@@ -27,10 +27,8 @@ LAYERS = [
     # the TensorRT-family libraries' glue: versions, flavors, plans, sidecars, builders, trtexec
     ("tensorrt", ["trtbuild.tensorrt", "trtbuild.tensorrt.*"]),
     ("models", ["trtbuild.models", "trtbuild.models.*"]),
-    ("runners", ["trtbuild.runners", "trtbuild.runners.base", "trtbuild.runners.*_runner"]),
+    ("runners", ["trtbuild.runners", "trtbuild.runners.*"]),
     ("backends", ["trtbuild.backends", "trtbuild.backends.*"]),
-    # the runner factory picks among runners and asks the backend registry which library built an engine
-    ("runner-selection", ["trtbuild.runners.factory"]),
     ("measurement", ["trtbuild.images", "trtbuild.data", "trtbuild.feeds", "trtbuild.metrics", "trtbuild.metrics.*",
                      "trtbuild.bench", "trtbuild.bench.*", "trtbuild.plots", "trtbuild.accuracy",
                      "trtbuild.accuracy.*", "trtbuild.tasks", "trtbuild.tasks.*", "trtbuild.precision",
@@ -38,7 +36,8 @@ LAYERS = [
     ("stages", ["trtbuild.stages", "trtbuild.stages.*", "trtbuild.registries"]),
     ("build", ["trtbuild.report", "trtbuild.pipeline", "trtbuild.console", "trtbuild.report_markdown",
                "trtbuild.doctor"]),
-    ("commands", ["trtbuild.api", "trtbuild.cli_options", "trtbuild.cli", "trtbuild.__main__"]),
+    ("commands", ["trtbuild.api", "trtbuild.farm", "trtbuild.farm.*", "trtbuild.cli_options", "trtbuild.cli",
+                  "trtbuild.__main__"]),
 ]
 
 

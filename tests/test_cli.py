@@ -31,6 +31,16 @@ def test_list_works_from_any_directory(tmp_path):
     assert "yolo12n" in out.stdout and "depth" in out.stdout
 
 
+@pytest.mark.parametrize("args", [["--help"], ["list"], ["build", "--help"]])
+def test_help_and_list_import_nothing_heavy(tmp_path, args):
+    """What users and scripts call most starts without numpy or torch (python -X importtime lists every import)."""
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "trtbuild", *args], capture_output=True,
+                         text=True, cwd=tmp_path, timeout=120)
+    assert out.returncode == 0, out.stderr
+    imported = {line.rpartition("|")[2].strip() for line in out.stderr.splitlines() if line.startswith("import time:")}
+    assert imported and not imported & {"numpy", "torch", "onnx", "onnxruntime", "cv2"}
+
+
 def test_show_prints_the_resolved_recipe():
     out = run("show", "dav2", "--fp16", "--workspace", "4096")
     data = json.loads(out.stdout)

@@ -12,6 +12,8 @@ def stage_class(name: str) -> type:
     """The Stage subclass of trtbuild/stages/<name>.py (KeyError for a name not in STAGE_NAMES)."""
     if name not in STAGE_NAMES:
         raise KeyError(f"unknown stage {name!r} (stages: {', '.join(STAGE_NAMES)})")
+    from trtbuild.stages.base import Stage
+
     module = importlib.import_module(f"{__name__}.{name}")
-    return next(v for v in vars(module).values() if isinstance(v, type) and getattr(v, "name", None) == name
-                and v.__module__ == module.__name__)
+    return next(v for v in vars(module).values()
+                if isinstance(v, type) and issubclass(v, Stage) and v.__module__ == module.__name__)

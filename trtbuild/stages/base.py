@@ -49,11 +49,15 @@ class StageOutput:
 
 
 class Stage(ABC):
-    name: ClassVar[str]
+    name: ClassVar[str]  # its module's: trtbuild/stages/<name>.py (the names and their order: trtbuild.stages)
     tools: ClassVar[tuple[str, ...]] = ()  # distributions whose versions change the output
     code: ClassVar[tuple[str, ...]] = ()  # package files/folders (besides this stage's own) the output depends on
     host_bound: ClassVar[bool] = False  # GPU, driver and the engine libraries' versions enter the key
     publish: ClassVar[dict[str, str]] = {}  # role -> stable file name under engines/<recipe>/ (publish_fields)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.name = cls.__module__.rpartition(".")[2]
 
     def __init__(self, recipe: Recipe):
         self.recipe = recipe

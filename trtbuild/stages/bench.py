@@ -12,7 +12,6 @@ from trtbuild.stages.base import Artifacts, Stage, StageContext, StageOutput
 
 
 class BenchStage(Stage):
-    name = "bench"
     tools = ("torch", "onnxruntime")
     code = ("models", "runners", "bench", "feeds.py", "data.py", "plots.py")
     host_bound = True

@@ -9,7 +9,6 @@ from trtbuild.stages.base import Artifacts, Stage, StageContext, StageOutput
 
 
 class CheckStage(Stage):
-    name = "check"
     tools = ("torch", "onnx", "onnxruntime")
     code = ("models", "runners", "metrics", "feeds.py", "data.py")
 

@@ -28,7 +28,6 @@ from trtbuild.tensorrt.sidecar import EngineSidecar, GpuInfo, IoTensor, Ultralyt
 
 
 class EngineStage(Stage):
-    name = "engine"
     code = ("backends", "tensorrt")
     publish = {"engine": "{stem}.engine", "sidecar": "{stem}.engine.json", "layers": "{stem}.layers.json"}
 

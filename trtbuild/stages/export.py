@@ -11,7 +11,6 @@ from trtbuild.stages.base import Artifacts, Stage, StageContext, StageOutput
 
 
 class ExportStage(Stage):
-    name = "export"
     tools = ("torch", "onnx")
     code = ("models",)
     publish = {"onnx": "{name}.raw.onnx"}

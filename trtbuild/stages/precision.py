@@ -28,7 +28,6 @@ def spread(items: list, count: int) -> list:
 
 
 class PrecisionStage(Stage):
-    name = "precision"
     tools = ("onnx", "onnxruntime", "onnxconverter-common", "torch", "ultralytics")
     code = ("precision", "metrics", "models", "runners", "accuracy", "feeds.py", "data.py")
     publish = {"onnx": "{name}.{precision}.onnx"}

@@ -27,7 +27,6 @@ SIMPLIFIERS = {"onnxsim": _onnxsim, "onnxslim": _onnxslim}
 
 
 class SimplifyStage(Stage):
-    name = "simplify"
     tools = ("onnx", "onnxsim", "onnxslim")
     publish = {"onnx": "{name}.onnx"}
 
