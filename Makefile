@@ -11,7 +11,7 @@ DEPTH_WEIGHTS ?= depth_anything_v2_vits.pth
 YOLO_DATA  ?= ../shared/assets/coco128/coco128.yaml
 DEPTH_DATA ?= ../shared/assets/coco8/coco8.yaml
 
-.PHONY: setup lock test test-matrix test-gpu onnx engines bench bench-build clean
+.PHONY: setup lock test test-long test-matrix test-gpu onnx engines bench bench-build clean
 
 setup:  ## create .venv with exactly requirements.lock (hash-checked), then trtbuild itself as an editable install
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,11 @@ lock:  ## re-resolve pyproject.toml (extras test, rtx, dev, farm) into requireme
 	  --no-emit-find-links --extra test --extra rtx --extra dev --extra farm --constraint lock-constraints.txt $(LOCK_FLAGS) \
 	  --output-file requirements.lock pyproject.toml
 
-test:  ## the CPU test suite (GPU/TensorRT tests are skipped with their reason)
-	$(BIN)/python -m pytest
+test:  ## the CPU test suite without the long real-data runs (GPU/TensorRT tests are skipped with their reason)
+	$(BIN)/python -m pytest -m "not long"
+
+test-long:  ## only the long real-data runs (INT8 searches on real models and data; CI runs them after make test)
+	$(BIN)/python -m pytest -m long
 
 test-matrix:  ## the suite under the lowest and highest torch/torchvision/onnxruntime pyproject.toml allows (/tmp venvs)
 	$(BIN)/python benchmarks/test_matrix.py --out benchmarks/results/test_matrix.json

@@ -28,7 +28,10 @@ def test_cold_export_runs_every_stage_and_publishes(yolo_export):
     export, simplify, check = report.stages
     assert export.metrics["opset"] == 17 and export.metrics["outputs"] == ["output0"]
     assert simplify.metrics["tool"] == "onnxsim" and simplify.metrics["nodes_after"] < export.metrics["nodes"]
-    assert check.metrics["samples"] == 4 and check.metrics["outputs"]["output0"]["max_abs"] < 0.05
+    # measured here: max_abs 4.3e-4 (box pixels up to 640), rel_l2 1.2e-7; 10x headroom for other CPUs' kernels,
+    # still far inside the recipe's gate (0.05, 1e-4), which the stage itself enforces
+    parity = check.metrics["outputs"]["output0"]
+    assert check.metrics["samples"] == 4 and parity["max_abs"] < 4e-3 and parity["rel_l2"] < 1.2e-6
     assert "YOLO12n summary" in (out / "logs" / "export.log").read_text(), "tool output is captured in the log"
     assert load_report(out / "report.json").status == "ok"
 

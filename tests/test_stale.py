@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
+
+import psutil
 
 from trtbuild import stale
 
@@ -25,11 +26,12 @@ def test_owner_is_the_live_process_named_in_the_file(tmp_path):
 
 
 def test_a_reused_pid_does_not_own_older_files(tmp_path):
-    """A file last written an hour before this process started cannot be this process's, whatever its name says."""
+    """A file last written before this process started cannot be this process's, whatever its name says. Aged from
+    this process's own start (a fixed age would pass for a young process only)."""
     old = tmp_path / f".model.onnx.tmp{os.getpid()}"
     old.write_text("x")
-    an_hour_ago = time.time() - 3600
-    os.utime(old, (an_hour_ago, an_hour_ago))
+    before_start = psutil.Process().create_time() - stale._START_TIME_SLACK_S - 60
+    os.utime(old, (before_start, before_start))
     assert not stale.owner_alive(os.getpid(), old)
 
 

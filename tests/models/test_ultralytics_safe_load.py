@@ -50,7 +50,12 @@ def test_trust_pickle_loads_it_fully(planted, tmp_path, in_repo):
     assert marker.exists()
 
 
-def test_real_checkpoint_passes_the_vetting(tmp_path):
+def test_real_checkpoint_passes_the_vetting():
+    """The vetting skips itself where Ultralytics or torch has no weights_only loader (it would then pass anything);
+    the locked versions have one, so here it must really run."""
+    import ultralytics.nn.tasks as tasks
+
     from trtbuild.models.ultralytics_yolo import _vet_checkpoint
 
+    assert tasks._SafeLoad.SUPPORTED, "no weights_only loader: checkpoints would load unvetted"
     _vet_checkpoint(YOLO_WEIGHTS)

@@ -11,12 +11,15 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 
 TRTBUILD = Path(sys.executable).parent / "trtbuild"  # the installed console script, as users run it
 CPU_STAGES = ("export", "simplify", "check", "precision")
+T = TypeVar("T")
 
 
 def tiny_recipe(folder: Path, name: str = "tiny", size: int = 64) -> Path:
@@ -48,21 +51,39 @@ def run(args: list[str], cwd: Path, timeout: float = 300, env: dict | None = Non
                           env={**os.environ, **(env or {})})
 
 
-def wait_for_stage(proc: subprocess.Popen, cache: Path, stage: str, timeout: float = 180) -> Path:
-    """The work directory of `proc` once `stage` has started in it (its log's first line names the stage)."""
+def wait_for(found: Callable[[], T | None], proc: subprocess.Popen, what: str, timeout: float = 180) -> T:
+    """What `found()` returns once it returns something: a moment of `proc`'s build observed from outside (a file it
+    wrote, CPU time it used), so tests act at that moment and not after a guessed delay."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        result = found()
+        if result:
+            return result
+        if proc.poll() is not None:
+            raise AssertionError(f"build ended (exit {proc.returncode}) before {what}: {proc.stderr.read()[-2000:]}")
+        time.sleep(0.001)
+    raise AssertionError(f"not within {timeout} s: {what}")
+
+
+def wait_for_stage(proc: subprocess.Popen, cache: Path, stage: str) -> Path:
+    """The work directory of `proc` once `stage` has started in it (its log's first line names the stage)."""
+    def started() -> Path | None:
         for log in (cache / "tmp").glob(f"{proc.pid}-*/stage.log"):
             try:
                 if f" stage {stage} " in log.read_text():
                     return log.parent
             except FileNotFoundError:  # the stage finished meanwhile
                 continue
-        if proc.poll() is not None:
-            raise AssertionError(f"build ended (exit {proc.returncode}) before {stage} started: "
-                                 f"{proc.stderr.read()[-2000:]}")
-        time.sleep(0.01)
-    raise AssertionError(f"{stage} did not start within {timeout} s")
+        return None
+
+    return wait_for(started, proc, f"{stage} started")
+
+
+def signal_delivered(pid: int, signum: int) -> bool:
+    """Whether no `signum` is pending for `pid` any more (the kernel has handed it to the process)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    pending = [int(line.split()[1], 16) for line in status.splitlines() if line.startswith(("SigPnd:", "ShdPnd:"))]
+    return not any(mask & (1 << (signum - 1)) for mask in pending)
 
 
 def dead_pid() -> int:

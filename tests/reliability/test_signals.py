@@ -8,16 +8,18 @@ process instead in one stage, as a cancelled CI job sends it) and once by SIGKIL
 from __future__ import annotations
 
 import os
+import resource
 import signal
-import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 import trtbuild
 from conftest import REPO, YOLO_WEIGHTS
 from reliability.builds import (CPU_STAGES, TRTBUILD, assert_published_whole, command, launch, report, run,
-                                stderr_lines, temp_files, tiny_recipe, wait_for_stage, workdirs)
+                                signal_delivered, stderr_lines, temp_files, tiny_recipe, wait_for, wait_for_stage,
+                                workdirs)
 
 pytestmark = pytest.mark.reliability
 PACKAGE = Path(trtbuild.__file__).parent
@@ -36,7 +38,8 @@ def _interrupt(proc, cache, stage: str, twice: bool, terminate: bool = False) ->
 
     send()
     if twice:  # an impatient user: the second signal must not turn the clean exit into a traceback
-        time.sleep(0.05)
+        signum = signal.SIGTERM if terminate else signal.SIGINT
+        wait_for(lambda: signal_delivered(proc.pid, signum), proc, "the first signal delivered")  # not merged
         send()
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
@@ -76,33 +79,54 @@ def test_sigint_sigterm_and_kill_in_every_cpu_stage_then_rebuild(tmp_path):
 
 
 def test_sigint_at_any_moment_of_a_cached_build_is_one_line(tmp_path):
-    """Ctrl-C while the CLI and the recipe load, while cached stages are looked up and published, and while the report
-    is written: one line every time (or a normal exit 0 if the build had already finished). Only a Ctrl-C inside the
-    Python interpreter's own start-up, before trtbuild's first line runs, gets Python's own message."""
-    recipe, cache, out = tiny_recipe(tmp_path), tmp_path / "cache", tmp_path / "out"
-    args = command(recipe, cache, out, "--until", "export")
-    assert run(args, tmp_path).returncode == 0
-    start = time.monotonic()
-    assert run(args, tmp_path).returncode == 0
-    cached_s = time.monotonic() - start  # the moments are spread over a cached build's own length on this host
+    """Ctrl-C while the CLI and the recipe load, once the pipeline has begun, once the cached stage is published and
+    once the report is written: one line every time (or a normal exit 0 if the build had already finished). Only a
+    Ctrl-C inside the Python interpreter's own start-up, before trtbuild's first line runs, gets Python's own message.
+    Each moment is observed in the process (CPU time it has used, files it has written), not guessed from the wall
+    clock, which a loaded machine stretches."""
+    recipe, cache = tiny_recipe(tmp_path), tmp_path / "cache"
+    assert run(command(recipe, cache, tmp_path / "first", "--until", "export"), tmp_path).returncode == 0
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert run(command(recipe, cache, tmp_path / "cached", "--until", "export"), tmp_path).returncode == 0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cached_cpu_s = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    moments = [*(_cpu_used(cached_cpu_s * share) for share in (0.2, 0.4, 0.6, 0.8)),
+               *(_written(name) for name in ("logs", "report.json", "logs/export.log", "report.md"))]
     outcomes = []
-    for delay in (cached_s * f for f in (0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.9)):
-        proc = launch(args, tmp_path)
-        time.sleep(delay)
-        os.killpg(proc.pid, signal.SIGINT)
+    for index, (moment, reached) in enumerate(moments):
+        out = tmp_path / f"out{index}"  # its own, so each file moment is this build's
+        proc = launch(command(recipe, cache, out, "--until", "export"), tmp_path)
+        wait_for(lambda: reached(proc, out / "tiny") or proc.poll() is not None, proc, moment)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=60)
         if proc.returncode != 0 and _in_interpreter_start_up(err):
             outcomes.append("interpreter start-up")
             continue
-        assert "Traceback" not in err, (delay, err)
+        assert "Traceback" not in err, (moment, err)
         if proc.returncode == 0:
             outcomes.append("finished")
             continue
         lines = stderr_lines(err)
-        assert proc.returncode == 130 and len(lines) == 1 and lines[0].startswith("interrupted"), (delay, err)
+        assert proc.returncode == 130 and len(lines) == 1 and lines[0].startswith("interrupted"), (moment, err)
         assert workdirs(cache) == [] and temp_files(out) == []
         outcomes.append("interrupted")
     assert outcomes.count("interrupted") >= 3, outcomes
+
+
+def _cpu_used(seconds: float):
+    def reached(proc, out: Path) -> bool:
+        try:
+            times = psutil.Process(proc.pid).cpu_times()
+        except psutil.NoSuchProcess:
+            return False
+        return times.user + times.system >= seconds
+
+    return f"{seconds:.2f} s of CPU used", reached
+
+
+def _written(name: str):
+    return f"{name} written", lambda proc, out: (out / name).exists()
 
 
 def _in_interpreter_start_up(err: str) -> bool:

@@ -236,4 +236,5 @@ def test_rtx_real_depth_anything_v2_engine(in_repo, tmp_path):
                     "precision.evaluate.max_images=1")
     record = _engine_record(report)
     assert record.status == "ran" and record.metrics["io"][0]["shape"] == [1, 3, 392, 392]
-    assert record.metrics["engine_bytes"] > 20e6  # ViT-S weights in FP16 (~50 MB at 518)
+    # measured 54.6 MB (ViT-S weights in FP16); the FP32 engine is 105 MB: +-18 % for other builder versions
+    assert 45e6 < record.metrics["engine_bytes"] < 65e6

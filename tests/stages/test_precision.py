@@ -1,8 +1,10 @@
 """Real FP16/INT8 conversions of YOLO12n and Depth-Anything-V2 (392, seeded weights) on CPU, through the pipeline.
 
-Documented bounds (ONNX Runtime CPU vs PyTorch FP32; CPU ORT may compute FP16 ops in FP32, the GPU numbers come
-from benchmarks/precision_gpu.py): YOLO FP16 mAP50-95 drop <= 0.5 %, INT8 (8 calibration images) <= 15 %;
-depth FP16 rel MSE <= 0.01 %, INT8 <= 5 %.
+Bounds (ONNX Runtime CPU vs PyTorch FP32; CPU ORT may compute FP16 ops in FP32, the GPU numbers come from
+benchmarks/precision_gpu.py) are the values measured on this 2-core machine with the headroom each test states:
+YOLO INT8 (8 calibration images, no search) drop 0.86 %; depth (392) FP16 rel MSE 2.2e-5 %, AbsRel 8.6e-4;
+depth INT8 (16 calibration images, no search) rel MSE 0.62 %, AbsRel 0.142 (over the recipe's 0.1 target: the
+search's job, tested with the long marker).
 """
 
 from __future__ import annotations
@@ -119,7 +121,7 @@ def test_yolo_int8_has_qdq_around_convs_and_runs(shared_cache, in_repo_module):
     assert calibration["source"] == f"{COCO128} (train split)"
     assert any("int8 calibrated on 8 images" in w and "300+ recommended" in w and "--calib" in w
                for w in stage.warnings)
-    assert stage.metrics["accuracy_vs_pytorch_fp32"]["map50_95_drop_pct"] <= 15.0
+    assert stage.metrics["accuracy_vs_pytorch_fp32"]["map50_95_drop_pct"] <= 2.0  # 0.86 measured; 8 images: coarse
 
 
 def test_depth_fp16_keeps_layernorm_and_softmax_fp32(shared_cache, in_repo_module):
@@ -128,7 +130,8 @@ def test_depth_fp16_keeps_layernorm_and_softmax_fp32(shared_cache, in_repo_modul
     reasons = stage.metrics["fp32_reasons"]
     assert reasons["LayerNormalization (default policy)"] == 28 and reasons["Softmax (default policy)"] == 12
     accuracy = stage.metrics["accuracy_vs_pytorch_fp32"]
-    assert accuracy["finite"] and accuracy["depth_rel_mse_pct"] <= 0.01 and accuracy["depth_abs_rel"] <= 0.02
+    # measured 2.2e-5 % and 8.6e-4: 9x and 6x headroom for CPUs whose ORT runs FP16 kernels natively
+    assert accuracy["finite"] and accuracy["depth_rel_mse_pct"] <= 2e-4 and accuracy["depth_abs_rel"] <= 5e-3
 
 
 def test_depth_int8_matmuls_are_quantized(shared_cache, in_repo_module):
@@ -143,7 +146,8 @@ def test_depth_int8_matmuls_are_quantized(shared_cache, in_repo_module):
     assert stage.metrics["qdq_evaluation"] == {"mode": "simulated (session.disable_quant_qdq)",
                                                "cpu_int8_flags": int8_cpu_flags()}
     accuracy = stage.metrics["accuracy_vs_pytorch_fp32"]
-    assert accuracy["finite"] and accuracy["depth_rel_mse_pct"] <= 5.0
+    # measured rel MSE 0.62 % (2x headroom), AbsRel 0.142: fully quantized it misses the AbsRel target (long test)
+    assert accuracy["finite"] and accuracy["depth_rel_mse_pct"] <= 1.2 and 0.1 < accuracy["depth_abs_rel"] <= 0.2
     _, fp32 = run(shared_cache, "depth", "fp32", "precision.evaluate.max_images=2")
     recipe = load_recipe("depth", BASE["depth"]).recipe
     feeds = image_feeds(create_adapter(recipe), recipe, list_images(COCO8.parent / "images" / "val", 2))
@@ -152,7 +156,8 @@ def test_depth_int8_matmuls_are_quantized(shared_cache, in_repo_module):
     for simulated in (True, False):
         with OnnxRuntimeRunner(path, simulated_qdq=simulated) as candidate:
             errors = [depth_errors(e, candidate.infer(f)["depth"]) for e, f in zip(expected, feeds)]
-        assert all(e["finite"] and e["rel_mse_pct"] <= 5.0 for e in errors), (simulated, errors)
+        # per image, measured 0.48 / 0.76 % simulated and 0.48 / 0.73 % with this CPU's integer kernels: 2x headroom
+        assert all(e["finite"] and e["rel_mse_pct"] <= 1.5 for e in errors), (simulated, errors)
 
 
 def test_builder_method_passes_fp32_through(shared_cache, in_repo_module):
@@ -161,7 +166,7 @@ def test_builder_method_passes_fp32_through(shared_cache, in_repo_module):
     assert set(node_compute_dtypes(onnx.load(str(path))).values()) <= {"float32", "other"}
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_yolo_int8_search_keeps_the_most_sensitive_nodes_fp32(shared_cache, in_repo_module):
     """A real search on a small budget: the nodes it keeps are the top of its ranking, carry no Q/DQ in the graph,
     and the graph it ships scores no worse than the fully quantized one (trial 0) on the target metric."""
@@ -183,7 +188,20 @@ def test_yolo_int8_search_keeps_the_most_sensitive_nodes_fp32(shared_cache, in_r
     assert not any(fed_by_dq[n] for n in kept) and sum(fed_by_dq.values()) == len(fed_by_dq) - len(kept)
 
 
-@pytest.mark.slow
+@pytest.mark.long
+def test_depth_int8_search_meets_the_abs_rel_target_too(shared_cache, in_repo_module):
+    """The recipe's search on: the graph it ships meets the AbsRel target as well as rel MSE, where the fully
+    quantized graph misses it (test_depth_int8_matmuls_are_quantized). Scored on COCO8's 4 val images."""
+    stage, _ = run(shared_cache, "depth", "int8", "precision.calibration.count=16", "precision.evaluate.max_images=4",
+                   "precision.int8.auto_keep_fp32=true")
+    search = stage.metrics["int8_search"]
+    assert search["target"] == [{"metric": "depth_rel_mse_pct", "max": 5.0}, {"metric": "depth_abs_rel", "max": 0.1}]
+    assert search["before"]["depth_abs_rel"] > 0.1 and search["passed"], search["trials"]
+    accuracy = stage.metrics["accuracy_vs_pytorch_fp32"]
+    assert accuracy["depth_abs_rel"] <= 0.1 and accuracy["depth_rel_mse_pct"] <= 5.0
+
+
+@pytest.mark.long
 def test_shipped_yolo12n_int8_meets_its_target_on_coco128(shared_cache, in_repo_module):
     """The shipped recipe's INT8 as a user runs it with COCO128 (about 7 minutes): percentile calibration on all 128
     images, the search scored on all 128 with their labels, and the graph it ships within the recipe's 1 % mAP50-95
