@@ -113,13 +113,9 @@ def headline(stage: StageRecord) -> str:
 
 
 def accuracy_headline(accuracy: dict) -> str:
-    """The precision stage's numbers: real-label mAP (PyTorch -> candidate) where there are labels, else paired."""
-    if "map50_95_pytorch" in accuracy:
-        return (f"mAP50-95 {accuracy['map50_95_pytorch']:.4f} -> {accuracy['map50_95']:.4f} "
-                f"(drop {accuracy['map50_95_drop_pct']:.2f} %, labels; paired "
-                f"{accuracy['map50_95_drop_vs_pytorch_pct']:.2f} %)")
-    if "map50_95_drop_pct" in accuracy:
-        return f"mAP50-95 drop {accuracy['map50_95_drop_pct']:.2f} % vs PyTorch detections (no labels)"
-    if "depth_rel_mse_pct" in accuracy:
-        return f"depth rel MSE {accuracy['depth_rel_mse_pct']:.3g} %, AbsRel {accuracy['depth_abs_rel']:.3g}"
-    return f"finite {accuracy.get('finite')}"
+    """The precision stage's numbers, as the task words them (real-label mAP where there are labels, ...)."""
+    from trtbuild.tasks.registry import task_class
+
+    if "task" not in accuracy:  # a report from before tasks named themselves
+        return f"finite {accuracy.get('finite')}"
+    return task_class(accuracy["task"]).headline(accuracy)

@@ -255,12 +255,11 @@ def _run_in(workdir: Path, stage, inputs, material, key, cache: Cache, log_dst: 
 def _publish(stage, entry: CacheEntry, out_dir: Path) -> list[ArtifactRecord]:
     """Hard-link (or copy) artifacts to stable names under engines/<recipe>/."""
     records = []
-    names = stage.publish_fields(entry.manifest["metrics"])
     for role, info in entry.manifest["artifacts"].items():
-        template = stage.publish.get(role)
+        name = stage.published_name(role, info["file"], entry.manifest["metrics"])
         source = entry.path / info["file"]
-        target = out_dir / template.format(**names) if template else source
-        if template:
+        target = out_dir / name if name else source
+        if name:
             _copy(source, target)
         records.append(ArtifactRecord(role=role, path=str(target), sha256=info["sha256"], size=info["size"]))
     return records

@@ -6,11 +6,6 @@ from pathlib import Path
 
 from trtbuild.report import BenchSection, BuildReport, VerifySection
 
-PLOTS = (("verify.detections.png", "Detections: PyTorch (green) vs candidate (red, dashed)"),
-         ("verify.depth_error.png", "Depth: PyTorch, candidate and absolute error"),
-         ("bench.latency.png", "Latency distribution per runner"))
-
-
 def write_markdown(report: BuildReport, out_dir: Path) -> Path:
     path = out_dir / "report.md"
     path.write_text(render(report, out_dir))
@@ -38,8 +33,9 @@ def render(report: BuildReport, out_dir: Path) -> str:
         lines += ["", "## Accuracy (verify)", ""] + _verify(report.verify)
     if report.bench:
         lines += ["", "## Latency (bench)", ""] + _bench(report.bench)
-    plots = [(f"{report.recipe}.{suffix}", title) for suffix, title in PLOTS
-             if (out_dir / f"{report.recipe}.{suffix}").exists()]
+    plots = [(Path(a.path).name, f"{s.name}: {a.role.removesuffix('_png').replace('_', ' ')}")
+             for s in report.stages for a in s.artifacts
+             if a.path.endswith(".png") and (out_dir / Path(a.path).name).exists()]
     if plots:
         lines += ["", "## Plots", ""] + [f"![{title}]({name})\n" for name, title in plots]
     return "\n".join(lines) + "\n"

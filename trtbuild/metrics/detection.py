@@ -10,10 +10,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
-import torch
 
 # COCO mAP50-95: IoU thresholds 0.50, 0.55, ..., 0.95 (what Ultralytics' DetectionValidator uses)
-IOU_THRESHOLDS = torch.linspace(0.5, 0.95, 10)
+IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
 
 
 def decode_yolo(raw: np.ndarray, conf: float = 0.001, iou: float = 0.7, max_det: int = 300) -> list[np.ndarray]:
@@ -21,6 +20,7 @@ def decode_yolo(raw: np.ndarray, conf: float = 0.001, iou: float = 0.7, max_det:
 
     Defaults follow `yolo val` (conf 0.001, IoU 0.7, multi-label), the convention mAP numbers are quoted in.
     """
+    import torch
     from ultralytics.utils.nms import non_max_suppression
 
     prediction = torch.from_numpy(np.ascontiguousarray(raw, dtype=np.float32))
@@ -51,13 +51,14 @@ def drop_pct(reference: float, candidate: float) -> float:
 
 def map_vs_labels(labels: list[np.ndarray], candidate: list[np.ndarray]) -> dict:
     """mAP of per-image detections (n, 6) against labels (m, 5) [cls, x1, y1, x2, y2], via Ultralytics' DetMetrics."""
+    import torch
     from ultralytics.engine.validator import BaseValidator
     from ultralytics.utils.metrics import DetMetrics, box_iou
 
     if len(labels) != len(candidate):
         raise ValueError(f"{len(labels)} label sets for {len(candidate)} images")
     # match_predictions only reads `iouv` from the validator; a stand-in avoids building a whole validator
-    matcher = SimpleNamespace(iouv=IOU_THRESHOLDS)
+    matcher = SimpleNamespace(iouv=torch.from_numpy(IOU_THRESHOLDS).float())
     classes = int(max((int(a[:, 0].max()) + 1 for a in labels if len(a)), default=1))
     metrics = DetMetrics(names={i: str(i) for i in range(classes)})
     for index, (truth, detections) in enumerate(zip(labels, candidate)):

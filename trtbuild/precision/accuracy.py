@@ -26,9 +26,10 @@ def compare_task_outputs(recipe: Recipe, feeds: list[dict[str, np.ndarray]], ref
     comparison = Comparison(recipe, labels)
     comparison.add_all(images, feeds, reference, candidate)
     if comparison.accuracy is None:
-        return {"finite": comparison.finite(), "outputs": comparison.worst()}
+        return {"task": recipe.task, "finite": comparison.finite(), "outputs": comparison.worst()}
     comparison.accuracy.evaluate()
-    return {"finite": comparison.finite(), "basis": comparison.accuracy.basis(), **comparison.accuracy.values()}
+    return {"task": recipe.task, "finite": comparison.finite(), "basis": comparison.accuracy.basis(),
+            **comparison.accuracy.values()}
 
 
 def accuracy_vs_pytorch(recipe: Recipe, onnx_path: Path, feeds: list[dict[str, np.ndarray]],

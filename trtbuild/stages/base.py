@@ -84,6 +84,11 @@ class Stage(ABC):
         """What `publish` templates may name, given the stage's metrics: {name} (recipe) and {precision}."""
         return {"name": self.recipe.name, "precision": self.recipe.precision.mode}
 
+    def published_name(self, role: str, file: str, metrics: dict) -> str | None:
+        """The stable name of an artifact under engines/<recipe>/, or None to leave it in the cache only."""
+        template = self.publish.get(role)
+        return template.format(**self.publish_fields(metrics)) if template else None
+
     def key_material(self, inputs: dict[str, Path | list[Path]]) -> dict:
         material = {
             "stage": self.name,

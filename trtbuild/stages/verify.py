@@ -17,7 +17,10 @@ class VerifyStage(Stage):
     tools = ("torch", "onnxruntime", "ultralytics")
     code = ("models", "runners", "metrics", "accuracy", "tasks", "feeds.py", "data.py", "plots.py")
     fallback_reason: str | None = None  # set by inputs(): why a built engine is not the candidate here
-    publish = {"detections_png": "{name}.verify.detections.png", "depth_error_png": "{name}.verify.depth_error.png"}
+
+    def published_name(self, role: str, file: str, metrics: dict) -> str | None:
+        """The task's plots, whatever they are: <recipe>.verify.<file>."""
+        return f"{self.recipe.name}.verify.{file}" if file.endswith(".png") else None
 
     def params(self) -> dict:
         # the candidate's device changes its numbers (ONNX Runtime CUDA EP vs CPU), so it is part of the key

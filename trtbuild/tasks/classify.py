@@ -48,6 +48,11 @@ class ClassifyTask(Task):
     def accuracy(self, labels: dict[Path, Path] | None = None) -> TaskAccuracy:
         return ClassifyAccuracy(self)
 
+    @staticmethod
+    def headline(values: dict) -> str:
+        labels = f", top-1 {values['top1_pytorch']:.1f} -> {values['top1']:.1f} % (labels)" if "top1" in values else ""
+        return f"top-1 agreement {values['top1_agreement_pct']:.1f} %{labels}"
+
 
 class ClassifyAccuracy(TaskAccuracy):
     def __init__(self, task: ClassifyTask):

@@ -15,7 +15,6 @@ from trtbuild.tasks.base import Result, Task, TaskAccuracy
 class DepthTask(Task):
     name = "depth"
     default_gates = (Gate(metric="depth_rel_mse_pct", max=5.0),)
-    plots = {"depth_error_png": "{name}.verify.depth_error.png"}
 
     def results(self, outputs: dict[str, np.ndarray], frames: list[np.ndarray], **options) -> list[Result]:
         """The map brought back to each frame's size (bilinear, as the original `infer_image` does)."""
@@ -31,6 +30,10 @@ class DepthTask(Task):
 
     def accuracy(self, labels: dict[Path, Path] | None = None) -> TaskAccuracy:
         return DepthAccuracy(self)
+
+    @staticmethod
+    def headline(values: dict) -> str:
+        return f"depth rel MSE {values['depth_rel_mse_pct']:.3g} %, AbsRel {values['depth_abs_rel']:.3g}"
 
 
 class DepthAccuracy(TaskAccuracy):
