@@ -9,7 +9,8 @@ DEPTH_WEIGHTS ?= depth_anything_v2_vits.pth
 # Images for check, accuracy and verify (int8 calibrates on the YAML's train split): packaged recipes name none, so
 # this checkout passes its ../shared test data; any Ultralytics dataset YAML or image folder works (YOLO_DATA=...).
 YOLO_DATA  ?= ../shared/assets/coco128/coco128.yaml
-DEPTH_DATA ?= ../shared/assets/coco8/coco8.yaml
+# Depth gets COCO128 too: COCO8's 4 val images cannot make AbsRel or delta1 mean anything (docs/depth_images.md).
+DEPTH_DATA ?= ../shared/assets/coco128/coco128.yaml
 
 .PHONY: setup lock test test-long test-matrix test-gpu onnx engines bench bench-build clean
 
