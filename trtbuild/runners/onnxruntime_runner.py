@@ -67,6 +67,30 @@ class OnnxRuntimeRunner(Runner):
         names = self._output_names()
         return dict(zip(names, self.session.run(names, feed)))
 
+    def infer_device(self, feed: dict) -> dict:
+        """torch tensors in, torch tensors out on the same device, bound in place (IO binding): a CUDA frame's input
+        never visits the host. Float32 I/O; a symbolic output axis 0 follows the batch."""
+        import torch
+
+        device = next(iter(feed.values())).device
+        kind, index = ("cuda", device.index or 0) if device.type == "cuda" else ("cpu", 0)
+        binding = self.session.io_binding()
+        for name, tensor in feed.items():
+            tensor = feed[name] = tensor.float().contiguous()
+            binding.bind_input(name, kind, index, np.float32, list(tensor.shape), tensor.data_ptr())
+        batch = len(next(iter(feed.values())))
+        outputs = {}
+        for output in self.session.get_outputs():
+            shape = [batch if axis == 0 and not isinstance(d, int) else d for axis, d in enumerate(output.shape)]
+            if not all(isinstance(d, int) for d in shape):
+                raise ValueError(f"onnxruntime: output {output.name} has a data-dependent shape {output.shape}")
+            outputs[output.name] = torch.empty(shape, dtype=torch.float32, device=device)
+            binding.bind_output(output.name, kind, index, np.float32, shape, outputs[output.name].data_ptr())
+        if kind == "cuda":  # ONNX Runtime reads the inputs on its own stream
+            torch.cuda.current_stream(device).synchronize()
+        self.session.run_with_iobinding(binding)
+        return outputs
+
     def on_gpu(self) -> bool:
         return self.session is not None and self.session.get_providers()[0] == CUDA_EP
 

@@ -20,12 +20,13 @@ class FrameError(UsageError, ValueError):
 
 
 def as_frame(frame, where: str = "frame") -> np.ndarray:
-    """A BGR uint8 (H, W, 3) array from an array or an image path; anything else raises FrameError."""
+    """A BGR uint8 (H, W, 3) array from an array or an image path, or a uint8 (H, W, 3) torch tensor (kept on its
+    device); anything else raises FrameError."""
     if isinstance(frame, (str, Path)):
         return read_image(Path(frame))
     if not isinstance(frame, np.ndarray):
-        if type(frame).__module__.startswith("torch"):
-            frame = frame.numpy(force=True) if frame.device.type == "cpu" else _cuda_frame_error(where)
+        if is_tensor(frame):
+            return _tensor_frame(frame, where)
         else:
             raise FrameError(f"{where}: a {type(frame).__name__}, not an image: pass a BGR uint8 numpy array "
                              "(H, W, 3) as cv2.imread gives, or an image path")
@@ -40,9 +41,18 @@ def as_frame(frame, where: str = "frame") -> np.ndarray:
     return frame
 
 
-def _cuda_frame_error(where: str):
-    raise FrameError(f"{where}: a CUDA tensor; pass the frame as a host numpy array (the engines' pre-processing "
-                     "runs on the host)")
+def is_tensor(frame) -> bool:
+    return type(frame).__module__.startswith("torch")
+
+
+def _tensor_frame(frame, where: str):
+    """A torch tensor frame stays where it is (a CUDA frame is prepared on its GPU): uint8 (H, W, 3), BGR."""
+    if str(frame.dtype) != "torch.uint8":
+        raise FrameError(f"{where}: a tensor of {frame.dtype}, expected torch.uint8 (0-255 BGR, (H, W, 3))")
+    if frame.dim() != 3 or frame.shape[2] != 3 or min(frame.shape[:2]) < 2:
+        raise FrameError(f"{where}: a tensor of shape {tuple(frame.shape)}, expected (H, W, 3) BGR; from a (3, H, W) "
+                         "RGB tensor pass t.flip(0).permute(1, 2, 0)")
+    return frame
 
 
 def read_image(path: Path) -> np.ndarray:

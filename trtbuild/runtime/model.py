@@ -18,7 +18,7 @@ from trtbuild.digest import file_digest
 from trtbuild.engine_set import EngineSet, read_engine_set
 from trtbuild.errors import TrtbuildError, UsageError
 from trtbuild.runtime.choice import CUDA_EP, CPU_EP, Option, host_facts, plan
-from trtbuild.runtime.frames import as_frame, as_frames
+from trtbuild.runtime.frames import as_frame, as_frames, is_tensor
 from trtbuild.tasks.base import Result
 
 
@@ -60,7 +60,10 @@ class Model:
         results = []
         for start in range(0, len(frames), self.batch_max):
             chunk = frames[start : start + self.batch_max]
-            outputs = self.infer(np.stack([self.task.prepare(f) for f in chunk]))
+            if is_tensor(chunk[0]):
+                outputs = self.infer_tensor(_stack_tensors([self.task.prepare_tensor(f) for f in chunk]))
+            else:
+                outputs = self.infer(np.stack([self.task.prepare(f) for f in chunk]))
             results += self.task.results(outputs, chunk, **decode)
         return results
 
@@ -79,6 +82,16 @@ class Model:
         with self._lock:
             outputs = self.runner.infer({self.input_name: batch})
         return {name: array[:count] for name, array in outputs.items()}
+
+    def infer_tensor(self, batch) -> dict:
+        """infer() for a torch batch on the frames' device: outputs stay there (copied out of the runner's reused
+        buffers before the lock is released)."""
+        count = len(batch)
+        if self.batch_fixed and count < self.batch_fixed:
+            batch = _stack_tensors([*batch, *[batch[-1]] * (self.batch_fixed - count)])
+        with self._lock:
+            outputs = {name: t[:count].clone() for name, t in self.runner.infer_device({self.input_name: batch}).items()}
+        return outputs
 
     def warmup(self, iterations: int = 3) -> None:
         """Run a grey frame a few times: kernel selection, JIT compilation and allocations happen here, not on the
@@ -173,6 +186,12 @@ def _runner(engines: EngineSet, option: Option, threads: int | None):
         torch.set_num_threads(threads)
     recipe = engines.recipe_for(max(engines.candidates, key=lambda c: c.built))
     return torch_runner(recipe, "cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _stack_tensors(tensors: list):
+    import torch
+
+    return torch.stack(tensors)
 
 
 def _refuse_bad_fork() -> None:

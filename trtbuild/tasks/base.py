@@ -24,8 +24,8 @@ INTERPOLATION = {"linear": 1, "cubic": 2}  # cv2.INTER_LINEAR, cv2.INTER_CUBIC (
 @dataclass
 class Result:
     """One frame's result. Detection: `boxes` (N, 4) xyxy float32 in frame pixels, `scores`, `classes`, `names`;
-    depth: `depth` (H, W) float32 relative depth (disparity) at the frame's size; every task: `outputs`, the raw
-    model outputs by name (batch axis removed)."""
+    depth: `depth` (H, W) float32 relative depth (disparity) at the frame's size (a torch tensor on the frame's
+    device when the frame was one); every task: `outputs`, the raw model outputs by name (batch axis removed)."""
 
     task: str
     shape: tuple[int, int]  # the frame's (height, width)
@@ -43,8 +43,9 @@ class Result:
 
         if self.depth is None:
             raise ValueError(f"a {self.task} result has no depth map")
-        low, high = float(self.depth.min()), float(self.depth.max())
-        scaled = (self.depth - low) * (255.0 / (high - low) if high > low else 0.0)
+        depth = self.depth if isinstance(self.depth, np.ndarray) else self.depth.cpu().numpy()
+        low, high = float(depth.min()), float(depth.max())
+        scaled = (depth - low) * (255.0 / (high - low) if high > low else 0.0)
         return cv2.applyColorMap(scaled.astype(np.uint8), cv2.COLORMAP_INFERNO)
 
     def to_dict(self) -> dict:
@@ -98,6 +99,16 @@ class TaskAccuracy(ABC):
         return {}
 
 
+def resize_tensor(frame, size_hw: tuple[int, int], interpolation: str):
+    """(H, W, 3) uint8 tensor -> (h, w, 3) float32 tensor of 0..255 values, rounded and clamped as cv2 does for uint8."""
+    import torch.nn.functional as F
+
+    mode = {"linear": "bilinear", "cubic": "bicubic"}[interpolation]
+    image = frame.permute(2, 0, 1)[None].float()
+    resized = F.interpolate(image, size=size_hw, mode=mode, align_corners=False)
+    return resized[0].permute(1, 2, 0).round().clamp(0, 255)
+
+
 class Task(ABC):
     name: ClassVar[str]
     default_gates: ClassVar[tuple[Gate, ...]] = ()  # used when the recipe lists none
@@ -134,6 +145,21 @@ class Task(ABC):
         for table, plane, channel in zip(self._tables, cv2.split(image_bgr)[::-1], found):
             cv2.LUT(plane, table, dst=channel)
         return found
+
+    def prepare_tensor(self, frame):
+        """A BGR uint8 (H, W, 3) torch tensor (a CUDA frame stays on its GPU) -> the (C, H, W) float32 input on the
+        same device; resized by torch (bilinear / bicubic, clamped like cv2's uint8 result), so the values differ
+        from `prepare`'s by resampling only."""
+        return self.normalise_tensor(resize_tensor(frame, self.input_hw, self.format.interpolation))
+
+    def normalise_tensor(self, image_bgr):
+        """normalise() on a (H, W, 3) float tensor of 0..255 values."""
+        import torch
+
+        rgb = image_bgr.flip(-1).permute(2, 0, 1) / 255.0
+        mean = torch.tensor(self.format.mean, dtype=torch.float32, device=rgb.device)[:, None, None]
+        std = torch.tensor(self.format.std, dtype=torch.float32, device=rgb.device)[:, None, None]
+        return ((rgb - mean) / std).contiguous()
 
     # model -> results
 

@@ -34,7 +34,8 @@ class ClassifyTask(Task):
     decode_options = {"k": 5}
 
     def results(self, outputs: dict[str, np.ndarray], frames: list[np.ndarray], k: int = 5) -> list[Result]:
-        probs = probabilities(self.first_output(outputs))
+        scores = self.first_output(outputs)
+        probs = probabilities(scores if isinstance(scores, np.ndarray) else scores.float().cpu().numpy())
         names = {int(i): v for i, v in self.metadata.get("names", {}).items()} or None
         best_k = top_k(probs, k)
         found = []

@@ -17,15 +17,14 @@ class DepthTask(Task):
     default_gates = (Gate(metric="depth_rel_mse_pct", max=5.0),)
 
     def results(self, outputs: dict[str, np.ndarray], frames: list[np.ndarray], **options) -> list[Result]:
-        """The map brought back to each frame's size (bilinear, as the original `infer_image` does)."""
-        import cv2
-
+        """The map brought back to each frame's size (bilinear, as the original `infer_image` does); from a torch
+        tensor (a CUDA frame's outputs) the map stays a tensor on that device."""
         maps = self.first_output(outputs)
         found = []
         for index, frame in enumerate(frames):
             h, w = frame.shape[:2]
-            depth = cv2.resize(np.squeeze(maps[index]).astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-            found.append(Result(task=self.name, shape=(h, w), outputs=self.unbatch(outputs, index), depth=depth))
+            found.append(Result(task=self.name, shape=(h, w), outputs=self.unbatch(outputs, index),
+                                depth=_resized(maps[index], h, w)))
         return found
 
     def accuracy(self, labels: dict[Path, Path] | None = None) -> TaskAccuracy:
@@ -34,6 +33,17 @@ class DepthTask(Task):
     @staticmethod
     def headline(values: dict) -> str:
         return f"depth rel MSE {values['depth_rel_mse_pct']:.3g} %, AbsRel {values['depth_abs_rel']:.3g}"
+
+
+def _resized(depth, h: int, w: int):
+    if isinstance(depth, np.ndarray):
+        import cv2
+
+        return cv2.resize(np.squeeze(depth).astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    import torch.nn.functional as F
+
+    plane = depth.float().reshape(1, 1, *depth.shape[-2:])
+    return F.interpolate(plane, size=(h, w), mode="bilinear", align_corners=False)[0, 0]
 
 
 class DepthAccuracy(TaskAccuracy):

@@ -10,7 +10,7 @@ import numpy as np
 
 from trtbuild.metrics.detection import decode_yolo, drop_pct, load_yolo_labels, map_vs_labels, map_vs_reference
 from trtbuild.recipe.schema import Gate
-from trtbuild.tasks.base import Result, Task, TaskAccuracy
+from trtbuild.tasks.base import Result, Task, TaskAccuracy, resize_tensor
 
 OVERLAY_CONF = 0.25  # boxes drawn on the overlay (mAP uses every detection down to decode_yolo's 0.001)
 
@@ -27,6 +27,19 @@ class DetectTask(Task):
         from ultralytics.data.augment import LetterBox
 
         return self.normalise(LetterBox(self.input_hw, auto=False, stride=32)(image=frame_bgr))
+
+    def prepare_tensor(self, frame):
+        """The same letterbox on the frame's device (torch resize; LetterBox's size, padding and grey 114)."""
+        import torch.nn.functional as F
+
+        h, w = frame.shape[:2]
+        scale = min(self.input_hw[0] / h, self.input_hw[1] / w)
+        new_h, new_w = max(round(h * scale), 1), max(round(w * scale), 1)
+        top, left = round((self.input_hw[0] - new_h) / 2 - 0.1), round((self.input_hw[1] - new_w) / 2 - 0.1)
+        resized = resize_tensor(frame, (new_h, new_w), "linear").permute(2, 0, 1)
+        bottom, right = self.input_hw[0] - new_h - top, self.input_hw[1] - new_w - left
+        boxed = F.pad(resized, (left, right, top, bottom), value=114.0)
+        return self.normalise_tensor(boxed.permute(1, 2, 0))
 
     def results(self, outputs: dict[str, np.ndarray], frames: list[np.ndarray], conf: float = 0.25, iou: float = 0.7,
                 max_det: int = 300, classes: list[int] | None = None, agnostic: bool = False) -> list[Result]:
@@ -49,9 +62,9 @@ class DetectTask(Task):
             (detections,) = non_max_suppression(torch.from_numpy(np.ascontiguousarray(candidates)), conf_thres=conf,
                                                 iou_thres=iou, classes=classes, agnostic=agnostic, max_det=max_det)
             boxes = scale_boxes(self.input_hw, detections[:, :4].clone(), frame.shape[:2])
-            found.append(Result(task=self.name, shape=frame.shape[:2], outputs=self.unbatch(outputs, index),
-                                boxes=boxes.numpy().astype(np.float32), scores=detections[:, 4].numpy(),
-                                classes=detections[:, 5].numpy().astype(np.int64), names=names))
+            found.append(Result(task=self.name, shape=tuple(frame.shape[:2]), outputs=self.unbatch(outputs, index),
+                                boxes=boxes.cpu().numpy().astype(np.float32), scores=detections[:, 4].cpu().numpy(),
+                                classes=detections[:, 5].cpu().numpy().astype(np.int64), names=names))
         return found
 
     def accuracy(self, labels: dict[Path, Path] | None = None) -> TaskAccuracy:
