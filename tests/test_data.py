@@ -9,8 +9,10 @@ import pytest
 import yaml
 from conftest import ASSETS, COCO8, COCO128, YOLO_WEIGHTS
 
-from trtbuild.data import bundled_samples, calibration_set, check_set, evaluation_set, read_images, verify_set
+from trtbuild.data import (MIN_HOLDOUT_IMAGES, bundled_samples, calibration_set, check_set, describe_roles,
+                           read_images, role_warnings, search_set, verify_set)
 from trtbuild.errors import UsageError
+from trtbuild.images import list_images
 from trtbuild.recipe import Overrides, load_recipe
 
 
@@ -74,11 +76,58 @@ def test_bundled_samples_are_real_pictures_but_not_user_data():
 def test_which_source_each_stage_reads():
     bare = load_recipe("yolo12n", Overrides(weights=YOLO_WEIGHTS)).recipe
     assert not check_set(bare).user_data
-    assert calibration_set(bare) is None and evaluation_set(bare) is None and verify_set(bare) is None
+    assert calibration_set(bare) is None and search_set(bare) is None and verify_set(bare) is None
     data = load_recipe("yolo12n", Overrides(weights=YOLO_WEIGHTS, data=COCO128, calib=COCO8)).recipe
-    assert len(check_set(data).images) == 8 and len(evaluation_set(data).images) == 32
-    assert len(verify_set(data).images) == 128 and evaluation_set(data).labels
+    assert len(check_set(data).images) == 8 and len(search_set(data).images) == 32  # precision.evaluate.max_images
+    assert len(verify_set(data).images) == 64 and search_set(data).labels and verify_set(data).labels
     assert calibration_set(data).source == f"{COCO8} (train split)"
+
+
+def roles(**overrides) -> dict:
+    recipe = load_recipe("yolo12n", Overrides(weights=YOLO_WEIGHTS, sets=["precision.evaluate.max_images=512",
+                                                                          "verify.max_images=512"], **overrides))
+    return {"calibration": calibration_set(recipe.recipe), "search": search_set(recipe.recipe),
+            "holdout": verify_set(recipe.recipe)}
+
+
+def test_a_dataset_yaml_calibrates_on_train_and_divides_val_between_search_and_holdout():
+    found = roles(data=COCO128)
+    val = read_images(COCO128, "data").images
+    search, holdout = set(found["search"].images), set(found["holdout"].images)
+    assert len(search) == len(holdout) == 64 and not search & holdout and search | holdout == set(val)
+    assert found["calibration"].images == read_images(COCO128, "data", split="train").images
+    assert found["holdout"].source == f"{COCO128} (val split), holdout share 1/2 by file-name hash"
+    assert roles(data=COCO128)["holdout"].images == found["holdout"].images  # deterministic
+
+
+def test_a_folder_is_divided_among_all_three_roles_unless_one_has_its_own_images():
+    folder = ASSETS / "coco128/images/train2017"
+    found = roles(data=folder)
+    assert [len(found[r].images) for r in ("calibration", "search", "holdout")] == [64, 32, 32]
+    assert set().union(*(set(f.images) for f in found.values())) == set(list_images(folder))
+    assert sum(len(f.images) for f in found.values()) == 128  # disjoint
+    with_calib = roles(data=folder, calib=COCO8)
+    assert len(with_calib["search"].images) == len(with_calib["holdout"].images) == 64
+    assert not set(with_calib["search"].images) & set(with_calib["holdout"].images)
+
+
+def test_holdout_flag_replaces_the_holdout_and_the_search_takes_the_whole_val_split():
+    found = roles(data=COCO128, holdout=ASSETS / "coco8/images/val")
+    assert found["holdout"].source == str(ASSETS / "coco8/images/val") and len(found["holdout"].images) == 4
+    assert found["search"].images == read_images(COCO128, "data").images
+
+
+def test_role_warnings_name_the_overlap_of_same_train_and_val_and_a_small_holdout():
+    coco128 = load_recipe("yolo12n", Overrides(weights=YOLO_WEIGHTS, data=COCO128)).recipe
+    warnings = role_warnings(coco128, ["calibration", "search"])
+    assert len(warnings) == 1 and warnings[0].startswith("64 of the 64 holdout images are also calibration images")
+    assert "--calib" in warnings[0]
+    coco8 = load_recipe("yolo12n", Overrides(weights=YOLO_WEIGHTS, data=COCO8)).recipe
+    assert role_warnings(coco8, ["calibration"]) == [
+        f"the holdout has 2 images ({COCO8} (val split), holdout share 1/2 by file-name hash), under the "
+        f"{MIN_HOLDOUT_IMAGES} its numbers need: pass a larger --holdout or --data"]
+    described = describe_roles({"holdout": verify_set(coco8)})
+    assert described["holdout"]["images"] == 2 and all(f.endswith(".jpg") for f in described["holdout"]["files"])
 
 
 def test_data_flag_replaces_the_recipes_own_image_keys(tmp_path):

@@ -1,16 +1,20 @@
 """The images (and labels) a build reads: the user's Ultralytics dataset YAML or image folder, or, when there is none,
 the two pictures Ultralytics installs with itself (bus.jpg, zidane.jpg), which exist wherever trtbuild is installed.
 
-Which source each stage uses (the recipe's stage key wins over its `data` key):
-  check        check.images | data (val split) | the bundled samples
-  calibration  precision.calibration.images | data (train split)                     | none: int8 stops, names --calib
-  evaluation   precision.evaluate.images | verify.images (+ labels) | data (val split) | none: accuracy not measured
-  verify       verify.images (+ labels) | data (val split)                            | none: accuracy not measured
-A dataset YAML brings its labels (Ultralytics' images/ -> labels/ rule); a folder has none unless verify.labels says.
+The user's images play three roles, each read from its own key, else from `data`:
+  calibration  precision.calibration.images (--calib)   int8 ranges               none: int8 stops, names --calib
+  search       precision.evaluate.images                what the FP32-node search tunes on   none: no search
+  holdout      verify.images (+ labels) (--holdout)     the precision stage's headline accuracy and verify's gates
+`data` as a dataset YAML: its train split calibrates, its val split is divided between search and holdout; as an
+image folder: divided among all three. Division is by the SHA-256 of each file name (ROLE_SHARES among the roles
+`data` supplies), so a file's role does not depend on the order files are listed in. `check` (parity only) reads
+check.images | data (val split) | the bundled samples. A dataset YAML brings its labels (Ultralytics' images/ ->
+labels/ rule); a folder has none unless verify.labels says.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 from dataclasses import dataclass, replace
@@ -25,6 +29,9 @@ from trtbuild.recipe.schema import Recipe
 DATASET_SUFFIXES = (".yaml", ".yml")
 RECOMMENDED_CALIBRATION_IMAGES = 300  # NVIDIA recommends >= 500; Ultralytics warns below 300
 NO_DATA_HINT = "pass --data DATASET.yaml or an image folder"
+ROLES = ("calibration", "search", "holdout")
+ROLE_SHARES = {"calibration": 2, "search": 1, "holdout": 1}  # of the images `data` divides among the roles it gives
+MIN_HOLDOUT_IMAGES = 50  # fewer: a warning naming the count (at 50, one image is 2 % of the verdict)
 
 
 @dataclass(frozen=True)
@@ -38,8 +45,11 @@ class ImageSet:
     user_data: bool = True  # False for the bundled samples: fine for parity checks, never an accuracy measurement
 
     def first(self, count: int) -> ImageSet:
-        kept = self.images[:count]
-        return replace(self, images=kept, labels={p: self.labels[p] for p in kept} if self.labels else None)
+        return self.subset(self.images[:count])
+
+    def subset(self, images: list[Path], source: str | None = None) -> ImageSet:
+        return replace(self, images=images, source=source or self.source,
+                       labels={p: self.labels[p] for p in images} if self.labels else None)
 
     def label_files(self) -> list[Path]:
         """The label files that exist (their content enters cache keys)."""
@@ -68,11 +78,17 @@ def read_images(path: Path, key: str, split: str = "val", labels_dir: Path | Non
         return _dataset_split(path, key, split)
     if not path.is_dir():
         raise UsageError(f"{key}: {path} is neither an image folder nor a dataset .yaml")
-    images = list_images(path)
+    images = list_images(path) or _class_tree(path)
     if not images:
         raise UsageError(f"{key}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {path}")
     labels = {p: labels_dir / f"{p.stem}.txt" for p in images} if labels_dir and labels_dir.is_dir() else None
     return ImageSet(str(path), images, labels)
+
+
+def _class_tree(folder: Path) -> list[Path]:
+    """A one-folder-per-class tree (ImageNet style: folder/<class>/<image>): its images, class by class; the
+    classify task reads each image's class from its folder's name."""
+    return [image for sub in sorted(p for p in folder.iterdir() if p.is_dir()) for image in list_images(sub)]
 
 
 def _dataset_split(path: Path, key: str, split: str) -> ImageSet:
@@ -140,10 +156,38 @@ def check_set(recipe: Recipe) -> ImageSet:
     return found.first(recipe.check.max_images)
 
 
+def _own_sources(recipe: Recipe) -> dict[str, Path | None]:
+    return {"calibration": recipe.precision.calibration.images, "search": recipe.precision.evaluate.images,
+            "holdout": recipe.verify.images}
+
+
+def _from_data(recipe: Recipe, role: str) -> ImageSet | None:
+    """`role`'s images from `data`: a dataset YAML's train split calibrates, its val split is divided between search
+    and holdout; a folder is divided among all three. Only roles without their own key take a share."""
+    if recipe.data is None:
+        return None
+    dataset = recipe.data.suffix.lower() in DATASET_SUFFIXES
+    if dataset and role == "calibration":
+        return read_images(recipe.data, "data", split="train")
+    divided = [r for r in (ROLES[1:] if dataset else ROLES) if not _own_sources(recipe)[r]]
+    return divide(read_images(recipe.data, "data"), divided, role)
+
+
+def divide(found: ImageSet, roles: list[str], role: str) -> ImageSet:
+    """`role`'s share (ROLE_SHARES) of `found` divided among `roles` in the order of each file name's SHA-256."""
+    ranked = sorted(found.images, key=lambda p: hashlib.sha256(p.name.encode()).hexdigest())
+    shares = [ROLE_SHARES[r] for r in roles]
+    index, total = roles.index(role), sum(shares)
+    start, end = (round(len(ranked) * sum(shares[:i]) / total) for i in (index, index + 1))
+    share = f"{shares[index]}/{total}" if total != shares[index] else "all"
+    return found.subset(sorted(ranked[start:end]), f"{found.source}, {role} share {share} by file-name hash")
+
+
 def calibration_set(recipe: Recipe) -> ImageSet | None:
     spec = recipe.precision.calibration
-    source, key = (spec.images, "precision.calibration.images") if spec.images else (recipe.data, "data")
-    return read_images(source, key, split="train").first(spec.count) if source else None
+    found = read_images(spec.images, "precision.calibration.images", split="train") if spec.images else \
+        _from_data(recipe, "calibration")
+    return found.first(spec.count) if found else None
 
 
 def required_calibration(recipe: Recipe) -> ImageSet:
@@ -156,21 +200,44 @@ def required_calibration(recipe: Recipe) -> ImageSet:
 
 
 def verify_set(recipe: Recipe, limit: int | None = None) -> ImageSet | None:
+    """The holdout: what verify gates on, and the precision stage reports as its headline (first `limit`)."""
     spec = recipe.verify
-    if spec.images:
-        found = read_images(spec.images, "verify.images", labels_dir=spec.labels)
-    elif recipe.data:
-        found = read_images(recipe.data, "data")
-    else:
-        return None
-    return found.first(limit or spec.max_images)
+    found = read_images(spec.images, "verify.images", labels_dir=spec.labels) if spec.images else \
+        _from_data(recipe, "holdout")
+    return found.first(limit or spec.max_images) if found else None
 
 
-def evaluation_set(recipe: Recipe) -> ImageSet | None:
+def search_set(recipe: Recipe) -> ImageSet | None:
+    """What the FP32-node search tunes on (never the holdout)."""
     spec = recipe.precision.evaluate
-    if spec.images:
-        return read_images(spec.images, "precision.evaluate.images").first(spec.max_images)
-    return verify_set(recipe, spec.max_images)
+    found = read_images(spec.images, "precision.evaluate.images") if spec.images else _from_data(recipe, "search")
+    return found.first(spec.max_images) if found else None
+
+
+def role_warnings(recipe: Recipe, roles: list[str]) -> list[str]:
+    """A holdout under MIN_HOLDOUT_IMAGES, and holdout images that `roles` (calibration, search) also use."""
+    holdout = verify_set(recipe)
+    if holdout is None:
+        return []
+    warnings = [f"the holdout has {len(holdout.images)} images ({holdout.source}), under the {MIN_HOLDOUT_IMAGES} "
+                f"its numbers need: pass a larger --holdout or --data"] if len(holdout.images) < MIN_HOLDOUT_IMAGES \
+        else []
+    finders = {"calibration": calibration_set, "search": search_set}
+    for role in roles:
+        other = finders[role](recipe)
+        shared = len(set(holdout.images) & set(other.images)) if other else 0
+        if shared:
+            flag = "--calib" if role == "calibration" else "precision.evaluate.images"
+            warnings.append(f"{shared} of the {len(holdout.images)} holdout images are also {role} images "
+                            f"({other.source}; {holdout.source}): the holdout is not unseen by {role}; pass {flag} "
+                            f"with other images")
+    return warnings
+
+
+def describe_roles(sets: dict[str, ImageSet]) -> dict[str, dict]:
+    """For the report: each role's source and the files in it."""
+    return {role: {"source": found.source, "images": len(found.images), "files": [p.name for p in found.images]}
+            for role, found in sets.items()}
 
 
 def preflight(recipe: Recipe, stages: list[str]) -> None:
@@ -179,7 +246,8 @@ def preflight(recipe: Recipe, stages: list[str]) -> None:
     if "check" in stages:
         check_set(recipe)
     if "precision" in stages and recipe.precision.method == "graph":
-        evaluation_set(recipe)
+        search_set(recipe)
+        verify_set(recipe)
         if recipe.precision.mode == "int8":
             required_calibration(recipe)
     if "verify" in stages:
@@ -187,15 +255,15 @@ def preflight(recipe: Recipe, stages: list[str]) -> None:
 
 
 NONE_MEANS = {"calibration": "none: int8 would stop; pass --calib FOLDER or DATASET.yaml",
-              "evaluation": f"none: accuracy not measured ({NO_DATA_HINT})",
-              "verify": f"none: gates not measured ({NO_DATA_HINT})"}
+              "search": "none: precision.int8.auto_keep_fp32 is skipped",
+              "holdout": f"none: accuracy and gates not measured ({NO_DATA_HINT})"}
 
 
 def describe_sources(recipe: Recipe) -> dict[str, str]:
     """What each stage would read, for `trtbuild show` (a problem is described, not raised)."""
     described = {}
-    for stage, find in (("check", check_set), ("calibration", calibration_set), ("evaluation", evaluation_set),
-                        ("verify", verify_set)):
+    for stage, find in (("check", check_set), ("calibration", calibration_set), ("search", search_set),
+                        ("holdout", verify_set)):
         try:
             found = find(recipe)
         except UsageError as exc:

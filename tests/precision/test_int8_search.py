@@ -20,7 +20,8 @@ from trtbuild.errors import UsageError
 from trtbuild.precision.int8 import calibrate, quantize_int8
 from trtbuild.precision.int8_search import search_fp32_nodes
 from trtbuild.precision.policy import name_nodes
-from trtbuild.precision.sensitivity import quantized_nodes, rank_nodes
+from trtbuild.precision.sensitivity import _settled, quantized_nodes, rank_nodes
+from trtbuild.runners.onnxruntime_runner import OnnxRuntimeRunner
 from trtbuild.recipe.schema import Gate
 
 OUTLIER = "/convs.1/Conv"
@@ -77,15 +78,63 @@ def test_every_conv_is_quantized_and_the_outlier_conv_ranks_first(graphs, tmp_pa
     source, feeds, ranges = graphs
     quantize_int8(source, tmp_path / "int8.onnx", ranges, [])
     assert sorted(quantized_nodes(onnx.load(str(tmp_path / "int8.onnx")))) == [f"/convs.{i}/Conv" for i in range(3)]
-    ranking = rank_nodes(source, tmp_path / "int8.onnx", feeds[:2])
+    ranking = rank_nodes(source, tmp_path / "int8.onnx", feeds[:2], keep=3)
     assert [name for name, _ in ranking][0] == OUTLIER and len(ranking) == 3
     assert ranking[0][1] > 10 * ranking[1][1] > 0
+
+
+def outputs(path: Path, feeds) -> list[np.ndarray]:
+    with OnnxRuntimeRunner(path, simulated_qdq=True) as runner:
+        return [next(iter(runner.infer(f).values())) for f in feeds]
+
+
+def without_output_qdq(path: Path, name: str) -> None:
+    model = onnx.load(str(path))
+    output = next(n for n in model.graph.node if n.name == name).output[0]
+    quantize = next(n for n in model.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == output)
+    dequantize = next(n for n in model.graph.node
+                      if n.op_type == "DequantizeLinear" and n.input[0] == quantize.output[0])
+    for node in model.graph.node:
+        node.input[:] = [output if i == dequantize.output[0] else i for i in node.input]
+    model.graph.node.remove(quantize)
+    model.graph.node.remove(dequantize)
+    onnx.save(model, str(path))
+
+
+def test_ranking_is_the_error_of_the_graph_with_only_that_node_quantized(graphs, tmp_path):
+    """Each node's value equals the whole graph with only that node's inputs and weights quantized (the quantizer
+    excluding every other node, the Q/DQ it adds on the node's output taken out), scored against FP32 on the same
+    feeds (simulated Q/DQ): the suffix runs and the two stages change what the ranking costs, not what it measures."""
+    source, feeds, ranges = graphs
+    quantize_int8(source, tmp_path / "int8.onnx", ranges, [])
+    steps = []
+    ranking = dict(rank_nodes(source, tmp_path / "int8.onnx", feeds[:4], keep=1,
+                              progress=lambda task, done, total: steps.append((task.split(" (")[0], done, total))))
+    names = [f"/convs.{i}/Conv" for i in range(3)]
+    reference = outputs(source, feeds[:4])
+    power = sum(float(np.sum(np.square(r, dtype=np.float64))) for r in reference)
+    for name in names:
+        quantize_int8(source, tmp_path / "one.onnx", ranges, [n for n in names if n != name])
+        without_output_qdq(tmp_path / "one.onnx", name)
+        error = sum(float(np.sum(np.square(c - r, dtype=np.float64)))
+                    for c, r in zip(outputs(tmp_path / "one.onnx", feeds[:4]), reference))
+        assert ranking[name] == pytest.approx(100.0 * error / power, rel=1e-4)
+    assert steps[:3] == [("ranking nodes", i, 3) for i in (1, 2, 3)] and steps[-1][1:] == (3, 3)
+
+
+def test_the_top_is_settled_once_no_unmeasured_node_can_reach_it():
+    """all/first ratios seen so far are at most 2, margin 2: a next node at 1/4 of the keep-th value cannot reach it,
+    one at a little more might."""
+    order, full = ["a", "b", "c"], {"a": 8.0, "b": 4.0}
+    assert _settled(order, {"a": 4.0, "b": 2.0, "c": 0.99}, full, keep=2)
+    assert not _settled(order, {"a": 4.0, "b": 2.0, "c": 1.01}, full, keep=2)
+    assert not _settled(order, {"a": 4.0, "b": 2.0, "c": 0.01}, full, keep=3)
 
 
 def test_search_keeps_only_the_outlier_conv_fp32_when_that_meets_the_target(graphs, tmp_path):
     source, feeds, ranges = graphs
     quantize_int8(source, tmp_path / "int8.onnx", ranges, [])
-    ranking = rank_nodes(source, tmp_path / "int8.onnx", feeds[:2])
+    ranking = rank_nodes(source, tmp_path / "int8.onnx", feeds[:2], keep=3)
     evaluate, calls = evaluator(source, ranges, feeds, tmp_path)
     everything = evaluate([])["rel_mse_pct"]
     without_outlier = evaluate([OUTLIER])["rel_mse_pct"]
@@ -106,7 +155,7 @@ def test_search_keeps_only_the_outlier_conv_fp32_when_that_meets_the_target(grap
 def test_an_unreachable_target_returns_the_best_trial_within_the_budget(graphs, tmp_path):
     source, feeds, ranges = graphs
     quantize_int8(source, tmp_path / "int8.onnx", ranges, [])
-    ranking = rank_nodes(source, tmp_path / "int8.onnx", feeds[:2])
+    ranking = rank_nodes(source, tmp_path / "int8.onnx", feeds[:2], keep=3)
     evaluate, calls = evaluator(source, ranges, feeds, tmp_path)
     result = search_fp32_nodes(ranking, evaluate, [Gate(metric="rel_mse_pct", max=-1.0)], max_fp32_nodes=2,
                                max_evaluations=2)

@@ -86,7 +86,8 @@ def test_real_labels_fp32_candidate_equals_the_checkpoint_and_fp16_reports_its_d
     the FP32 ONNX must match the checkpoint's mAP50-95 (within 0.1 %); FP16 reports its drop beside the paired one."""
     fp32, _ = run(shared_cache, "yolo12n", "fp32")
     exact = fp32.metrics["accuracy_vs_pytorch_fp32"]
-    assert exact["basis"] == "labels" and exact["inputs"] == f"8 images from {COCO128} (val split), 8 label files"
+    assert exact["basis"] == "labels" and exact["role"] == "holdout"
+    assert exact["inputs"] == f"8 images from {COCO128} (val split), holdout share 1/2 by file-name hash, 8 label files"
     assert 0.5 < exact["map50_95_pytorch"] < 1.0
     assert exact["map50_95"] == pytest.approx(exact["map50_95_pytorch"], rel=1e-3)
     assert abs(exact["map50_95_drop_pct"]) <= 0.1

@@ -35,6 +35,7 @@ class Overrides:
     sets: list[str] = field(default_factory=list)
     data: Path | None = None  # replaces the recipe's image keys (check, evaluation, verify); calibration: `calib`
     calib: Path | None = None
+    holdout: Path | None = None  # verify.images: the images only reported and gated on (trtbuild.data)
 
     def as_pairs(self) -> list[tuple[str, object]]:
         pairs: list[tuple[str, object]] = []
@@ -50,6 +51,8 @@ class Overrides:
             pairs += [("data", str(self.data)), *((key, None) for key in DATA_KEYS)]
         if self.calib is not None:
             pairs.append(("precision.calibration.images", str(self.calib)))
+        if self.holdout is not None:
+            pairs.append(("verify.images", str(self.holdout)))
         for item in self.sets:
             key, sep, value = item.partition("=")
             if not sep or not key.strip():

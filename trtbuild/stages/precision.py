@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import shutil
 
-from trtbuild.data import NO_DATA_HINT, RECOMMENDED_CALIBRATION_IMAGES, evaluation_set, required_calibration
+from trtbuild.data import (NO_DATA_HINT, RECOMMENDED_CALIBRATION_IMAGES, describe_roles, required_calibration,
+                           role_warnings, search_set, verify_set)
 from trtbuild.errors import StageFailed, UsageError
 from trtbuild.models.registry import checkpoint_path
 from trtbuild.stages.base import Artifacts, Stage, StageContext, StageOutput
 
-NOT_MEASURED = f"no evaluation images ({NO_DATA_HINT})"
+NOT_MEASURED = f"no holdout images ({NO_DATA_HINT}, or --holdout)"
 RANKING_SAMPLES = 8  # calibration images the per-node sensitivity ranking runs on, spread over the set
 
 
@@ -43,13 +44,21 @@ class PrecisionStage(Stage):
         weights = checkpoint_path(self.recipe.model)
         if weights:
             found["weights"] = weights
-        if self.recipe.precision.mode == "int8":
-            found["calibration_images"] = required_calibration(self.recipe).images
-        evaluation = evaluation_set(self.recipe)
-        if evaluation:  # the set's identity (names and content of images and labels) enters the key
-            found["evaluation_images"] = evaluation.images
-            found["evaluation_labels"] = evaluation.label_files()
+        for role, images in self._roles().items():  # each set's identity (names, content, labels) enters the key
+            found[f"{role}_images"] = images.images
+            if role != "calibration":
+                found[f"{role}_labels"] = images.label_files()
         return found
+
+    def _roles(self) -> dict:
+        """The image sets this stage reads (trtbuild.data): calibration (int8), search (the int8 FP32-node search)
+        and the holdout its headline accuracy is measured on (the first precision.evaluate.max_images)."""
+        spec = self.recipe.precision
+        found = {"calibration": required_calibration(self.recipe)} if spec.mode == "int8" else {}
+        if spec.mode == "int8" and spec.int8.auto_keep_fp32:
+            found["search"] = search_set(self.recipe)
+        found["holdout"] = verify_set(self.recipe, spec.evaluate.max_images)
+        return {role: images for role, images in found.items() if images}
 
     def _converts(self) -> bool:
         spec = self.recipe.precision
@@ -72,6 +81,9 @@ class PrecisionStage(Stage):
                                  "almost no BF16 kernels to validate it); use fp16")
             warnings = self._convert(ctx, target, metrics)
         self._measure(ctx, target, metrics, warnings)
+        roles = self._roles()
+        metrics["data_roles"] = describe_roles(roles)
+        warnings += role_warnings(self.recipe, [role for role in roles if role != "holdout"])
         return StageOutput(artifacts={"onnx": target.name}, metrics=metrics, warnings=warnings)
 
     def _measure(self, ctx: StageContext, target, metrics: dict, warnings: list[str]) -> None:
@@ -83,7 +95,7 @@ class PrecisionStage(Stage):
         from trtbuild.precision.accuracy import accuracy_vs_pytorch
 
         recipe = self.recipe
-        evaluation = evaluation_set(recipe)
+        evaluation = verify_set(recipe, recipe.precision.evaluate.max_images)
         if evaluation is None:
             metrics["not_measured"] = NOT_MEASURED
             metrics["accuracy_vs_pytorch_fp32"] = {"status": "not measured", "reason": NOT_MEASURED}
@@ -98,7 +110,7 @@ class PrecisionStage(Stage):
             return
         feeds = image_feeds(create_adapter(recipe), recipe, evaluation.images)
         accuracy = accuracy_vs_pytorch(recipe, target, feeds, images=evaluation.images, labels=evaluation.labels)
-        metrics["accuracy_vs_pytorch_fp32"] = {"status": "measured", "runtime": "onnxruntime CPU",
+        metrics["accuracy_vs_pytorch_fp32"] = {"status": "measured", "runtime": "onnxruntime CPU", "role": "holdout",
                                                "inputs": evaluation.describe(), "samples": len(feeds), **accuracy}
         ctx.log(f"accuracy vs PyTorch FP32: {accuracy}")
         if not accuracy["finite"]:
@@ -175,7 +187,7 @@ class PrecisionStage(Stage):
     def _search_fp32_nodes(self, ctx: StageContext, source, target, ranges, excluded: list[str], ranking_feeds,
                            metrics: dict, warnings: list[str]) -> dict[str, str]:
         """precision.int8.auto_keep_fp32: rank the quantized nodes, keep the worst FP32 until the target passes on
-        the evaluation set, rewrite `target` with them; returns node -> why."""
+        the search set (never the holdout), rewrite `target` with them; returns node -> why."""
         import time
 
         from trtbuild.accuracy.gates import gates_for
@@ -189,25 +201,29 @@ class PrecisionStage(Stage):
         from trtbuild.runners.onnxruntime_runner import OnnxRuntimeRunner
 
         recipe, spec = self.recipe, self.recipe.precision.int8
-        evaluation = evaluation_set(recipe)
+        evaluation = search_set(recipe)
         if evaluation is None:
-            warnings.append(f"precision.int8.auto_keep_fp32 skipped: {NOT_MEASURED}")
+            warnings.append(f"precision.int8.auto_keep_fp32 skipped: no search images ({NO_DATA_HINT}, or "
+                            f"precision.evaluate.images)")
             return {}
         start = time.perf_counter()
         feeds = image_feeds(create_adapter(recipe), recipe, evaluation.images)
         with torch_runner(recipe, "cpu") as reference_runner:
             reference = [reference_runner.infer(f) for f in feeds]
-        trial = ctx.workdir / "trial.onnx"
+        trial, scored = ctx.workdir / "trial.onnx", {}
 
         def evaluate(nodes: list[str]) -> dict:
             quantize_int8(source, trial, ranges, [*excluded, *nodes])
             with OnnxRuntimeRunner(trial, simulated_qdq=True) as candidate:
                 outputs = [candidate.infer(f) for f in feeds]
-            return compare_task_outputs(recipe, feeds, reference, outputs, evaluation.images, evaluation.labels)
+            scored[tuple(nodes)] = compare_task_outputs(recipe, feeds, reference, outputs, evaluation.images,
+                                                        evaluation.labels)
+            return scored[tuple(nodes)]
 
         ctx.log(f"int8 sensitivity search on {evaluation.describe()}")
-        ranking = rank_nodes(source, target, ranking_feeds,
-                             lambda done, total: ctx.progress("ranking nodes", done, total))
+        ranking_start = time.perf_counter()
+        ranking = rank_nodes(source, target, ranking_feeds, spec.max_fp32_nodes, ctx.progress)
+        ranking_s = round(time.perf_counter() - ranking_start, 1)
         result = search_fp32_nodes(ranking, evaluate,
                                    spec.target or gates_for(recipe.task, recipe.verify.gates),
                                    spec.max_fp32_nodes, spec.max_evaluations,
@@ -216,7 +232,10 @@ class PrecisionStage(Stage):
         trial.unlink(missing_ok=True)
         quantize_int8(source, target, ranges, [*excluded, *result.kept])
         metrics["int8_search"] = {**result.as_dict(), "inputs": evaluation.describe(), "ranking_samples":
-                                  len(ranking_feeds), "seconds": round(time.perf_counter() - start, 1)}
+                                  len(ranking_feeds), "ranking_s": ranking_s,
+                                  "seconds": round(time.perf_counter() - start, 1)}
+        metrics["accuracy_search_set"] = {"role": "search", "inputs": evaluation.describe(), "samples": len(feeds),
+                                          **scored[tuple(result.kept)]}
         ctx.log(f"int8 search: {len(result.kept)} nodes kept FP32, {result.before} -> {result.after} "
                 f"({result.evaluations} evaluations)")
         if not result.passed:
