@@ -62,8 +62,9 @@ def test_show_prints_resolved_paths_and_whether_they_exist(tmp_path, monkeypatch
     shown = api.show_recipe("yolo12n", Overrides(weights=Path("absent.pt"), data=COCO8))
     assert shown["paths"]["model.weights"] == {"path": str(tmp_path / "absent.pt"), "exists": False}
     assert shown["paths"]["data"] == {"path": str(COCO8), "exists": True}
-    assert shown["images"]["verify"] == f"4 images from {COCO8} (val split), 4 label files"
+    assert shown["images"]["holdout"] == \
+        f"2 images from {COCO8} (val split), holdout share 1/2 by file-name hash, 2 label files"
     assert shown["images"]["calibration"] == f"4 images from {COCO8} (train split), 4 label files"
     bare = api.show_recipe("yolo12n", Overrides(weights=Path("absent.pt")))["images"]
     assert bare["check"].startswith("2 images from ultralytics' bundled samples")
-    assert bare["evaluation"].startswith("none: accuracy not measured (pass --data")
+    assert bare["holdout"].startswith("none: accuracy and gates not measured (pass --data")
