@@ -93,6 +93,15 @@ def read_engine_set(folder: Path) -> EngineSet:
     return found
 
 
+def _portable(recipe) -> dict:
+    """The resolved recipe with its checkpoint as an absolute path, so `load(runtime="torch")` finds it from any
+    working directory."""
+    dump = recipe.model_dump(mode="json")
+    if recipe.model.weights is not None:
+        dump["model"]["weights"] = str(Path(recipe.model.weights).resolve())
+    return dump
+
+
 def record(folder: Path, recipe, recipe_digest: str, published: dict[str, Path], metadata: dict) -> None:
     """Add the candidates a stage just published (`published`: "stage.role" -> file in `folder`), replacing entries
     of the same file and dropping entries whose file is gone; the newest build's precision becomes the default
@@ -127,7 +136,7 @@ def record(folder: Path, recipe, recipe_digest: str, published: dict[str, Path],
             kept, recipes = [], {}
         candidates = kept + new
         recipes = {d: r for d, r in recipes.items() if any(c.recipe_digest == d for c in candidates)}
-        recipes[recipe_digest] = {"recipe": recipe.model_dump(mode="json"), "metadata": metadata}
+        recipes[recipe_digest] = {"recipe": _portable(recipe), "metadata": metadata}
         default = recipe.precision.mode if any(c.precision == recipe.precision.mode for c in candidates) else "fp32"
         found = EngineSet(folder, recipe.name, recipe.task, default, candidates, recipes)
         write_atomically(folder / MANIFEST, (json.dumps(found.as_json(), indent=1) + "\n").encode())

@@ -92,7 +92,7 @@ def plan(engines: EngineSet, facts: HostFacts, runtime: str = "auto", precision:
     if runtime in ("auto", "onnxruntime"):
         _onnx(engines, facts, wanted, precision is not None, found)
     if runtime in ("auto", "torch") and not found.options or runtime == "torch":
-        _torch(engines, facts, found)
+        _torch(engines, found, "" if runtime == "torch" else "no engine or ONNX model runs here")
     if not found.options:
         raise UsageError(f"{engines.folder}: nothing can run here with runtime={runtime!r}: "
                          + "; ".join(found.passed_over))
@@ -140,11 +140,11 @@ def _onnx(engines: EngineSet, facts: HostFacts, wanted: str, asked: bool, found:
         found.options.append(Option("onnxruntime", candidate, provider, note))
 
 
-def _torch(engines: EngineSet, facts: HostFacts, found: Plan) -> None:
+def _torch(engines: EngineSet, found: Plan, note: str) -> None:
     recipes = list(engines.recipes.values())
     weights = recipes[-1]["recipe"]["model"].get("weights") if recipes else None
     if weights and Path(weights).is_file():
-        found.options.append(Option("torch", None, note="no engine or ONNX model runs here"))
+        found.options.append(Option("torch", None, note=note))
     else:
         found.passed_over.append(f"torch: the recipe's checkpoint {weights} is not on this host")
 
