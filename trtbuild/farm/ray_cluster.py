@@ -29,6 +29,8 @@ VERSIONS_TIMEOUT_S = 60.0
 
 
 def _ray():
+    # read when Ray is imported: a local instance then listens on 127.0.0.1 only (a joined cluster is not affected)
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     try:
         import ray
     except ImportError:
@@ -42,11 +44,12 @@ def session(address: str | None) -> Iterator[None]:
     'ray://HOST:10001' joins a running cluster. Then every node's versions are checked against this process's."""
     ray = _ray()
     quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
-    if address is None:
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # a single node listening on 127.0.0.1 only
-        ray.init(include_dashboard=False, _node_ip_address=LOOPBACK, **quiet)
+    if address is None:  # "local": a new instance even where `ray start` left one running
+        ray.init(address="local", include_dashboard=False, _node_ip_address=LOOPBACK, **quiet)
     else:
         host = reachable(address)
+        if os.environ.get("RAY_AUTH_TOKEN") or (Path.home() / ".ray" / "auth_token").is_file():
+            os.environ.setdefault("RAY_AUTH_MODE", "token")  # `ray start` turns token auth on; ray.init must ask for it
         try:
             ray.init(address=address, **quiet, **({"_node_ip_address": LOOPBACK} if _loopback(host) else {}))
         except (ConnectionError, RuntimeError) as exc:  # Ray says "Version mismatch" as a RuntimeError
@@ -129,7 +132,7 @@ def nodes() -> list[dict]:
 
 
 class Board:
-    """Where each cell's current attempt runs, as its task reports it (a Ray actor on the driver's side)."""
+    """The node of each attempt of each cell, as its task reports it (a Ray actor)."""
 
     def __init__(self):
         self.attempts: dict[str, list[str]] = {}
@@ -145,17 +148,18 @@ def _build_on_node(board, cell: str, recipe: dict, files: Files, options: BuildO
                    cache_dir: str | None) -> CellOutput:
     import ray
 
-    node = {"NodeManagerAddress": ray.util.get_node_ip_address(), "NodeID": ray.get_runtime_context().get_node_id()}
-    ray.get(board.started.remote(cell, node_label(node)))
+    ray.get(board.started.remote(cell, ray.get_runtime_context().get_node_id()))
     return build_cell(recipe, files, options, cache_dir)
 
 
 class Submitted:
     """Cells running as Ray tasks: `finished()` yields each cell as it ends, `where()` tells where each one runs."""
 
-    def __init__(self, jobs: list[tuple[Cell, dict, Files]], options: BuildOptions, cache_dir: Path | None):
+    def __init__(self, jobs: list[tuple[Cell, dict, Files]], options: BuildOptions, cache_dir: Path | None,
+                 nodes: list[dict]):
         ray = _ray()
         self._ray = ray
+        self._labels = {n["NodeID"]: node_label(n) for n in nodes}
         self.board = ray.remote(num_cpus=0)(Board).remote()
         task = ray.remote(_build_on_node)
         shared_files: dict[int, object] = {}  # one object per recipe's files, however many cells use it
@@ -168,7 +172,9 @@ class Submitted:
             self.refs[ref] = cell
 
     def where(self) -> dict[str, list[str]]:
-        return self._ray.get(self.board.snapshot.remote())
+        """Cell -> the node of each attempt so far."""
+        attempts = self._ray.get(self.board.snapshot.remote())
+        return {cell: [self._labels.get(n, n[:6]) for n in nodes] for cell, nodes in attempts.items()}
 
     def wait(self, timeout_s: float) -> list[tuple[Cell, CellOutput | None, str | None]]:
         """The cells that ended within `timeout_s`: (cell, its output, None) or (cell, None, why its task failed)."""

@@ -159,7 +159,7 @@ def _run_on_ray(cells, loaded, options: FarmOptions, results, view) -> None:
             if source not in files_of:
                 files_of[source] = pack(recipe)
             jobs.append((cell, recipe.model_dump(mode="json"), files_of[source]))
-        submitted = ray_cluster.Submitted(jobs, options.build, options.cache_dir)
+        submitted = ray_cluster.Submitted(jobs, options.build, options.cache_dir, nodes)
         try:
             while submitted.pending:
                 for cell, output, error in submitted.wait(timeout_s=0.5):
