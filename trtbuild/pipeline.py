@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from trtbuild import __version__, stale
+from trtbuild import __version__, interrupts, stale
 from trtbuild.backends.registry import library_versions
 from trtbuild.cache import Cache, CacheEntry
 from trtbuild.capture import output_to
@@ -229,6 +229,8 @@ def _run_in(workdir: Path, stage, inputs, material, key, cache: Cache, log_dst: 
     try:
         with output_to(log_path):
             output = stage.run(ctx)
+        if interrupts.requested():  # library code swallowed its KeyboardInterrupt: stop anyway, keep nothing
+            raise KeyboardInterrupt
     except Exception as exc:
         if isinstance(exc, OSError) and exc.errno in _CANNOT_WRITE:
             exc = CannotWrite(f"{stage.name}: cannot write in the cache {cache.root}: {exc.strerror} "
