@@ -41,11 +41,12 @@ def snapshot() -> dict:
     with tempfile.TemporaryDirectory(prefix="trtbuild-snapshot-") as tmp:
         root = Path(tmp)
         (root / "tiny.yaml").write_text(RECIPE)
-        return {"tiny": _build(root, ["build", "tiny.yaml", "--until", "engine"], "tiny"),
-                "yolo12n": _build(root, ["bench", *YOLO], "yolo12n")}
+        return {"tiny": build(root, ["build", "tiny.yaml", "--until", "engine"], "tiny"),
+                "yolo12n": build(root, ["bench", *YOLO], "yolo12n")}
 
 
-def _build(root: Path, args: list[str], name: str) -> dict:
+def build(root: Path, args: list[str], name: str) -> dict:
+    """One trtbuild command in `root`; the snapshot of recipe `name`'s report."""
     command = [sys.executable, "-m", "trtbuild", *args, "--cache-dir", "cache", "--out", "out"]
     done = subprocess.run(command, cwd=root, capture_output=True, text=True)
     report = json.loads((root / "out" / name / "report.json").read_text())
