@@ -45,12 +45,12 @@ def overrides(name: str, precision: str, sets: list[str]):
                      sets=[*MODELS[name]["sets"], *sets])
 
 
-def build(name: str, precision: str, work: Path, sets: list[str]) -> tuple[object, float]:
+def build(name: str, precision: str, work: Path, sets: list[str], until: str = "precision") -> tuple[object, float]:
     from trtbuild.api import build as run_build
     from trtbuild.pipeline import BuildOptions
 
     start = time.perf_counter()
-    report = run_build(name, overrides(name, precision, sets), BuildOptions(until="precision", out_root=work / "out"),
+    report = run_build(name, overrides(name, precision, sets), BuildOptions(until=until, out_root=work / "out"),
                        cache_dir=work / "cache")
     return report, round(time.perf_counter() - start, 1)
 
@@ -82,11 +82,10 @@ def compare_rankings(name: str, work: Path, commit: str, sets: list[str]) -> dic
     from trtbuild.recipe import load_recipe
     from trtbuild.stages.precision import RANKING_SAMPLES, spread
 
-    report, _ = build(name, "int8", work / "ranking", ["precision.int8.auto_keep_fp32=false", *sets])
+    report, _ = build(name, "int8", work / "ranking", sets, until="simplify")
     recipe = load_recipe(name, overrides(name, "int8", sets)).recipe
-    simplified = work / "ranking" / "cache"
     source, quantized = work / f"{name}.fp32.onnx", work / f"{name}.int8.onnx"
-    model = onnx.load(next(str(p) for p in simplified.rglob("model.onnx") if "simplify" in str(p)))
+    model = onnx.load(next(a.path for a in report.stages[-1].artifacts if a.role == "onnx"))
     name_nodes(model)
     onnx.save(model, str(source))
     feeds = image_feeds(recipe, required_calibration(recipe).images)
@@ -172,6 +171,12 @@ def main() -> None:
     args = parser.parse_args()
     results = {"command": " ".join(map(shlex.quote, sys.argv)), "cpus": os.cpu_count(),
                "load_average_at_start": os.getloadavg(), "models": {}}
+
+    def save() -> None:  # after every part: a run stopped early keeps what it measured
+        results["load_average_at_end"] = os.getloadavg()
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+
     for name in args.models:
         work = args.work / name
         found = results["models"][name] = {}
@@ -179,13 +184,16 @@ def main() -> None:
             report, seconds = build(name, "fp16", work / "fp16", args.sets)
             found["fp16"] = {"build_s": seconds, "stages_s": {s.name: s.seconds for s in report.stages}}
             print(name, "fp16", json.dumps(found["fp16"]), flush=True)
+            save()
         report, seconds = build(name, "int8", work / "int8", args.sets)
         found["int8"] = int8_record(report, seconds)
         print(name, "int8", json.dumps({k: found["int8"][k] for k in ("build_s", "search_s", "ranking_s")}), flush=True)
         if args.fp16:
             found["int8_over_fp16"] = round(found["int8"]["build_s"] / found["fp16"]["build_s"], 2)
+        save()
         found["ranking"] = compare_rankings(name, work, args.before, args.sets)
         print(name, "ranking", json.dumps({k: v for k, v in found["ranking"].items() if "top_" not in k}), flush=True)
+        save()
         if args.before_build:
             from trtbuild.data import search_set, verify_set
             from trtbuild.recipe import load_recipe
@@ -195,9 +203,7 @@ def main() -> None:
                                                  verify_set(recipe, recipe.precision.evaluate.max_images))
             print(name, "before", json.dumps({k: found["before_build"][k] for k in ("build_s", "search_s")}),
                   flush=True)
-        results["load_average_at_end"] = os.getloadavg()
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+            save()
 
 
 if __name__ == "__main__":

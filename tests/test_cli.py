@@ -65,6 +65,8 @@ def test_show_prints_the_resolved_recipe():
     (["build", "yolo12n", "--weights", str(YOLO_WEIGHTS), "--data", "no/such.yaml"], "data: not found: no/such.yaml"),
     (["build", "yolo12n", "--weights", str(YOLO_WEIGHTS), "--int8", "--calib", "README.md"],
      "precision.calibration.images: README.md is neither an image folder nor a dataset .yaml"),
+    (["build", "yolo12n", "--weights", str(YOLO_WEIGHTS), "--holdout", "README.md"],
+     "verify.images: README.md is neither an image folder nor a dataset .yaml"),
 ])
 def test_bad_input_is_one_line_exit_2(args, expected, tmp_path):
     out = run(*args, "--cache-dir", str(tmp_path / "cache")) if args[0] == "build" else run(*args)
@@ -135,15 +137,16 @@ def test_a_new_users_directory_with_only_a_checkpoint(tmp_path):
     accuracy = precision["metrics"]["accuracy_vs_pytorch_fp32"]
     assert accuracy["status"] == "not measured" and "--data" in accuracy["reason"] and "map50_95" not in accuracy
     assert precision["metrics"]["finite_on_samples"]["finite"] is True
-    assert report["not_measured"] == ["precision: no evaluation images (pass --data DATASET.yaml or an image folder)"]
-    assert "ACCURACY NOT MEASURED precision: no evaluation images" in " ".join(fp16.stderr.split())
+    assert report["not_measured"] == [
+        "precision: no holdout images (pass --data DATASET.yaml or an image folder, or --holdout)"]
+    assert "ACCURACY NOT MEASURED precision: no holdout images" in " ".join(fp16.stderr.split())
     assert "**Accuracy not measured**" in (out / "report.md").read_text()
 
     strict = build("--fp16", "--strict")
     assert strict.returncode == 1, strict.stderr
     assert [line for line in strict.stderr.splitlines() if line.startswith("error:")] == [
-        "error: accuracy not measured (--strict): precision: no evaluation images (pass --data DATASET.yaml or an "
-        "image folder)"]
+        "error: accuracy not measured (--strict): precision: no holdout images (pass --data DATASET.yaml or an "
+        "image folder, or --holdout)"]
     assert json.loads((out / "report.json").read_text())["status"] == "failed"
 
     int8 = build("--int8")

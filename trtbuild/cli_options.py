@@ -72,6 +72,9 @@ class RecipeOptions:
     data: Annotated[Path | None, typer.Option(
         "--data", envvar="TRTBUILD_DATA", help="Ultralytics dataset YAML (images + labels) or image folder for check, "
         "precision accuracy and verify; replaces the recipe's image keys")] = None
+    holdout: Annotated[Path | None, typer.Option(
+        "--holdout", help="images only reported and gated on (folder or dataset YAML: its val split); default: a "
+        "share of --data (docs/int8.md)")] = None
 
     def overrides(self, precision: PrecisionOptions | None = None, workspace: int | None = None,
                   sets: list[str] = ()):
@@ -79,7 +82,7 @@ class RecipeOptions:
         from trtbuild.recipe.load import Overrides
 
         return Overrides(self.weights, self.random_weights, precision.chosen() if precision else None, workspace,
-                         [*(self.sets or []), *sets], self.data, precision.calib if precision else None)
+                         [*(self.sets or []), *sets], self.data, precision.calib if precision else None, self.holdout)
 
 
 @dataclass
