@@ -3,7 +3,7 @@ build whose stages are all cached, against the same build from an empty cache.
 
     python benchmarks/startup.py --label after --out benchmarks/results/startup.json [--root TREE] [--runs 7]
 
-Each command runs `--runs` times in a fresh interpreter (median wall time); one more run under `python -X importtime`
+Each command runs `--runs` times in a fresh interpreter (median wall and CPU time); one more run under `python -X importtime`
 gives the heaviest imports (cumulative microseconds, top level only) and which of numpy, torch, onnx, onnxruntime
 and cv2 were imported at all. `--root` times another code tree (e.g. a `git archive` of an earlier commit) through
 PYTHONPATH; `--out` adds this run under `--label`, keeping the others.
@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -35,13 +36,19 @@ COMMANDS = {
 }
 
 
-def timed(args: list[str], cwd: Path, env: dict) -> float:
-    start = time.perf_counter()
+def timed(args: list[str], cwd: Path, env: dict) -> tuple[float, float]:
+    """(wall seconds, CPU seconds): on a shared host the CPU time varies less than the wall time."""
+    cpu_before, start = _children_cpu(), time.perf_counter()
     done = subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _children_cpu() - cpu_before
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed (exit {done.returncode}): {done.stderr[-2000:]}")
-    return seconds
+    return seconds, cpu
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def import_profile(args: list[str], cwd: Path, env: dict, top: int = 12) -> dict:
@@ -72,18 +79,21 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory(prefix="trtbuild-startup-") as tmp:
         work = Path(tmp)
-        cold = timed(["-m", "trtbuild", *CACHED_BUILD], work, env)  # fills the cache the cached runs read
+        cold, cold_cpu = timed(["-m", "trtbuild", *CACHED_BUILD], work, env)  # fills the cache the cached runs read
         for label, command in COMMANDS.items():
             runs = [timed(command, work, env) for _ in range(args.runs)]
-            results[label] = {"median_s": round(statistics.median(runs), 3), "runs_s": [round(r, 3) for r in runs],
-                              "imports": import_profile(command, work, env)}
-    cached = results["cached build yolo12n --until check"]["median_s"]
-    summary = {"cold_build_s": round(cold, 3), "cached_build_pct_of_cold": round(100 * cached / cold, 1),
-               "list_s": results["trtbuild list"]["median_s"]}
+            results[label] = {"median_s": round(statistics.median(w for w, _ in runs), 3),
+                              "median_cpu_s": round(statistics.median(c for _, c in runs), 3),
+                              "runs_s": [round(w, 3) for w, _ in runs], "imports": import_profile(command, work, env)}
+    cached = results["cached build yolo12n --until check"]
+    summary = {"cold_build_s": round(cold, 3), "cold_build_cpu_s": round(cold_cpu, 3),
+               "cached_build_pct_of_cold": round(100 * cached["median_s"] / cold, 1),
+               "cached_build_cpu_pct_of_cold": round(100 * cached["median_cpu_s"] / cold_cpu, 1),
+               "list_s": results["trtbuild list"]["median_s"], "list_cpu_s": results["trtbuild list"]["median_cpu_s"]}
     print(json.dumps(summary))
     for label, result in results.items():
         heavy = ", ".join(result["imports"]["heavy_imported"]) or "none"
-        print(f"{label:<36} {result['median_s']:6.3f} s  heavy imports: {heavy}")
+        print(f"{label:<36} {result['median_s']:6.3f} s ({result['median_cpu_s']:.3f} s CPU)  heavy imports: {heavy}")
     if args.out:
         saved = json.loads(args.out.read_text()) if args.out.exists() else {}
         saved[args.label] = {"command": " ".join(["python", *sys.argv]), "host": {
