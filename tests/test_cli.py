@@ -93,10 +93,10 @@ def test_export_then_cached_rerun_and_json(tmp_path):
 def test_build_without_an_engine_backend_exits_3_after_precision(tmp_path):
     from trtbuild.backends.registry import get_backend
 
-    if get_backend("tensorrt").unavailable_reason() is None:
+    if get_backend("tensorrt-bindings").unavailable_reason() is None:
         pytest.skip("this host can build full-TensorRT engines")
     out = run("build", "yolo12n", "--weights", str(YOLO_WEIGHTS), "--fp32", "--out", str(tmp_path),
-              "--cache-dir", str(tmp_path / "cache"), "--set", "engine.backend=tensorrt")
+              "--cache-dir", str(tmp_path / "cache"), "--set", "engine.backend=tensorrt-bindings")
     assert out.returncode == 3, out.stderr
     assert "error: engine: " in out.stderr
     report = json.loads((tmp_path / "yolo12n" / "report.json").read_text())
