@@ -10,8 +10,10 @@ import logging
 import os
 import platform
 import socket
+import sys
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
 from trtbuild import __version__
@@ -28,9 +30,14 @@ REACH_TIMEOUT_S = 5.0  # an unreachable --ray-address fails within this (the iss
 VERSIONS_TIMEOUT_S = 60.0
 
 
-def _ray():
-    # read when Ray is imported: a local instance then listens on 127.0.0.1 only (a joined cluster is not affected)
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+def _ray(loopback_only: bool = False):
+    """Ray, imported with what it reads at import: `loopback_only` (a local instance, or a cluster on this host's
+    127.0.0.1) keeps every address it listens on or reports to 127.0.0.1; `ray start` turns token auth on, and a
+    driver joining such a cluster must ask for it."""
+    if loopback_only:
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    if os.environ.get("RAY_AUTH_TOKEN") or (Path.home() / ".ray" / "auth_token").is_file():
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
     try:
         import ray
     except ImportError:
@@ -42,21 +49,20 @@ def _ray():
 def session(address: str | None) -> Iterator[None]:
     """Ray for the duration: `None` starts a local instance on 127.0.0.1 that ends with it; 'auto', 'HOST:PORT' or
     'ray://HOST:10001' joins a running cluster. Then every node's versions are checked against this process's."""
-    ray = _ray()
+    ray = _ray(_on_loopback(address))
     quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
     if address is None:  # "local": a new instance even where `ray start` left one running
         ray.init(address="local", include_dashboard=False, _node_ip_address=LOOPBACK, **quiet)
     else:
         host = reachable(address)
-        if os.environ.get("RAY_AUTH_TOKEN") or (Path.home() / ".ray" / "auth_token").is_file():
-            os.environ.setdefault("RAY_AUTH_MODE", "token")  # `ray start` turns token auth on; ray.init must ask for it
         try:
             ray.init(address=address, **quiet, **({"_node_ip_address": LOOPBACK} if _loopback(host) else {}))
         except (ConnectionError, RuntimeError) as exc:  # Ray says "Version mismatch" as a RuntimeError
             raise UsageError(f"--ray-address {address}: {_first_line(exc)}") from None
     try:
         check_versions(ray)
-        yield
+        with redirect_stdout(sys.stderr):  # Ray's notes ("(raylet) A worker died...") keep --json's stdout clean
+            yield
     finally:
         ray.shutdown()
 
@@ -65,6 +71,7 @@ def reachable(address: str) -> str:
     """The cluster's host, once its port answers; else one line (exit 2) within REACH_TIMEOUT_S."""
     target = address
     if address == "auto":
+        _ray(_on_loopback(address))
         from ray._private.services import get_ray_address_from_environment
 
         try:
@@ -83,6 +90,15 @@ def reachable(address: str) -> str:
         reason = "no answer" if isinstance(exc, TimeoutError) else exc.strerror or type(exc).__name__
         raise UsageError(f"--ray-address {address}: cannot reach {host}:{port} ({reason})") from None
     return host
+
+
+def _on_loopback(address: str | None) -> bool:
+    """A local instance, or a cluster this host reaches on 127.0.0.1 (for `auto`: as RAY_ADDRESS says)."""
+    if address is None:
+        return True
+    target = os.environ.get("RAY_ADDRESS", "") if address == "auto" else address
+    host = target.removeprefix("ray://").rpartition(":")[0]
+    return bool(host) and _loopback(host)
 
 
 def _loopback(host: str) -> bool:
@@ -135,12 +151,12 @@ class Board:
     """The node of each attempt of each cell, as its task reports it (a Ray actor)."""
 
     def __init__(self):
-        self.attempts: dict[str, list[str]] = {}
+        self.attempts: dict[str, list[tuple[str, float]]] = {}
 
     def started(self, cell: str, node: str) -> None:
-        self.attempts.setdefault(cell, []).append(node)
+        self.attempts.setdefault(cell, []).append((node, time.time()))
 
-    def snapshot(self) -> dict[str, list[str]]:
+    def snapshot(self) -> dict[str, list[tuple[str, float]]]:
         return self.attempts
 
 
@@ -171,10 +187,10 @@ class Submitted:
                 self.board, cell.name, recipe, files_ref, options, str(cache_dir) if cache_dir else None)
             self.refs[ref] = cell
 
-    def where(self) -> dict[str, list[str]]:
-        """Cell -> the node of each attempt so far."""
+    def where(self) -> dict[str, list[tuple[str, float]]]:
+        """Cell -> (node, start time) of each attempt so far."""
         attempts = self._ray.get(self.board.snapshot.remote())
-        return {cell: [self._labels.get(n, n[:6]) for n in nodes] for cell, nodes in attempts.items()}
+        return {cell: [(self._labels.get(n, n[:6]), when) for n, when in tries] for cell, tries in attempts.items()}
 
     def wait(self, timeout_s: float) -> list[tuple[Cell, CellOutput | None, str | None]]:
         """The cells that ended within `timeout_s`: (cell, its output, None) or (cell, None, why its task failed)."""

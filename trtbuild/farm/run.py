@@ -162,17 +162,16 @@ def _run_on_ray(cells, loaded, options: FarmOptions, results, view) -> None:
         submitted = ray_cluster.Submitted(jobs, options.build, options.cache_dir, nodes)
         try:
             while submitted.pending:
-                for cell, output, error in submitted.wait(timeout_s=0.5):
-                    row = results[cell.name]
+                ended = submitted.wait(timeout_s=0.5)
+                for name, attempts in submitted.where().items():  # before `ended`: a retry may have just finished
+                    (node, _), (_, first) = attempts[-1], attempts[0]
+                    _started(results[name], node, len(attempts), first)
+                for cell, output, error in ended:
                     report = None
                     if output is not None:
                         report = publish(output, loaded[cell.name], cell.name, options.build.out_root)
                         error = output.error
-                    _ended(row, report, error)
-                for name, attempts in submitted.where().items():
-                    row = results[name]
-                    if row.status in ("waiting", "running") and len(attempts) != row.tries:
-                        _started(row, attempts[-1], tries=len(attempts))
+                    _ended(results[cell.name], report, error)
                 if view:
                     view.update()
         except KeyboardInterrupt:
@@ -183,9 +182,10 @@ def _run_on_ray(cells, loaded, options: FarmOptions, results, view) -> None:
             raise Interrupted(f"interrupted: {cancelled} cells cancelled, nothing of them published") from None
 
 
-def _started(row: CellResult, node: str, tries: int = 1) -> None:
-    row.status, row.node, row.tries = "running", node, tries
-    row.started = row.started or time.time()
+def _started(row: CellResult, node: str, tries: int = 1, when: float | None = None) -> None:
+    if row.status == "waiting":
+        row.status = "running"
+    row.node, row.tries, row.started = node, tries, row.started or when or time.time()
 
 
 def _ended(row: CellResult, report, error: str | None, status: str = "failed") -> None:
