@@ -155,3 +155,17 @@ def test_this_builds_own_holds_are_released_at_its_end(tmp_path):
     assert entry.path.exists()
     cache.release()
     assert cache.trim() > 0 and not entry.path.exists()
+
+
+def test_cache_limit_takes_sizes_and_none(tmp_path):
+    import pytest
+
+    from trtbuild import api
+    from trtbuild.errors import UsageError
+
+    _commit(Cache(tmp_path), "a", bytes(3000))
+    assert api.cache_limit("2.5k", tmp_path) > 0 and Cache(tmp_path).max_size == 2500
+    assert api.cache_limit("none", tmp_path) == 0 and Cache(tmp_path).max_size is None
+    assert api.cache_info(tmp_path)["max_size"] is None
+    with pytest.raises(UsageError, match="expected a size such as 20G"):
+        api.cache_limit("20x", tmp_path)

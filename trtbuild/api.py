@@ -8,7 +8,7 @@ from pathlib import Path
 
 from trtbuild import stale
 from trtbuild.cache import Cache, default_cache_dir
-from trtbuild.errors import CannotWrite, StageFailed
+from trtbuild.errors import CannotWrite, StageFailed, UsageError
 from trtbuild.pipeline import BuildOptions, Listener, run_pipeline
 from trtbuild.recipe import LoadedRecipe, Overrides, load_recipe
 from trtbuild.recipe.find import RecipeEntry
@@ -162,10 +162,30 @@ def cache_info(cache_dir: Path | None = None) -> dict:
         "stages": stages,
         "entries": sum(t["entries"] for t in stages.values()),
         "bytes": sum(t["bytes"] for t in stages.values()),
+        "max_size": cache.max_size,
         "running": len(workdirs) - len(leftovers),
         "stale": [{"path": str(p), "bytes": stale.size_of(p)} for p in leftovers],
         "damaged": [{"path": str(p), "problem": problem} for p, problem in cache.damaged()],
     }
+
+
+def cache_limit(max_size: str, cache_dir: Path | None = None) -> int:
+    """Set the cache's size limit ('20G', '500M', 'none'), shared by every build and host that uses this cache, and
+    evict least recently used entries down to it now; returns the bytes freed."""
+    return Cache(cache_dir or default_cache_dir()).set_max_size(_parse_size(max_size))
+
+
+def _parse_size(text: str) -> int | None:
+    units = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+    number, unit = text.strip().upper().rstrip("B"), ""
+    if number == "NONE":
+        return None
+    if number and number[-1] in units:
+        number, unit = number[:-1], number[-1]
+    try:
+        return int(float(number) * units[unit])
+    except ValueError:
+        raise UsageError(f"cache size {text!r}: expected a size such as 20G, 500M or none") from None
 
 
 def cache_prune(cache_dir: Path | None = None, out_root: Path | None = None) -> dict:

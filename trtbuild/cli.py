@@ -283,12 +283,23 @@ def cache_info(cache_dir: CacheDir = None, json_out: JsonOut = False) -> None:
     for stage, totals in info["stages"].items():
         typer.echo(f"  {stage:<10} {totals['entries']:4} entries  {totals['bytes'] / 1e6:9.1f} MB")
     typer.echo(f"  {'total':<10} {info['entries']:4} entries  {info['bytes'] / 1e6:9.1f} MB")
+    if info["max_size"] is not None:
+        typer.echo(f"  {'limit':<10} {'':12} {info['max_size'] / 1e6:9.1f} MB (`trtbuild cache limit none` lifts it)")
     typer.echo(f"  running builds' work dirs: {info['running']}")
     stale_mb = sum(s["bytes"] for s in info["stale"]) / 1e6
     typer.echo(f"  stale leftovers of killed builds: {len(info['stale'])} ({stale_mb:.1f} MB)")
     typer.echo(f"  damaged entries (rebuilt when next needed): {len(info['damaged'])}")
     if info["stale"] or info["damaged"]:
         typer.echo("  `trtbuild cache prune` removes the stale leftovers and damaged entries")
+
+
+@cache_command("limit")
+def cache_limit(max_size: Annotated[str, typer.Argument(help="e.g. 20G, 500M; none removes the limit")],
+                cache_dir: CacheDir = None) -> None:
+    """Cap the cache's size (least recently used entries go first; what a running build uses stays)."""
+    from trtbuild import api
+
+    typer.echo(f"freed {api.cache_limit(max_size, cache_dir) / 1e6:.1f} MB")
 
 
 @cache_command("prune")
