@@ -62,9 +62,9 @@ def _engines(folder: Path) -> dict[str, str]:
 
 
 def _node_with(cluster: Cluster, resource: str) -> str:
-    done = cluster.run([BIN / "python", "-c", "import ray; ray.init(address='auto', logging_level='ERROR'); "
-                        f"print(next(n['NodeID'] for n in ray.nodes() if n['Alive'] and '{resource}' in n['Resources']))"],
-                       timeout=120)
+    code = ("import ray; ray.init(address='auto', logging_level='ERROR'); print(next(n['NodeID'] for n in "
+            f"ray.nodes() if n['Alive'] and '{resource}' in n['Resources']))")
+    done = cluster.run([BIN / "python", "-c", code], timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout.strip()
 

@@ -58,7 +58,7 @@ def session(address: str | None) -> Iterator[None]:
         try:
             ray.init(address=address, **quiet, **({"_node_ip_address": LOOPBACK} if _loopback(host) else {}))
         except (ConnectionError, RuntimeError) as exc:  # Ray says "Version mismatch" as a RuntimeError
-            raise UsageError(f"--ray-address {address}: {_first_line(exc)}") from None
+            raise UsageError(f"--ray-address {address}: {_one_line(exc)}") from None
     try:
         check_versions(ray)
         with redirect_stdout(sys.stderr):  # Ray's notes ("(raylet) A worker died...") keep --json's stdout clean
@@ -108,8 +108,9 @@ def _loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def _first_line(exc: Exception) -> str:
-    return next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+def _one_line(exc: Exception, limit: int = 400) -> str:
+    """Ray's multi-line messages (its version mismatch names both sides on separate lines) as one line."""
+    return " ".join(str(exc).split())[:limit] or type(exc).__name__
 
 
 def versions() -> dict[str, str]:
@@ -129,7 +130,7 @@ def check_versions(ray) -> None:
         try:
             theirs = ray.get(ref, timeout=VERSIONS_TIMEOUT_S)
         except Exception as exc:  # e.g. trtbuild not installed there: the task cannot be unpickled
-            raise UsageError(f"node {node_label(node)} cannot run trtbuild's tasks: {_first_line(exc)[:300]}") from None
+            raise UsageError(f"node {node_label(node)} cannot run trtbuild's tasks: {_one_line(exc, 300)}") from None
         if theirs != mine:
             raise UsageError(f"version mismatch: this driver runs {_describe(mine)}, node {node_label(node)} runs "
                              f"{_describe(theirs)} (install the same on every node)")
@@ -203,7 +204,7 @@ class Submitted:
             except self._ray.exceptions.RayError as exc:
                 lost = isinstance(exc, (self._ray.exceptions.WorkerCrashedError, self._ray.exceptions.NodeDiedError))
                 why = f"its worker died {1 + MAX_RETRIES} times" if lost else type(exc).__name__
-                ended.append((cell, None, f"{why}: {_first_line(exc)[:300]}"))
+                ended.append((cell, None, f"{why}: {_one_line(exc, 300)}"))
         return ended
 
     @property
