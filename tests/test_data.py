@@ -111,6 +111,16 @@ def test_a_folder_is_divided_among_all_three_roles_unless_one_has_its_own_images
     assert not set(with_calib["search"].images) & set(with_calib["holdout"].images)
 
 
+def test_a_folder_too_small_to_divide_is_one_line_naming_the_role_and_its_flag(tmp_path):
+    for image in list_images(ASSETS / "coco8/images/val")[:3]:
+        (tmp_path / image.name).write_bytes(image.read_bytes())
+    with pytest.raises(UsageError) as info:
+        roles(data=tmp_path)
+    assert str(info.value) == (f"data: 3 images in {tmp_path} are too few to give the search a share "
+                               f"(calibration / search / holdout): pass more, or its own images "
+                               f"(precision.evaluate.images)")
+
+
 def test_holdout_flag_replaces_the_holdout_and_the_search_takes_the_whole_val_split():
     found = roles(data=COCO128, holdout=ASSETS / "coco8/images/val")
     assert found["holdout"].source == str(ASSETS / "coco8/images/val") and len(found["holdout"].images) == 4

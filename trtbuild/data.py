@@ -31,6 +31,7 @@ RECOMMENDED_CALIBRATION_IMAGES = 300  # NVIDIA recommends >= 500; Ultralytics wa
 NO_DATA_HINT = "pass --data DATASET.yaml or an image folder"
 ROLES = ("calibration", "search", "holdout")
 ROLE_SHARES = {"calibration": 2, "search": 1, "holdout": 1}  # of the images `data` divides among the roles it gives
+ROLE_FLAGS = {"calibration": "--calib", "search": "precision.evaluate.images", "holdout": "--holdout"}
 MIN_HOLDOUT_IMAGES = 50  # fewer: a warning naming the count (at 50, one image is 2 % of the verdict)
 
 
@@ -179,6 +180,9 @@ def divide(found: ImageSet, roles: list[str], role: str) -> ImageSet:
     shares = [ROLE_SHARES[r] for r in roles]
     index, total = roles.index(role), sum(shares)
     start, end = (round(len(ranked) * sum(shares[:i]) / total) for i in (index, index + 1))
+    if start == end:
+        raise UsageError(f"data: {len(ranked)} images in {found.source} are too few to give the {role} a share "
+                         f"({' / '.join(roles)}): pass more, or its own images ({ROLE_FLAGS[role]})")
     share = f"{shares[index]}/{total}" if total != shares[index] else "all"
     return found.subset(sorted(ranked[start:end]), f"{found.source}, {role} share {share} by file-name hash")
 
@@ -227,10 +231,9 @@ def role_warnings(recipe: Recipe, roles: list[str]) -> list[str]:
         other = finders[role](recipe)
         shared = len(set(holdout.images) & set(other.images)) if other else 0
         if shared:
-            flag = "--calib" if role == "calibration" else "precision.evaluate.images"
             warnings.append(f"{shared} of the {len(holdout.images)} holdout images are also {role} images "
-                            f"({other.source}; {holdout.source}): the holdout is not unseen by {role}; pass {flag} "
-                            f"with other images")
+                            f"({other.source}; {holdout.source}): the holdout is not unseen by {role}; pass "
+                            f"{ROLE_FLAGS[role]} with other images")
     return warnings
 
 
@@ -246,10 +249,11 @@ def preflight(recipe: Recipe, stages: list[str]) -> None:
     if "check" in stages:
         check_set(recipe)
     if "precision" in stages and recipe.precision.method == "graph":
-        search_set(recipe)
         verify_set(recipe)
         if recipe.precision.mode == "int8":
             required_calibration(recipe)
+            if recipe.precision.int8.auto_keep_fp32:
+                search_set(recipe)
     if "verify" in stages:
         verify_set(recipe)
 
