@@ -82,7 +82,7 @@ def test_unavailable_backend_stops_the_build_at_engine(yolo_export, in_repo, tmp
     if get_backend("tensorrt").unavailable_reason() is None:
         pytest.skip("this host can build full-TensorRT engines")
     with pytest.raises(StageUnavailable, match="engine: TensorRT is not installed") as info:
-        api.build("yolo12n", Overrides(weights=YOLO_WEIGHTS, precision="fp32", sets=["engine.backend=tensorrt"]),
+        api.build("yolo12n", Overrides(weights=YOLO_WEIGHTS, precision="fp32", sets=["engine.backend=tensorrt-bindings"]),
                   BuildOptions("engine", out_root=tmp_path), cache_dir=cache)
     assert info.value.exit_code == 3
     report = load_report(tmp_path / "yolo12n" / "report.json")
