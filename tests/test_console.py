@@ -92,14 +92,14 @@ def test_a_real_int8_build_shows_its_steps_live_on_the_terminal_only(tmp_path):
     screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw.decode())
     assert json.loads((tmp_path / "stdout").read_text())["status"] == "ok"
     log = (out / "tiny" / "logs" / "precision.log").read_text().splitlines()
-    ranked = [line for line in log if line.startswith("ranking nodes ")]
-    assert "calibration images 4/4" in log and ranked[-1] == f"ranking nodes {len(ranked)}/{len(ranked)}"
+    done = r"(\d+)/\1"  # a finished bar: N of N (the ranking's passes and node count are the ranking's business)
+    ranked = [line for line in log if line.startswith("ranking nodes")]
+    assert "calibration images 4/4" in log and ranked and re.fullmatch(f"ranking nodes.* {done}", ranked[-1])
     assert [line for line in log if line.startswith("search trials ")] == [
         "search trials 1/2  0 FP32 nodes: finite 1: fail", "search trials 2/2  1 FP32 nodes: finite 1: fail"]
     assert "precision running..." in screen, screen
-    for step, count in (("calibration images", "4/4"), ("ranking nodes", f"{len(ranked)}/{len(ranked)}"),
-                        ("search trials", "2/2")):
-        assert re.search(f"{step} .* {count} ", screen), (step, screen)
+    for step in ("calibration images", "ranking nodes", "search trials"):
+        assert re.search(f"{step}.* {done} ", screen), (step, screen)
     assert "1 FP32 nodes: finite 1: fail" in screen
 
 
