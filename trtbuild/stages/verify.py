@@ -13,7 +13,6 @@ from trtbuild.stages.base import Artifacts, Stage, StageContext, StageOutput
 
 
 class VerifyStage(Stage):
-    name = "verify"
     tools = ("torch", "onnxruntime", "ultralytics")
     code = ("models", "runners", "metrics", "accuracy", "tasks", "feeds.py", "data.py", "plots.py")
     fallback_reason: str | None = None  # set by inputs(): why a built engine is not the candidate here
@@ -48,7 +47,7 @@ class VerifyStage(Stage):
 
         recipe = self.recipe
         files = RunnerFiles.from_inputs(ctx.inputs)
-        candidate_name = "tensorrt" if files.engine else "onnxruntime"
+        candidate_name = "engine" if files.engine else "onnxruntime"
         image_set = _images(recipe)
         comparison = Comparison(recipe, image_set.labels)
         if comparison.accuracy is None:
@@ -104,11 +103,11 @@ def _images(recipe):
 
 
 def candidate_files(choice: str, files: RunnerFiles) -> tuple[RunnerFiles, str | None]:
-    """Only the chosen candidate's files (they are its cache-key inputs): the engine for tensorrt, else the ONNX;
+    """Only the chosen candidate's files (they are its cache-key inputs): the engine for `engine`, else the ONNX;
     plus why an engine that was built is not the candidate here (e.g. its GPU targets exclude this one)."""
-    engine_reason = unavailable_reason("tensorrt", files)
-    if choice == "tensorrt" and engine_reason:
-        raise StageUnavailable(f"verify: the tensorrt candidate is unavailable: {engine_reason}")
+    engine_reason = unavailable_reason("engine", files)
+    if choice == "engine" and engine_reason:
+        raise StageUnavailable(f"verify: the engine candidate is unavailable: {engine_reason}")
     if choice != "onnxruntime" and engine_reason is None:
         return RunnerFiles(engine=files.engine, sidecar=files.sidecar), None
     if files.onnx is None:
