@@ -21,7 +21,6 @@ from trtbuild.api import build
 from trtbuild.feeds import image_feeds
 from trtbuild.images import list_images
 from trtbuild.metrics.depth import depth_errors
-from trtbuild.models.base import create_adapter
 from trtbuild.console import headline
 from trtbuild.pipeline import BuildOptions
 from trtbuild.precision.graph_stats import node_compute_dtypes
@@ -151,7 +150,7 @@ def test_depth_int8_matmuls_are_quantized(shared_cache, in_repo_module):
     assert accuracy["finite"] and accuracy["depth_rel_mse_pct"] <= 1.2 and 0.1 < accuracy["depth_abs_rel"] <= 0.2
     _, fp32 = run(shared_cache, "depth", "fp32", "precision.evaluate.max_images=2")
     recipe = load_recipe("depth", BASE["depth"]).recipe
-    feeds = image_feeds(create_adapter(recipe), recipe, list_images(COCO8.parent / "images" / "val", 2))
+    feeds = image_feeds(recipe, list_images(COCO8.parent / "images" / "val", 2))
     with OnnxRuntimeRunner(fp32) as reference:
         expected = [reference.infer(f)["depth"] for f in feeds]
     for simulated in (True, False):

@@ -30,7 +30,7 @@ def spread(items: list, count: int) -> list:
 
 class PrecisionStage(Stage):
     tools = ("onnx", "onnxruntime", "onnxconverter-common", "torch", "ultralytics")
-    code = ("precision", "metrics", "models", "runners", "accuracy", "feeds.py", "data.py")
+    code = ("precision", "metrics", "models", "runners", "accuracy", "tasks", "feeds.py", "data.py")
     publish = {"onnx": "{name}.{precision}.onnx"}
 
     def params(self) -> dict:
@@ -91,7 +91,6 @@ class PrecisionStage(Stage):
         `not measured`, and a converted graph still has to stay finite on real pictures."""
         from trtbuild.data import bundled_samples
         from trtbuild.feeds import image_feeds
-        from trtbuild.models.base import create_adapter
         from trtbuild.precision.accuracy import accuracy_vs_pytorch
 
         recipe = self.recipe
@@ -102,13 +101,13 @@ class PrecisionStage(Stage):
             warnings.append(f"accuracy not measured: {NOT_MEASURED}")
             if self._converts():
                 samples = bundled_samples()
-                result = accuracy_vs_pytorch(recipe, target, image_feeds(create_adapter(recipe), recipe, samples.images))
+                result = accuracy_vs_pytorch(recipe, target, image_feeds(recipe, samples.images))
                 metrics["finite_on_samples"] = {"inputs": samples.describe(), "finite": result["finite"]}
                 if not result["finite"]:
                     raise StageFailed(f"precision: {recipe.precision.mode} graph gives NaN/Inf on real inputs",
                                       metrics=metrics)
             return
-        feeds = image_feeds(create_adapter(recipe), recipe, evaluation.images)
+        feeds = image_feeds(recipe, evaluation.images)
         accuracy = accuracy_vs_pytorch(recipe, target, feeds, images=evaluation.images, labels=evaluation.labels)
         metrics["accuracy_vs_pytorch_fp32"] = {"status": "measured", "runtime": "onnxruntime CPU", "role": "holdout",
                                                "inputs": evaluation.describe(), "samples": len(feeds), **accuracy}
@@ -121,13 +120,11 @@ class PrecisionStage(Stage):
 
         from trtbuild.digest import tree_digest
         from trtbuild.feeds import image_feeds, random_feeds
-        from trtbuild.models.base import create_adapter
         from trtbuild.precision.graph_stats import graph_stats
         from trtbuild.precision.policy import fp32_islands, match_nodes, name_nodes
         from trtbuild.precision.validate import validate_graph
 
         spec, recipe, warnings = self.recipe.precision, self.recipe, []
-        adapter = create_adapter(recipe)
         source = ctx.workdir / "fp32.onnx"
         model = onnx.load(str(ctx.inputs["onnx"]))
         name_nodes(model)
@@ -159,7 +156,7 @@ class PrecisionStage(Stage):
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
             ctx.log(f"calibrating ({spec.calibration.method}) on {len(images)} images")
-            calibration_feeds = image_feeds(adapter, recipe, images)
+            calibration_feeds = image_feeds(recipe, images)
             ranges = calibrate(source, calibration_feeds, spec.calibration.method, spec.calibration.percentile,
                                lambda done, total: ctx.progress("calibration images", done, total))
             quantize_int8(source, target, ranges, excluded)
@@ -190,15 +187,14 @@ class PrecisionStage(Stage):
         the search set (never the holdout), rewrite `target` with them; returns node -> why."""
         import time
 
-        from trtbuild.accuracy.gates import gates_for
         from trtbuild.feeds import image_feeds
-        from trtbuild.models.base import create_adapter
         from trtbuild.precision.accuracy import compare_task_outputs
         from trtbuild.precision.int8 import quantize_int8
         from trtbuild.precision.int8_search import search_fp32_nodes
         from trtbuild.precision.sensitivity import rank_nodes
         from trtbuild.runners.factory import torch_runner
         from trtbuild.runners.onnxruntime_runner import OnnxRuntimeRunner
+        from trtbuild.tasks.registry import create_task
 
         recipe, spec = self.recipe, self.recipe.precision.int8
         evaluation = search_set(recipe)
@@ -207,7 +203,7 @@ class PrecisionStage(Stage):
                             f"precision.evaluate.images)")
             return {}
         start = time.perf_counter()
-        feeds = image_feeds(create_adapter(recipe), recipe, evaluation.images)
+        feeds = image_feeds(recipe, evaluation.images)
         with torch_runner(recipe, "cpu") as reference_runner:
             reference = [reference_runner.infer(f) for f in feeds]
         trial, scored = ctx.workdir / "trial.onnx", {}
@@ -225,7 +221,7 @@ class PrecisionStage(Stage):
         ranking = rank_nodes(source, target, ranking_feeds, spec.max_fp32_nodes, ctx.progress)
         ranking_s = round(time.perf_counter() - ranking_start, 1)
         result = search_fp32_nodes(ranking, evaluate,
-                                   spec.target or gates_for(recipe.task, recipe.verify.gates),
+                                   spec.target or create_task(recipe).gates(),
                                    spec.max_fp32_nodes, spec.max_evaluations,
                                    lambda done, trial: ctx.progress("search trials", done, spec.max_evaluations,
                                                                     trial.describe()))
