@@ -79,6 +79,7 @@ def test_yolo12n_fp32_and_fp16_on_two_nodes_then_all_cache_hits(cluster, cache, 
     assert [(r["cell"], r["status"]) for r in rows] == [("yolo12n.fp32.tensorrt-rtx.sm86", "ok"),
                                                         ("yolo12n.fp16.tensorrt-rtx.sm86", "ok")]
     assert len({r["node"] for r in rows}) == 2, "one CPU per node: the two cells ran side by side"
+    assert sorted(r["cached"] for r in rows) == ["0/5", "3/5"], "export, simplify, check ran once for both"
     first = _engines(tmp_path / "first" / "yolo12n")
     assert sorted(first) == ["yolo12n.fp16.tensorrt-rtx-1.sm86.engine", "yolo12n.fp32.tensorrt-rtx-1.sm86.engine"]
 
