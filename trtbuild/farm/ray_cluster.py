@@ -165,8 +165,24 @@ def _build_on_node(board, cell: str, recipe: dict, files: Files, options: BuildO
                    cache_dir: str | None) -> CellOutput:
     import ray
 
+    from trtbuild.parallel import spreading
+
     ray.get(board.started.remote(cell, ray.get_runtime_context().get_node_id()))
-    return build_cell(recipe, files, options, cache_dir)
+    with spreading(RaySpreader(ray)):
+        return build_cell(recipe, files, options, cache_dir)
+
+
+class RaySpreader:
+    """A stage's independent pieces (trtbuild.parallel) as Ray tasks of one CPU each, over the cluster's CPUs; the
+    cell's own task gives its CPU back while it waits for them."""
+
+    def __init__(self, ray):
+        self._ray = ray
+        self.workers = int(ray.cluster_resources().get("CPU", 1))
+
+    def map(self, fn, args: list[tuple]) -> list:
+        task = self._ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(fn)
+        return self._ray.get([task.remote(*a) for a in args])
 
 
 class Submitted:

@@ -53,13 +53,14 @@ def rank_nodes(fp32_path: Path, qdq_path: Path, feeds: list[dict[str, np.ndarray
     first; measured on every feed for at least the worst `keep`. Evaluated with simulated Q/DQ, so the ranking is
     the same on every CPU."""
     suffixes = _Suffixes(onnx.load(str(fp32_path)), onnx.load(str(qdq_path)))
-    first = suffixes.errors(suffixes.names, feeds[:1], progress and (lambda done: progress(
+    measure = _measure_with(suffixes, fp32_path, qdq_path)
+    first = measure(suffixes.names, feeds[:1], progress and (lambda done: progress(
         "ranking nodes (first sample)", done, len(suffixes.names))))
     order = sorted(first, key=lambda name: -first[name])
     full: dict[str, float] = {} if len(feeds) > 1 else dict(first)
     while len(full) < len(order) and not _settled(order, first, full, keep):
         pending = [name for name in order if name not in full][:CHUNK]
-        full.update(suffixes.errors(pending, feeds))
+        full.update(measure(pending, feeds))
         if progress:
             progress(f"ranking nodes (all {len(feeds)} samples, until the worst {keep} are settled)", len(full),
                      len(order))
@@ -67,6 +68,31 @@ def rank_nodes(fp32_path: Path, qdq_path: Path, feeds: list[dict[str, np.ndarray
     scale = float(np.median(ratios)) if ratios else 1.0
     estimated = {name: full.get(name, first[name] * scale) for name in order}
     return sorted(estimated.items(), key=lambda item: -item[1])
+
+
+def _measure_with(suffixes: _Suffixes, fp32_path: Path, qdq_path: Path):
+    """`suffixes.errors`, split over the build's workers when it has several (trtbuild.parallel: Ray tasks in a
+    farm): each node's error is measured alone, so the numbers, and the nodes kept FP32, are the same."""
+    from trtbuild import parallel
+
+    def measure(names: list[str], feeds: list[dict[str, np.ndarray]], done=None) -> dict[str, float]:
+        parts = min(parallel.workers(), len(names))
+        if parts <= 1:
+            return suffixes.errors(names, feeds, done)
+        models = (fp32_path.read_bytes(), qdq_path.read_bytes())
+        found: dict[str, float] = {}
+        for measured in parallel.spread(_errors_of, [(*models, names[i::parts], feeds) for i in range(parts)]):
+            found.update(measured)
+        if done:
+            done(len(names))
+        return {name: found[name] for name in names}  # the serial order: ties rank the same
+
+    return measure
+
+
+def _errors_of(fp32: bytes, qdq: bytes, names: list[str], feeds: list[dict[str, np.ndarray]]) -> dict[str, float]:
+    """One worker's share of the ranking."""
+    return _Suffixes(onnx.load_from_string(fp32), onnx.load_from_string(qdq)).errors(names, feeds)
 
 
 def _settled(order: list[str], first: dict[str, float], full: dict[str, float], keep: int) -> bool:
