@@ -204,15 +204,20 @@ def test_depth_int8_search_meets_the_abs_rel_target_too(shared_cache, in_repo_mo
 
 @pytest.mark.long
 def test_shipped_yolo12n_int8_meets_its_target_on_coco128(shared_cache, in_repo_module):
-    """The shipped recipe's INT8 as a user runs it with COCO128 (about 7 minutes): percentile calibration on all 128
-    images, the search scored on all 128 with their labels, and the graph it ships within the recipe's 1 % mAP50-95
-    drop. Scored with simulated Q/DQ, so the verdict is the same on every CPU (benchmarks/int8_search.py measures it
-    with the numbers)."""
+    """The shipped recipe's INT8 as a user runs it with COCO128: percentile calibration on all 128 images (the train
+    split, which is also the val split), the search on half the val split (64, by file-name hash) within the recipe's
+    1 % mAP50-95 drop, and the shipped graph reported on the other half, the holdout, which the search never saw:
+    measured 0.80 % on the search set, 1.11 % on the holdout (benchmarks/results/int8_search_speed_yolo12n.json);
+    the holdout bound is that with 0.4 % of headroom. Scored with simulated Q/DQ, so the same on every CPU."""
     stage, _ = run(shared_cache, "yolo12n", "int8", "precision.calibration.count=512",
                    "precision.evaluate.max_images=128", "precision.int8.auto_keep_fp32=true")
     search = stage.metrics["int8_search"]
     assert stage.metrics["calibration"]["images"] == 128 and stage.metrics["calibration"]["method"] == "percentile"
     assert search["target"] == [{"metric": "map50_95_drop_pct", "max": 1.0}] and search["passed"], search["trials"]
     assert 0 < len(search["kept"]) <= 24 and search["before"]["map50_95_drop_pct"] > 1.0
+    assert stage.metrics["accuracy_search_set"]["map50_95_drop_pct"] == search["after"]["map50_95_drop_pct"]
     accuracy = stage.metrics["accuracy_vs_pytorch_fp32"]
-    assert accuracy["basis"] == "labels" and accuracy["map50_95_drop_pct"] <= 1.0
+    assert accuracy["basis"] == "labels" and accuracy["role"] == "holdout" and accuracy["samples"] == 64
+    assert accuracy["map50_95_drop_pct"] <= 1.5
+    assert {role: found["images"] for role, found in stage.metrics["data_roles"].items()} == {
+        "calibration": 128, "search": 64, "holdout": 64}
