@@ -92,7 +92,7 @@ def _measure_with(suffixes: _Suffixes, fp32_path: Path, qdq_path: Path):
 
 def _errors_of(fp32: bytes, qdq: bytes, names: list[str], feeds: list[dict[str, np.ndarray]]) -> dict[str, float]:
     """One worker's share of the ranking."""
-    return _Suffixes(onnx.load_from_string(fp32), onnx.load_from_string(qdq)).errors(names, feeds)
+    return _Suffixes(onnx.load_from_string(fp32), onnx.load_from_string(qdq), names).errors(names, feeds)
 
 
 def _settled(order: list[str], first: dict[str, float], full: dict[str, float], keep: int) -> bool:
@@ -108,7 +108,8 @@ class _Suffixes:
     """Each quantized node's suffix model: its quantized form and every FP32 node downstream of it, reading the
     tensors that cross into it from further up as graph inputs."""
 
-    def __init__(self, fp32: onnx.ModelProto, qdq: onnx.ModelProto):
+    def __init__(self, fp32: onnx.ModelProto, qdq: onnx.ModelProto, only: list[str] | None = None):
+        """`only`: the quantized nodes to measure (a worker's share), else every one."""
         import onnxruntime as ort
 
         from trtbuild.runners.onnxruntime_runner import SIMULATED_QDQ
@@ -116,7 +117,7 @@ class _Suffixes:
         sources = quantized_nodes(qdq)
         extractor = onnx.utils.Extractor(qdq)
         self.replacements = {n.name: extractor.extract_model(sources[n.name], [n.output[0]])
-                             for n in qdq.graph.node if n.name in sources}
+                             for n in qdq.graph.node if n.name in sources and (only is None or n.name in only)}
         self.names = list(self.replacements)
         self.fp32, self.opsets, self.ir_version = fp32, qdq.opset_import, qdq.ir_version
         self.index = {node.name: i for i, node in enumerate(fp32.graph.node)}
