@@ -42,7 +42,7 @@ def test_fp32_matches_ultralytics_predict_with_the_square_letterbox(yolo_engines
         assert len(ours.boxes) == len(theirs), path.name
         ious += _matched(theirs.xyxy.numpy(), theirs.cls.numpy(), ours.boxes, ours.classes)
         total += len(theirs)
-    assert total > 50 and min(ious) >= 0.99  # measured: every box of 87 at IoU >= 0.999
+    assert total > 50 and min(ious) >= 0.99  # measured: 70 boxes, the same count on all 16 images, every IoU 1.000
 
 
 def test_fp16_within_the_recipe_gate_and_options(yolo_engines):
@@ -107,7 +107,7 @@ def test_depth_reproduces_the_reference_output_and_maps_back_to_the_frame(tmp_pa
     reference = torch.load(REFERENCE / "depth_anything_v2_vits_reference_io.pt", weights_only=True)
     got = model.infer(reference["input_518"].float().numpy())["depth"]
     want = reference["output_518"].numpy()
-    assert np.linalg.norm(got - want) / np.linalg.norm(want) <= 1e-3
+    assert np.linalg.norm(got - want) / np.linalg.norm(want) <= 1e-3  # measured 3.6e-6 (ONNX Runtime CPU, FP32)
     frame = cv2.imread(str(ASSETS / "coco8" / "images" / "val" / "000000000036.jpg"))
     result = model(frame)
     assert result.depth.shape == frame.shape[:2] and result.depth.dtype == np.float32
