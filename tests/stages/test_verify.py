@@ -40,7 +40,8 @@ def test_fp32_candidate_passes_with_no_drop(in_repo, shared_cache, tmp_path, sha
     code, report = _verify_cli(YOLO_BARE, tmp_path, shared_cache)  # the data comes from TRTBUILD_DATA
     assert code == 0, report.get("error")
     verify = report["verify"]
-    assert verify["inputs"] == f"4 images from {COCO128} (val split), 4 label files"
+    assert verify["inputs"] == (f"4 images from {COCO128} (val split), holdout share 1/2 by file-name hash, "
+                                "4 label files")
     assert verify["passed"] and verify["candidate_runner"] == "onnxruntime"
     assert verify["values"]["map50_95_drop_pct"] == pytest.approx(0.0, abs=1e-9)
     assert verify["detail"]["basis"] == "labels"
