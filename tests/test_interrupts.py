@@ -3,7 +3,8 @@ enough to catch a rare failure: two Ctrl-C 50 ms apart must end every build with
 crash (SIGSEGV), a lost interrupt (exit 0) or a traceback.
 
 59 repetitions catch a failure that happens 5 % of the time with 95 % probability (1 - 0.95 ** 59 = 0.952); two builds
-run at a time, each with its own cache, so the test costs about a minute.
+run at a time, each with its own cache, so the test costs about a minute: a `long` test (make test-long, CI), to keep
+make test under 10 minutes.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 
 from reliability.builds import command, launch, stderr_lines, tiny_recipe, wait_for_stage, workdirs
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.reliability, pytest.mark.long]
 REPEATS = 59
 STOPPED = "interrupted during export; nothing of that stage was kept"
 
