@@ -167,6 +167,7 @@ def main() -> None:
     parser.add_argument("--before", default="5a76699", help="the commit whose ranking and build are 'before'")
     parser.add_argument("--fp16", action="store_true", help="also time the FP16 build to precision")
     parser.add_argument("--before-build", action="store_true", help="also run the INT8 build of --before")
+    parser.add_argument("--rank-only", action="store_true", help="only the ranking comparison, no builds")
     parser.add_argument("--set", dest="sets", action="append", default=[], help="extra recipe overrides")
     args = parser.parse_args()
     results = {"command": " ".join(map(shlex.quote, sys.argv)), "cpus": os.cpu_count(),
@@ -180,21 +181,23 @@ def main() -> None:
     for name in args.models:
         work = args.work / name
         found = results["models"][name] = {}
-        if args.fp16:
+        if args.fp16 and not args.rank_only:
             report, seconds = build(name, "fp16", work / "fp16", args.sets)
             found["fp16"] = {"build_s": seconds, "stages_s": {s.name: s.seconds for s in report.stages}}
             print(name, "fp16", json.dumps(found["fp16"]), flush=True)
             save()
-        report, seconds = build(name, "int8", work / "int8", args.sets)
-        found["int8"] = int8_record(report, seconds)
-        print(name, "int8", json.dumps({k: found["int8"][k] for k in ("build_s", "search_s", "ranking_s")}), flush=True)
-        if args.fp16:
-            found["int8_over_fp16"] = round(found["int8"]["build_s"] / found["fp16"]["build_s"], 2)
-        save()
+        if not args.rank_only:
+            report, seconds = build(name, "int8", work / "int8", args.sets)
+            found["int8"] = int8_record(report, seconds)
+            print(name, "int8", json.dumps({k: found["int8"][k] for k in ("build_s", "search_s", "ranking_s")}),
+                  flush=True)
+            if args.fp16:
+                found["int8_over_fp16"] = round(found["int8"]["build_s"] / found["fp16"]["build_s"], 2)
+            save()
         found["ranking"] = compare_rankings(name, work, args.before, args.sets)
         print(name, "ranking", json.dumps({k: v for k, v in found["ranking"].items() if "top_" not in k}), flush=True)
         save()
-        if args.before_build:
+        if args.before_build and not args.rank_only:
             from trtbuild.data import search_set, verify_set
             from trtbuild.recipe import load_recipe
 
