@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from trtbuild.engine_set import engine_stem, read_engine_set, record
+from trtbuild.digest import file_digest
+from trtbuild.engine_set import PublishedFile, engine_stem, read_engine_set, record
 from trtbuild.recipe.schema import Recipe
 
 
@@ -17,9 +18,14 @@ def _recipe(precision: str) -> Recipe:
 def _publish(folder, name: str, content: bytes, sidecar: dict | None = None) -> dict:
     (folder / name).write_bytes(content)
     if sidecar is None:
-        return {"precision.onnx": folder / name}
+        return {"precision.onnx": _published(folder / name)}
     (folder / f"{name}.json").write_text(json.dumps(sidecar))
-    return {"engine.engine": folder / name, "engine.sidecar": folder / f"{name}.json"}
+    return {"engine.engine": _published(folder / name), "engine.sidecar": _published(folder / f"{name}.json")}
+
+
+def _published(path) -> PublishedFile:
+    """What the pipeline hands over: the file with the digest its cache entry verified."""
+    return PublishedFile(path, file_digest(path), path.stat().st_size)
 
 
 def test_engine_stem_tells_every_build_apart():
@@ -47,6 +53,6 @@ def test_record_adds_replaces_and_drops(tmp_path):
     assert found.recipe_for(found.candidates[0]).precision.mode == "fp16"
 
 
-def _write(folder, name: str):
+def _write(folder, name: str) -> PublishedFile:
     (folder / name).write_bytes(b"graph")
-    return folder / name
+    return _published(folder / name)

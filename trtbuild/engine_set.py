@@ -12,6 +12,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from trtbuild.errors import UsageError
 from trtbuild.stale import write_atomically
@@ -29,6 +30,14 @@ def engine_stem(recipe: str, precision: str, library: str, library_version: str,
     major = library_version.split(".")[0] or "unknown"
     targets = "-".join(t.replace(".", "").replace("+", "plus") for t in runs_on) or "any"
     return f"{recipe}.{precision}.{library}-{major}.sm{targets}"
+
+
+class PublishedFile(NamedTuple):
+    """A file a build published, with the digest and size its cache entry already verified (not hashed again)."""
+
+    path: Path
+    sha256: str
+    size: int
 
 
 @dataclass
@@ -54,6 +63,9 @@ class EngineSet:
     default_precision: str
     candidates: list[Candidate]
     recipes: dict[str, dict]  # recipe digest -> {"recipe": resolved recipe, "metadata": export metadata}
+
+    def newest(self) -> Candidate:
+        return max(self.candidates, key=lambda c: c.built)
 
     def recipe_for(self, candidate: Candidate):
         from trtbuild.recipe.schema import Recipe
@@ -102,25 +114,24 @@ def _portable(recipe) -> dict:
     return dump
 
 
-def record(folder: Path, recipe, recipe_digest: str, published: dict[str, Path], metadata: dict) -> None:
+def record(folder: Path, recipe, recipe_digest: str, published: dict[str, PublishedFile], metadata: dict) -> None:
     """Add the candidates a stage just published (`published`: "stage.role" -> file in `folder`), replacing entries
     of the same file and dropping entries whose file is gone; the newest build's precision becomes the default
     once it has a candidate (until then FP32, which every build has)."""
     from filelock import FileLock
 
-    from trtbuild.digest import file_digest
-
     new = []
     for (stage, role), (kind, precision) in CANDIDATE_ROLES.items():
-        path = published.get(f"{stage}.{role}")
-        if path is None:
+        found = published.get(f"{stage}.{role}")
+        if found is None:
             continue
-        candidate = Candidate(file=path.name, kind=kind, precision=precision or recipe.precision.mode,
-                              sha256=file_digest(path),
-                              size=path.stat().st_size, recipe_digest=recipe_digest, built=round(time.time(), 3))
+        candidate = Candidate(file=found.path.name, kind=kind, precision=precision or recipe.precision.mode,
+                              sha256=found.sha256, size=found.size, recipe_digest=recipe_digest,
+                              built=round(time.time(), 3))
         if kind == "engine":
-            sidecar = json.loads(published["engine.sidecar"].read_text())
-            candidate.sidecar = published["engine.sidecar"].name
+            sidecar_file = published["engine.sidecar"].path
+            sidecar = json.loads(sidecar_file.read_text())
+            candidate.sidecar = sidecar_file.name
             candidate.library, candidate.library_version = sidecar["library"], sidecar["library_version"]
             candidate.runs_on = sidecar["runs_on"]
         new.append(candidate)

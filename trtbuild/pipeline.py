@@ -22,7 +22,7 @@ from trtbuild import __version__, interrupts, stale
 from trtbuild.backends.registry import library_versions
 from trtbuild.cache import Cache, CacheEntry
 from trtbuild.capture import output_to
-from trtbuild.engine_set import CANDIDATE_ROLES, MANIFEST
+from trtbuild.engine_set import CANDIDATE_ROLES, MANIFEST, PublishedFile
 from trtbuild.engine_set import record as record_candidates
 from trtbuild.errors import CannotWrite, Interrupted, StageFailed, StageUnavailable, TrtbuildError, UsageError
 from trtbuild.host import host_summary, tool_versions
@@ -121,7 +121,7 @@ def _record_candidates(out_dir: Path, loaded: LoadedRecipe, stage: str, record: 
     """The engine set's manifest follows every published candidate (trtbuild.engine_set)."""
     if not any(s == stage for s, _ in CANDIDATE_ROLES):
         return
-    published = {f"{stage}.{a.role}": Path(a.path) for a in record.artifacts}
+    published = {f"{stage}.{a.role}": PublishedFile(Path(a.path), a.sha256, a.size) for a in record.artifacts}
     metadata = json.loads(artifacts["export.metadata"].read_text())
     with _writing(out_dir / MANIFEST, "--out"):
         record_candidates(out_dir, loaded.recipe, loaded.digest, published, metadata)

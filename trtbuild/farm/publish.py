@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from trtbuild import stale
-from trtbuild.engine_set import record
+from trtbuild.engine_set import PublishedFile, record
 from trtbuild.farm.worker import CellOutput
 from trtbuild.recipe import LoadedRecipe
 from trtbuild.report import BuildReport
@@ -27,8 +27,8 @@ def publish(output: CellOutput, loaded: LoadedRecipe, cell_name: str, out_root: 
     if output.error:
         return report
     _write_all({folder / name: content for name, content in output.files.items()})
-    published = {f"{stage.name}.{a.role}": Path(a.path) for stage in report.stages for a in stage.artifacts
-                 if Path(a.path).parent == folder}
+    published = {f"{stage.name}.{a.role}": PublishedFile(Path(a.path), a.sha256, a.size)
+                 for stage in report.stages for a in stage.artifacts if Path(a.path).parent == folder}
     record(folder, loaded.recipe, loaded.digest, published, output.metadata)
     report.write(folder / "report.json")
     write_markdown(report, folder)
