@@ -69,6 +69,11 @@ def host_facts() -> HostFacts:
                      tuple(onnxruntime.get_available_providers()), bool(found))
 
 
+def onnx_provider(facts: HostFacts) -> str:
+    """ONNX Runtime's CUDA provider when there is a GPU and the installed onnxruntime has it, else its CPU one."""
+    return CUDA_EP if facts.compute_capability and CUDA_EP in facts.onnxruntime_providers else CPU_EP
+
+
 def normalise_runtime(runtime: str) -> str:
     name = RUNTIME_ALIASES.get(runtime, runtime)
     if name not in RUNTIMES:
@@ -118,7 +123,7 @@ def engine_reason(engines: EngineSet, candidate: Candidate, facts: HostFacts) ->
 
 
 def _onnx(engines: EngineSet, facts: HostFacts, wanted: str, asked: bool, found: Plan) -> None:
-    provider = CUDA_EP if facts.compute_capability and CUDA_EP in facts.onnxruntime_providers else CPU_EP
+    provider = onnx_provider(facts)
     by_precision = {c.precision: c for c in sorted(engines.candidates, key=lambda c: c.built) if c.kind == "onnx"}
     if asked:
         order = [wanted]
@@ -141,8 +146,7 @@ def _onnx(engines: EngineSet, facts: HostFacts, wanted: str, asked: bool, found:
 
 
 def _torch(engines: EngineSet, found: Plan, note: str) -> None:
-    recipes = list(engines.recipes.values())
-    weights = recipes[-1]["recipe"]["model"].get("weights") if recipes else None
+    weights = engines.recipes[engines.newest().recipe_digest]["recipe"]["model"].get("weights")
     if weights and Path(weights).is_file():
         found.options.append(Option("torch", None, note=note))
     else:
@@ -160,5 +164,5 @@ def _forced(engines: EngineSet, facts: HostFacts, name: str) -> Option:
         if reason:
             raise UsageError(f"{name} cannot run here: {reason}")
         return Option("engine", candidate)
-    provider = CUDA_EP if facts.compute_capability and CUDA_EP in facts.onnxruntime_providers else CPU_EP
+    provider = onnx_provider(facts)
     return Option("onnxruntime", candidate, provider)

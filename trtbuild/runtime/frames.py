@@ -24,12 +24,11 @@ def as_frame(frame, where: str = "frame") -> np.ndarray:
     device); anything else raises FrameError."""
     if isinstance(frame, (str, Path)):
         return read_image(Path(frame))
+    if is_tensor(frame):
+        return _tensor_frame(frame, where)
     if not isinstance(frame, np.ndarray):
-        if is_tensor(frame):
-            return _tensor_frame(frame, where)
-        else:
-            raise FrameError(f"{where}: a {type(frame).__name__}, not an image: pass a BGR uint8 numpy array "
-                             "(H, W, 3) as cv2.imread gives, or an image path")
+        raise FrameError(f"{where}: a {type(frame).__name__}, not an image: pass a BGR uint8 numpy array "
+                         "(H, W, 3) as cv2.imread gives, or an image path")
     if frame.dtype != np.uint8:
         raise FrameError(f"{where}: dtype {frame.dtype}, expected uint8 (0-255 BGR as cv2.imread gives; for floats "
                          "in [0, 1] pass (x * 255).astype(np.uint8))")

@@ -28,7 +28,7 @@ class Model:
 
         self.engines = engines
         self.option = option
-        candidate = option.candidate or max(engines.candidates, key=lambda c: c.built)
+        candidate = option.candidate or engines.newest()
         self.recipe = engines.recipe_for(candidate)
         self.task = create_task(self.recipe, engines.metadata_for(candidate))
         self.runner = runner
@@ -60,10 +60,8 @@ class Model:
         results = []
         for start in range(0, len(frames), self.batch_max):
             chunk = frames[start : start + self.batch_max]
-            if is_tensor(chunk[0]):
-                outputs = self.infer_tensor(_stack_tensors([self.task.prepare_tensor(f) for f in chunk]))
-            else:
-                outputs = self.infer(np.stack([self.task.prepare(f) for f in chunk]))
+            prepare = self.task.prepare_tensor if is_tensor(chunk[0]) else self.task.prepare
+            outputs = self.infer(_stack([prepare(f) for f in chunk]))
             results += self.task.results(outputs, chunk, **decode)
         return results
 
@@ -74,24 +72,18 @@ class Model:
 
         return stream(self, frames, {**self._options, **self._checked(options)}, lookahead, timings)
 
-    def infer(self, batch: np.ndarray) -> dict[str, np.ndarray]:
-        """Prepared inputs (N, C, H, W) float32 -> raw outputs by name (the runner alone; N <= batch_max)."""
+    def infer(self, batch):
+        """Prepared inputs (N, C, H, W) -> raw outputs by name (the runner alone; N <= batch_max): numpy arrays in
+        and out, or torch tensors that stay on their device (copied out of the runner's reused buffers before the
+        lock is released)."""
         count = len(batch)
         if self.batch_fixed and count < self.batch_fixed:  # a fixed-batch engine: pad, then drop the padding
-            batch = np.concatenate([batch, np.repeat(batch[-1:], self.batch_fixed - count, axis=0)])
+            batch = batch[[*range(count), *[count - 1] * (self.batch_fixed - count)]]
         with self._lock:
-            outputs = self.runner.infer({self.input_name: batch})
-        return {name: array[:count] for name, array in outputs.items()}
-
-    def infer_tensor(self, batch) -> dict:
-        """infer() for a torch batch on the frames' device: outputs stay there (copied out of the runner's reused
-        buffers before the lock is released)."""
-        count = len(batch)
-        if self.batch_fixed and count < self.batch_fixed:
-            batch = _stack_tensors([*batch, *[batch[-1]] * (self.batch_fixed - count)])
-        with self._lock:
-            outputs = {name: t[:count].clone() for name, t in self.runner.infer_device({self.input_name: batch}).items()}
-        return outputs
+            if isinstance(batch, np.ndarray):
+                return {name: array[:count] for name, array in self.runner.infer({self.input_name: batch}).items()}
+            found = self.runner.infer_device({self.input_name: batch})
+            return {name: tensor[:count].clone() for name, tensor in found.items()}
 
     def warmup(self, iterations: int = 3) -> None:
         """Run a grey frame a few times: kernel selection, JIT compilation and allocations happen here, not on the
@@ -184,14 +176,17 @@ def _runner(engines: EngineSet, option: Option, threads: int | None):
 
     if threads:
         torch.set_num_threads(threads)
-    recipe = engines.recipe_for(max(engines.candidates, key=lambda c: c.built))
+    recipe = engines.recipe_for(engines.newest())
     return torch_runner(recipe, "cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _stack_tensors(tensors: list):
+def _stack(prepared: list):
+    """One batch of prepared frames: numpy arrays, or torch tensors on their device."""
+    if isinstance(prepared[0], np.ndarray):
+        return np.stack(prepared)
     import torch
 
-    return torch.stack(tensors)
+    return torch.stack(prepared)
 
 
 def _refuse_bad_fork() -> None:
