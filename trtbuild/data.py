@@ -20,10 +20,9 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import yaml
-
 from trtbuild.errors import UsageError
 from trtbuild.images import IMAGE_SUFFIXES, list_images
+from trtbuild.recipe.read import read_yaml_mapping
 from trtbuild.recipe.schema import Recipe
 
 DATASET_SUFFIXES = (".yaml", ".yml")
@@ -97,7 +96,7 @@ def _dataset_split(path: Path, key: str, split: str) -> ImageSet:
     but without importing it, so cached builds stay free of torch: the root is `path:` (relative: from the working
     directory, else under Ultralytics' datasets_dir) or the YAML's folder; split entries are folders or .txt lists
     under the root; labels replace the last /images/ with /labels/. Nothing is downloaded: a missing split is an error."""
-    data = _read_yaml(path, key)
+    data = read_yaml_mapping(path, f"{key}: {path}", "dataset", "(path, train, val, names)")
     entries = data.get(split) or (data.get("validation") if split == "val" else None)
     if not entries:
         raise UsageError(f"{key}: {path}: no '{split}:' key (Ultralytics dataset YAMLs name train and val)")
@@ -116,16 +115,6 @@ def _dataset_split(path: Path, key: str, split: str) -> ImageSet:
     labels = {image: _label_path(image) for image in images}
     has_labels = any(p.is_file() for p in labels.values())
     return ImageSet(f"{path} ({split} split)", images, labels if has_labels else None)
-
-
-def _read_yaml(path: Path, key: str) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise UsageError(f"{key}: {path}: not a readable dataset YAML ({' '.join(str(exc).split())[:200]})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{key}: {path}: a dataset YAML is a mapping (path, train, val, names)")
-    return data
 
 
 def _split_entry(root: Path, entry: str) -> Path:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from trtbuild.errors import UsageError
 from trtbuild.recipe import LoadedRecipe, Overrides
+from trtbuild.recipe.read import read_yaml_mapping
 
 # Compute capabilities CUDA has shipped GPUs for (a target outside this list is a typo, not a new GPU).
 COMPUTE_CAPABILITIES = ("5.0", "5.2", "5.3", "6.0", "6.1", "6.2", "7.0", "7.2", "7.5", "8.0", "8.6", "8.7", "8.9",
@@ -107,14 +108,7 @@ class Matrix(BaseModel):
 
 
 def load_matrix(path: Path) -> Matrix:
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise UsageError(f"{path}: not a readable matrix YAML ({' '.join(str(exc).split())[:200]})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: a matrix YAML is a mapping with `builds:` (a list of recipes)")
+    data = read_yaml_mapping(path, str(path), "matrix", "with `builds:` (a list of recipes)")
     try:
         matrix = Matrix.model_validate(data)
     except ValidationError as exc:

@@ -86,3 +86,15 @@ def _decode(raw: bytes, path: Path) -> str:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise UsageError(f"{path}: not UTF-8: byte 0x{raw[exc.start]:02x} at byte offset {exc.start} (line {line}) "
                          "cannot be decoded; recipes must be UTF-8 (save the file as UTF-8)") from None
+
+
+def read_yaml_mapping(path: Path, where: str, kind: str, shape: str) -> dict:
+    """A small YAML file that must hold a mapping (a dataset or a matrix YAML), else one line: `where` prefixes it
+    (the file, and the key that named it), `kind` names the document and `shape` says what the mapping holds."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise UsageError(f"{where}: not a readable {kind} YAML ({' '.join(str(exc).split())[:200]})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{where}: a {kind} YAML is a mapping {shape}")
+    return data
