@@ -3,11 +3,7 @@
 # no network). The payload (onnxruntime-gpu, ultralytics, pydantic, onnxsim/onnxslim, onnxconverter-common wheels and
 # the ../shared test data) arrives as split tar parts in /tmp/parts; results go to $OUT.
 set -uo pipefail
-cat /tmp/parts/part.* | tar xf - -C /tmp
-python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site /tmp/payload/wheels/*.whl
-export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1
-site=$(python3 -c "import torch, os; print(os.path.dirname(os.path.dirname(torch.__file__)))")
-export LD_LIBRARY_PATH=$(ls -d "$site"/nvidia/*/lib | tr '\n' ':')${LD_LIBRARY_PATH:-}
+source "$(dirname "$0")/device_payload.sh"
 ln -sfn /tmp/payload/shared ../shared
 nvidia-smi --query-gpu=name,compute_cap,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 python3 -m trtbuild doctor --json > "$OUT/doctor.json" 2>&1

@@ -5,11 +5,7 @@
 # (engines.json + the FP16 ONNX of `trtbuild build RECIPE --until precision`), shared/ (the two checkpoints at the
 # paths engines.json records, 64 COCO128 images).
 set -uo pipefail
-cat /tmp/parts/part.* | tar xf - -C /tmp
-python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site /tmp/payload/wheels/*.whl
-export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1
-site=$(python3 -c "import torch, os; print(os.path.dirname(os.path.dirname(torch.__file__)))")
-export LD_LIBRARY_PATH=$(ls -d "$site"/nvidia/*/lib | tr '\n' ':')${LD_LIBRARY_PATH:-}
+source "$(dirname "$0")/device_payload.sh"
 [ -e /work/shared ] || { mkdir -p /work && ln -s /tmp/payload/shared /work/shared; }
 nvidia-smi --query-gpu=name,compute_cap,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 python3 -c "import onnxruntime as o; print('onnxruntime', o.__version__, o.get_available_providers())" | tee -a "$OUT/gpu.txt"
