@@ -21,7 +21,7 @@ from pathlib import Path
 # (layer, module patterns), lowest first. The first matching layer wins, so exact names come before wildcards.
 LAYERS = [
     ("foundation", ["trtbuild", "trtbuild.errors", "trtbuild.digest", "trtbuild.stale", "trtbuild.interrupts",
-                    "trtbuild.capture"]),
+                    "trtbuild.capture", "trtbuild.parallel"]),
     ("host", ["trtbuild.host", "trtbuild.lock"]),
     ("recipe", ["trtbuild.recipe", "trtbuild.recipe.*", "trtbuild.cache"]),
     # the TensorRT-family libraries' glue: versions, flavors, plans, sidecars, builders, trtexec
@@ -35,7 +35,7 @@ LAYERS = [
                      "trtbuild.precision.*", "trtbuild.engine_set", "trtbuild.runtime", "trtbuild.runtime.*"]),
     ("stages", ["trtbuild.stages", "trtbuild.stages.*", "trtbuild.registries"]),
     ("build", ["trtbuild.report", "trtbuild.pipeline", "trtbuild.console", "trtbuild.report_markdown",
-               "trtbuild.doctor"]),
+               "trtbuild.doctor", "trtbuild.single_build"]),
     ("commands", ["trtbuild.api", "trtbuild.farm", "trtbuild.farm.*", "trtbuild.cli_options", "trtbuild.cli",
                   "trtbuild.__main__"]),
 ]

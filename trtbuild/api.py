@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import replace
 from pathlib import Path
 
 from trtbuild import stale
 from trtbuild.cache import Cache, default_cache_dir
-from trtbuild.errors import CannotWrite, StageFailed, UsageError
-from trtbuild.pipeline import BuildOptions, Listener, run_pipeline
-from trtbuild.recipe import LoadedRecipe, Overrides, load_recipe
+from trtbuild.errors import UsageError
+from trtbuild.pipeline import BuildOptions, Listener
+from trtbuild.recipe import Overrides
 from trtbuild.recipe.find import RecipeEntry
 from trtbuild.recipe.find import list_recipes as _list_recipes
-from trtbuild.registries import recipe_names
 from trtbuild.report import BuildReport
-from trtbuild.stages import STAGE_NAMES
+from trtbuild.single_build import build, load  # one recipe's build, also what each farm cell runs
 
 
 def list_recipes() -> list[RecipeEntry]:
     return _list_recipes()
-
-
-def load(ref: str, overrides: Overrides | None = None) -> LoadedRecipe:
-    """A recipe with every name checked against the registries (old spellings: a RenamedWarning each)."""
-    return load_recipe(ref, overrides, recipe_names())
 
 
 def show_recipe(ref: str, overrides: Overrides | None = None) -> dict:
@@ -38,41 +31,6 @@ def show_recipe(ref: str, overrides: Overrides | None = None) -> dict:
     return {"path": str(loaded.path), "digest": loaded.digest, "paths": paths,
             "images": describe_sources(loaded.recipe), "engine": describe_engine_plan(loaded.recipe),
             "recipe": loaded.recipe.model_dump(mode="json")}
-
-
-def build(
-    ref: str,
-    overrides: Overrides | None = None,
-    options: BuildOptions | None = None,
-    cache_dir: Path | None = None,
-    listener: Listener | None = None,
-) -> BuildReport:
-    loaded = load(ref, overrides)
-    options = options or BuildOptions()
-    out_dir = options.out_root / loaded.recipe.name
-    check_inputs(loaded, options.until)
-    try:
-        report = run_pipeline(loaded, Cache(cache_dir or default_cache_dir()), options, listener)
-        if options.strict and report.not_measured:
-            _fail_unmeasured(report, out_dir)
-    except BaseException:  # the Markdown view follows report.json, failed builds included
-        with contextlib.suppress(CannotWrite):  # the build's own error is the one to report
-            _write_markdown(out_dir)
-        raise
-    _write_markdown(out_dir)
-    return report
-
-
-def check_inputs(loaded: LoadedRecipe, until: str) -> None:
-    """Before the first stage: every image source the stages up to `until` read, and the engine plan (exit 2)."""
-    from trtbuild.backends.preflight import check_engine_plan
-    from trtbuild.data import preflight
-
-    if until in STAGE_NAMES:
-        stages = STAGE_NAMES[: STAGE_NAMES.index(until) + 1]
-        preflight(loaded.recipe, stages)
-        if "engine" in stages:
-            check_engine_plan(loaded.recipe)
 
 
 def build_matrix(cells: list, options, view=None) -> list:
@@ -96,15 +54,7 @@ def matrix_cells(path: Path) -> list:
     from trtbuild.farm.cells import load_matrix
     from trtbuild.farm.cells import matrix_cells as cells_of
 
-    return cells_of(load_matrix(path), load)
-
-
-def _fail_unmeasured(report: BuildReport, out_dir: Path) -> None:
-    """--strict: accuracy that could not be measured fails the build (exit 1), in the report as well."""
-    error = StageFailed(f"accuracy not measured (--strict): {'; '.join(report.not_measured)}")
-    report.status, report.exit_code, report.error = "failed", error.exit_code, str(error)
-    report.write(out_dir / "report.json")
-    raise error
+    return cells_of(load_matrix(path))
 
 
 def verify(ref: str, overrides: Overrides | None = None, options: BuildOptions | None = None,
@@ -120,19 +70,6 @@ def bench(ref: str, overrides: Overrides | None = None, options: BuildOptions | 
     options = options or BuildOptions()
     options = replace(options, until="bench", stop_on_unavailable=False, force_stages=[*options.force_stages, "bench"])
     return build(ref, overrides, options, cache_dir, listener)
-
-
-def _write_markdown(out_dir: Path) -> None:
-    from trtbuild.report import load_report
-    from trtbuild.report_markdown import write_markdown
-
-    if not (out_dir / "report.json").exists():
-        return
-    try:
-        write_markdown(load_report(out_dir / "report.json"), out_dir)
-    except OSError as exc:
-        raise CannotWrite(f"cannot write {out_dir / 'report.md'}: {exc.strerror or exc} (make room there or choose "
-                          "another place with --out)") from None
 
 
 def cache_entries(cache_dir: Path | None = None) -> list[dict]:

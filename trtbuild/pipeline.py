@@ -51,7 +51,7 @@ class BuildOptions:
     # build: an unavailable stage ends the build (exit 3); verify/bench: it is recorded and later stages go on
     stop_on_unavailable: bool = True
     out_root: Path = Path("engines")
-    strict: bool = False  # accuracy not measured (no data) is an error (exit 1) instead of a warning; see api.build
+    strict: bool = False  # unmeasured accuracy (no data) is an error (exit 1), not a warning; see single_build.build
 
 
 def run_pipeline(loaded: LoadedRecipe, cache: Cache, options: BuildOptions, listener: Listener | None = None):

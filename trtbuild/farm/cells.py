@@ -127,8 +127,10 @@ def load_matrix(path: Path) -> Matrix:
     return matrix
 
 
-def matrix_cells(matrix: Matrix, load) -> list[Cell]:
-    """Every cell of a matrix; `load(ref, overrides)` loads and checks a recipe (trtbuild.api.load)."""
+def matrix_cells(matrix: Matrix) -> list[Cell]:
+    """Every cell of a matrix, each recipe loaded with its names checked."""
+    from trtbuild.single_build import load
+
     cells = []
     for entry in matrix.builds:
         overrides = Overrides(weights=entry.weights, random_weights=entry.random_weights, sets=list(entry.set),

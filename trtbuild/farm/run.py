@@ -42,7 +42,7 @@ class CellResult:
 
 def run_matrix(cells: list[Cell], options: FarmOptions, view) -> list[CellResult]:
     """`view`: the live view (trtbuild.farm.view.FarmView) or None."""
-    from trtbuild import api
+    from trtbuild import single_build
 
     if not cells:
         raise UsageError("the matrix is empty: no cell to build")
@@ -54,9 +54,9 @@ def run_matrix(cells: list[Cell], options: FarmOptions, view) -> list[CellResult
     twice = next((n for n in names if names.count(n) > 1), None)
     if twice:
         raise UsageError(f"cell {twice} is in the matrix twice")
-    loaded = {c.name: api.load(c.recipe, c.recipe_overrides()) for c in cells}
+    loaded = {c.name: single_build.load(c.recipe, c.recipe_overrides()) for c in cells}
     for recipe in loaded.values():
-        api.check_inputs(recipe, options.build.until)
+        single_build.check_inputs(recipe, options.build.until)
     results = {c.name: CellResult(c.name) for c in cells}
     if view:
         view.start(list(results.values()))
@@ -114,7 +114,7 @@ def cached_stages(loaded: LoadedRecipe, cache: Cache, until: str) -> int:
 
 def _run_here(cells, options: FarmOptions, results, view) -> None:
     """One after another in this process: each cell is a plain local build into OUT/<recipe>/."""
-    from trtbuild import api
+    from trtbuild import single_build
     from trtbuild.farm.publish import keep_cell_report
     from trtbuild.report import load_report
 
@@ -125,8 +125,8 @@ def _run_here(cells, options: FarmOptions, results, view) -> None:
             view.update()
         folder = options.build.out_root / cell.recipe_name
         try:
-            report = api.build(cell.recipe, cell.recipe_overrides(), options.build, options.cache_dir,
-                               view.listener() if view else None)
+            report = single_build.build(cell.recipe, cell.recipe_overrides(), options.build, options.cache_dir,
+                                        view.listener() if view else None)
         except Interrupted:
             raise
         except TrtbuildError as exc:

@@ -29,14 +29,14 @@ class CellOutput:
 
 def build_cell(recipe: dict, files: Files, options: BuildOptions, cache_dir: str | None) -> CellOutput:
     """`recipe`: the cell's resolved recipe (model_dump); `cache_dir`: a path this node mounts, or None (its own)."""
-    from trtbuild import api
+    from trtbuild.single_build import build
 
     recipe_file = materialize(recipe, files)
     with tempfile.TemporaryDirectory(prefix="trtbuild-cell-") as out_root:
         folder = Path(out_root) / recipe["name"]
         try:
-            api.build(str(recipe_file), None, replace(options, out_root=Path(out_root)),
-                      Path(cache_dir) if cache_dir else None)
+            build(str(recipe_file), None, replace(options, out_root=Path(out_root)),
+                  Path(cache_dir) if cache_dir else None)
         except TrtbuildError as exc:
             return CellOutput(str(folder), _read(folder / "report.json"), error=str(exc), exit_code=exc.exit_code)
         engine_set = read_engine_set(folder)
