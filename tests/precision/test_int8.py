@@ -1,5 +1,5 @@
-"""INT8 calibration with ONNX Runtime's calibrators on a real one-Conv graph: every feed counts, whatever the chunking,
-and the histogram methods clip outliers (the quantizer makes the range symmetric), silently."""
+"""INT8 calibration on a real one-Conv graph: every feed counts (the entropy calibrator's too, whatever its chunking),
+percentile is the exact order statistic, and the clipping methods clip outliers (symmetric ranges), silently."""
 
 from __future__ import annotations
 
@@ -32,12 +32,28 @@ def x_range(ranges) -> tuple[float, float]:
     return float(np.asarray(low).reshape(-1)[0]), float(np.asarray(high).reshape(-1)[0])
 
 
-def test_minmax_sees_every_chunk_and_is_symmetric_and_reports_each(conv_graph):
+def test_minmax_sees_every_feed_and_is_symmetric_and_reports_each(conv_graph):
     path, feeds = conv_graph
     done = []
     assert x_range(calibrate(path, feeds, "minmax", progress=lambda *step: done.append(step))) == (-40.0, 40.0)
+    assert done == [(i, len(feeds)) for i in range(1, len(feeds) + 1)]
+
+
+def test_entropy_sees_every_chunk_and_reports_each(conv_graph):
+    path, feeds = conv_graph
+    done = []
+    calibrate(path, feeds, "entropy", progress=lambda *step: done.append(step))
     chunk, total = CALIBRATION_CHUNK, len(feeds)  # images done / total after each chunk, the partial last one too
     assert done == [(chunk, total), (2 * chunk, total), (total, total)]
+
+
+def test_percentile_is_the_exact_order_statistic_of_every_feed(conv_graph):
+    path, feeds = conv_graph
+    values = np.sort(np.abs(np.concatenate([f["x"].ravel() for f in feeds])))
+    for percentile in (99.9, 99.0):
+        clipped = int(values.size * (100.0 - percentile) / 100.0)  # the share of |x| above the range
+        low, high = x_range(calibrate(path, feeds, "percentile", percentile=percentile))
+        assert high == -low == values[-clipped]
 
 
 @pytest.mark.parametrize("method", ["percentile", "entropy"])
@@ -46,6 +62,13 @@ def test_histogram_methods_clip_the_outlier_without_printing(conv_graph, method,
     low, high = x_range(calibrate(path, feeds, method, percentile=99.9))
     values = np.abs(np.concatenate([f["x"].ravel() for f in feeds]))
     assert 2.0 < -low < 10.0 and 2.0 < high < 10.0  # the bulk is |x| < 4; the -40 is clipped
-    if method == "percentile":  # the 99.9th percentile of |x|, to the histogram's bin width (40 / 2048)
-        assert low == -high and high == pytest.approx(np.percentile(values, 99.9), abs=2 * 40 / 2048)
+    if method == "percentile":  # numpy's 99.9th percentile of |x| lies between two neighbouring values
+        assert low == -high and high == pytest.approx(np.percentile(values, 99.9), rel=0.02)
     assert capsys.readouterr().out == ""
+
+
+def test_a_percentile_clipping_more_than_one_feed_reads_the_histogram(conv_graph):
+    path, feeds = conv_graph  # 19 feeds: 90 % clips 1.9 feeds' worth of values, too many to keep exactly
+    values = np.abs(np.concatenate([f["x"].ravel() for f in feeds]))
+    low, high = x_range(calibrate(path, feeds, "percentile", percentile=90.0))
+    assert low == -high and high == pytest.approx(np.percentile(values, 90.0), abs=2 * 40 / 2048)  # a bin's width
