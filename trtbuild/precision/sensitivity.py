@@ -59,8 +59,8 @@ def rank_nodes(fp32_path: Path, qdq_path: Path, feeds: list[dict[str, np.ndarray
     order = sorted(first, key=lambda name: -first[name])
     full: dict[str, float] = {} if len(feeds) > 1 else dict(first)
     while len(full) < len(order) and not _settled(order, first, full, keep):
-        pending = [name for name in order if name not in full][:CHUNK]
-        full.update(measure(pending, feeds))
+        unmeasured = [name for name in order if name not in full]
+        full.update(measure(unmeasured[:CHUNK], feeds, ahead=unmeasured[CHUNK:]))
         if progress:
             progress(f"ranking nodes (all {len(feeds)} samples, until the worst {keep} are settled)", len(full),
                      len(order))
@@ -75,10 +75,10 @@ def _measure_with(suffixes: _Suffixes, fp32_path: Path, qdq_path: Path):
     farm): each node's error is measured alone, so the numbers, and the nodes kept FP32, are the same."""
     from trtbuild import parallel
 
-    def measure(names: list[str], feeds: list[dict[str, np.ndarray]], done=None) -> dict[str, float]:
+    def measure(names: list[str], feeds: list[dict[str, np.ndarray]], done=None, ahead=()) -> dict[str, float]:
         parts = min(parallel.workers(), len(names))
         if parts <= 1:
-            return suffixes.errors(names, feeds, done)
+            return suffixes.errors(names, feeds, done, ahead)
         models = (fp32_path.read_bytes(), qdq_path.read_bytes())
         found: dict[str, float] = {}
         for measured in parallel.spread(_errors_of, [(*models, names[i::parts], feeds) for i in range(parts)]):
@@ -93,6 +93,16 @@ def _measure_with(suffixes: _Suffixes, fp32_path: Path, qdq_path: Path):
 def _errors_of(fp32: bytes, qdq: bytes, names: list[str], feeds: list[dict[str, np.ndarray]]) -> dict[str, float]:
     """One worker's share of the ranking."""
     return _Suffixes(onnx.load_from_string(fp32), onnx.load_from_string(qdq), names).errors(names, feeds)
+
+
+def _renamed_output(model: onnx.ModelProto, name: str) -> onnx.ModelProto:
+    """`model` with its one output called `name`: the quantizer renames the output of a node that writes a graph
+    output (its Q/DQ pair then writes the graph output), which the FP32 graph's nodes and outputs know by `name`."""
+    old = model.graph.output[0].name
+    for node in model.graph.node:
+        node.output[:] = [name if out == old else out for out in node.output]
+    model.graph.output[0].name = name
+    return model
 
 
 def _settled(order: list[str], first: dict[str, float], full: dict[str, float], keep: int) -> bool:
@@ -115,8 +125,10 @@ class _Suffixes:
         from trtbuild.runners.onnxruntime_runner import SIMULATED_QDQ
 
         sources = quantized_nodes(qdq)
-        extractor = onnx.utils.Extractor(qdq)
-        self.replacements = {n.name: extractor.extract_model(sources[n.name], [n.output[0]])
+        extractor = onnx.utils.Extractor(onnx.shape_inference.infer_shapes(qdq))
+        fp32_outputs = {node.name: node.output[0] for node in fp32.graph.node}
+        self.replacements = {n.name: _renamed_output(extractor.extract_model(sources[n.name], [n.output[0]]),
+                                                     fp32_outputs[n.name])
                              for n in qdq.graph.node if n.name in sources and (only is None or n.name in only)}
         self.names = list(self.replacements)
         self.fp32, self.opsets, self.ir_version = fp32, qdq.opset_import, qdq.ir_version
@@ -131,24 +143,42 @@ class _Suffixes:
         shapes = onnx.shape_inference.infer_shapes(fp32).graph.value_info
         self.bytes = {v.name: 4 * int(np.prod([d.dim_value for d in v.type.tensor_type.shape.dim])) for v in shapes}
         self.frontiers: dict[str, list[str]] = {}
+        self.held_feeds, self.held = None, {}  # the feeds recorded for, and tensor -> its FP32 value per feed
         self.options = ort.SessionOptions()
         self.options.log_severity_level = 3
         self.options.add_session_config_entry(*SIMULATED_QDQ)
         self.options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC  # many small sessions
 
     def errors(self, names: list[str], feeds: list[dict[str, np.ndarray]],
-               done: Callable[[int], None] | None = None) -> dict[str, float]:
+               done: Callable[[int], None] | None = None, ahead: list[str] | tuple = ()) -> dict[str, float]:
         """Relative MSE % of the graph outputs over `feeds` with only that node quantized, for each of `names`;
-        `done(count)` after each."""
+        `done(count)` after each. `ahead`: nodes likely measured next on the same feeds, whose recorded inputs are
+        kept too while RECORD_BUDGET_BYTES allows (one FP32 pass over the feeds instead of one per call)."""
         found = {}
         for chunk in self._chunks(names, len(feeds)):
-            recorded = self._record(sorted({t for name in chunk for t in self._frontier(name)}), feeds)
+            recorded = self._recorded(chunk, ahead, feeds)
             power = sum(float(np.sum(np.square(r[o], dtype=np.float64))) for r in recorded for o in self.outputs)
             for name in chunk:
                 found[name] = 100.0 * self._error(*self._model(name), recorded) / power if power else 0.0
                 if done:
                     done(len(found))
         return found
+
+    def _recorded(self, chunk: list[str], ahead, feeds: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
+        """Per feed: the feed, the FP32 values of what `chunk` reads from upstream, and the graph outputs."""
+        needed = {t for name in chunk for t in self._frontier(name)} | set(self.outputs)
+        if feeds is not self.held_feeds:
+            self.held_feeds, self.held = feeds, {}
+        if not needed <= self.held.keys():
+            wanted = set(needed)
+            for name in ahead:
+                more = wanted | set(self._frontier(name))
+                if len(feeds) * sum(self.bytes.get(t, 0) for t in more) > RECORD_BUDGET_BYTES:
+                    break
+                wanted = more
+            self.held = {t: v for t, v in self.held.items() if t in wanted}
+            self.held.update(self._record(sorted(wanted - self.held.keys()), feeds))
+        return [{**feed, **{t: self.held[t][i] for t in needed if t in self.held}} for i, feed in enumerate(feeds)]
 
     def _chunks(self, names: list[str], samples: int):
         """Consecutive groups of `names` whose recorded tensors fit RECORD_BUDGET_BYTES."""
@@ -197,15 +227,18 @@ class _Suffixes:
 
         return ort.InferenceSession(model.SerializeToString(), self.options, providers=["CPUExecutionProvider"])
 
-    def _record(self, tensors: list[str], feeds: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
-        """Per feed: the FP32 values of `tensors` and of the graph outputs."""
-        wanted = [t for t in tensors if t not in self.inputs and t not in self.outputs] + self.outputs
+    def _record(self, tensors: list[str], feeds: list[dict[str, np.ndarray]]) -> dict[str, list[np.ndarray]]:
+        """The FP32 values of `tensors` (graph inputs excepted: the feeds hold them), per feed."""
+        wanted = [t for t in tensors if t not in self.inputs]
+        if not wanted:
+            return {}
         model = onnx.ModelProto()
         model.CopyFrom(self.fp32)
         del model.graph.output[:]
         model.graph.output.extend(onnx.helper.make_empty_tensor_value_info(t) for t in wanted)
         session = self._session(model)
-        return [{**feed, **dict(zip(wanted, session.run(wanted, feed)))} for feed in feeds]
+        runs = [session.run(wanted, feed) for feed in feeds]
+        return {t: [values[i] for values in runs] for i, t in enumerate(wanted)}
 
     def _error(self, model: onnx.ModelProto, frontier: list[str], recorded: list[dict[str, np.ndarray]]) -> float:
         """Summed squared difference of the suffix's outputs from the recorded FP32 outputs over the feeds."""
