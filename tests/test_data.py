@@ -95,7 +95,9 @@ def test_a_dataset_yaml_calibrates_on_train_and_divides_val_between_search_and_h
     val = read_images(COCO128, "data").images
     search, holdout = set(found["search"].images), set(found["holdout"].images)
     assert len(search) == len(holdout) == 64 and not search & holdout and search | holdout == set(val)
-    assert found["calibration"].images == read_images(COCO128, "data", split="train").images
+    calibration = found["calibration"]  # COCO128's train split is its val split: all but the holdout
+    assert calibration.images == sorted(set(read_images(COCO128, "data", split="train").images) - holdout)
+    assert calibration.source == f"{COCO128} (train split) without the 64 holdout images"
     assert found["holdout"].source == f"{COCO128} (val split), holdout share 1/2 by file-name hash"
     assert roles(data=COCO128)["holdout"].images == found["holdout"].images  # deterministic
 
@@ -127,9 +129,13 @@ def test_holdout_flag_replaces_the_holdout_and_the_search_takes_the_whole_val_sp
     assert found["search"].images == read_images(COCO128, "data").images
 
 
-def test_role_warnings_name_the_overlap_of_same_train_and_val_and_a_small_holdout():
+def test_role_warnings_name_the_same_train_and_val_an_overlap_and_a_small_holdout():
     coco128 = load_recipe("yolo12n", Overrides(weights=YOLO_WEIGHTS, data=COCO128)).recipe
-    warnings = role_warnings(coco128, ["calibration", "search"])
+    assert role_warnings(coco128, ["calibration", "search"]) == [
+        f"{COCO128}: its train and val splits share 128 images; calibration takes none of the holdout's (pass "
+        f"--calib with other images to calibrate on more)"]
+    overlapping = load_recipe("yolo12n", Overrides(weights=YOLO_WEIGHTS, data=COCO128, calib=COCO128)).recipe
+    warnings = role_warnings(overlapping, ["calibration", "search"])  # --calib is taken as given
     assert len(warnings) == 1 and warnings[0].startswith("64 of the 64 holdout images are also calibration images")
     assert "--calib" in warnings[0]
     coco8 = load_recipe("yolo12n", Overrides(weights=YOLO_WEIGHTS, data=COCO8)).recipe
@@ -147,3 +153,10 @@ def test_data_flag_replaces_the_recipes_own_image_keys(tmp_path):
     recipe.write_text(yaml.safe_dump(data))
     assert check_set(load_recipe(str(recipe)).recipe).source == str(ASSETS / "coco8/images/train")
     assert check_set(load_recipe(str(recipe), Overrides(data=COCO8)).recipe).source == f"{COCO8} (val split)"
+
+
+def test_calibration_with_every_image_held_out_is_one_line_naming_the_flags():
+    with pytest.raises(UsageError) as info:
+        roles(data=COCO8, holdout=ASSETS / "coco8/images/train")
+    assert str(info.value) == (f"data: every calibration image of {COCO8} (train split) is also a holdout image: "
+                               f"pass --calib with other images, or --holdout")

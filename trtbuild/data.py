@@ -5,8 +5,8 @@ The user's images play three roles, each read from its own key, else from `data`
   calibration  precision.calibration.images (--calib)   int8 ranges               none: int8 stops, names --calib
   search       precision.evaluate.images                what the FP32-node search tunes on   none: no search
   holdout      verify.images (+ labels) (--holdout)     the precision stage's headline accuracy and verify's gates
-`data` as a dataset YAML: its train split calibrates, its val split is divided between search and holdout; as an
-image folder: divided among all three. Division is by the SHA-256 of each file name (ROLE_SHARES among the roles
+`data` as a dataset YAML: its train split calibrates (less any holdout image: COCO128's train and val are the same
+images), its val split is divided between search and holdout; as an image folder: divided among all three. Division is by the SHA-256 of each file name (ROLE_SHARES among the roles
 `data` supplies), so a file's role does not depend on the order files are listed in. `check` (parity only) reads
 check.images | data (val split) | the bundled samples. A dataset YAML brings its labels (Ultralytics' images/ ->
 labels/ rule); a folder has none unless verify.labels says.
@@ -177,10 +177,22 @@ def divide(found: ImageSet, roles: list[str], role: str) -> ImageSet:
 
 
 def calibration_set(recipe: Recipe) -> ImageSet | None:
+    """--calib's images, else `data`'s without any holdout image: a dataset YAML whose train and val splits share
+    images (COCO128's) calibrates on the rest, so the holdout stays unseen."""
     spec = recipe.precision.calibration
-    found = read_images(spec.images, "precision.calibration.images", split="train") if spec.images else \
-        _from_data(recipe, "calibration")
-    return found.first(spec.count) if found else None
+    if spec.images:
+        return read_images(spec.images, "precision.calibration.images", split="train").first(spec.count)
+    found = _from_data(recipe, "calibration")
+    if found is None:
+        return None
+    holdout = set(every.images) if (every := _holdout(recipe)) else set()
+    kept = [p for p in found.images if p not in holdout]
+    if not kept:
+        raise UsageError(f"data: every calibration image of {found.source} is also a holdout image: pass --calib "
+                         f"with other images, or --holdout")
+    source = f"{found.source} without the {len(found.images) - len(kept)} holdout images" \
+        if len(kept) < len(found.images) else found.source
+    return found.subset(kept, source).first(spec.count)
 
 
 def required_calibration(recipe: Recipe) -> ImageSet:
@@ -194,10 +206,15 @@ def required_calibration(recipe: Recipe) -> ImageSet:
 
 def verify_set(recipe: Recipe, limit: int | None = None) -> ImageSet | None:
     """The holdout: what verify gates on, and the precision stage reports as its headline (first `limit`)."""
+    found = _holdout(recipe)
+    return found.first(limit or recipe.verify.max_images) if found else None
+
+
+def _holdout(recipe: Recipe) -> ImageSet | None:
+    """Every holdout image (the stages read the first verify.max_images)."""
     spec = recipe.verify
-    found = read_images(spec.images, "verify.images", labels_dir=spec.labels) if spec.images else \
+    return read_images(spec.images, "verify.images", labels_dir=spec.labels) if spec.images else \
         _from_data(recipe, "holdout")
-    return found.first(limit or spec.max_images) if found else None
 
 
 def search_set(recipe: Recipe) -> ImageSet | None:
@@ -208,7 +225,8 @@ def search_set(recipe: Recipe) -> ImageSet | None:
 
 
 def role_warnings(recipe: Recipe, roles: list[str]) -> list[str]:
-    """A holdout under MIN_HOLDOUT_IMAGES, and holdout images that `roles` (calibration, search) also use."""
+    """A holdout under MIN_HOLDOUT_IMAGES, a dataset YAML whose splits share images, and holdout images that `roles`
+    (calibration, search) also use."""
     holdout = verify_set(recipe)
     if holdout is None:
         return []
@@ -216,6 +234,12 @@ def role_warnings(recipe: Recipe, roles: list[str]) -> list[str]:
                 f"its numbers need: pass a larger --holdout or --data"] if len(holdout.images) < MIN_HOLDOUT_IMAGES \
         else []
     finders = {"calibration": calibration_set, "search": search_set}
+    if "calibration" in roles and not recipe.precision.calibration.images and \
+            recipe.data.suffix.lower() in DATASET_SUFFIXES:
+        shared = set(read_images(recipe.data, "data", split="train").images) & set(read_images(recipe.data, "data").images)
+        if shared:
+            warnings.append(f"{recipe.data}: its train and val splits share {len(shared)} images; calibration "
+                            f"takes none of the holdout's (pass --calib with other images to calibrate on more)")
     for role in roles:
         other = finders[role](recipe)
         shared = len(set(holdout.images) & set(other.images)) if other else 0

@@ -7,8 +7,8 @@ evaluation: quantize from the cached calibration ranges, run the search set, sco
 Which k to try next is read from the ranking: each gate's value is taken as a power law of the summed error of the
 nodes still quantized, through the two trials nearest its bound (after k = 0 alone: proportional to it). The
 prediction only picks the trial; a trial decides. Between the last
-failing and the first passing k it is a safeguarded secant search: a prediction that halves the bracket no better
-than bisection would is tried once, and bisection takes the step after it. The answer is settled when the passing k is one above a
+failing and the first passing k it is a safeguarded secant search: after CREEP_LIMIT trials in a row that each moved
+the bracket's end by one, bisection (doubling before any passes) takes the next step. The answer is settled when the passing k is one above a
 failing one. On Depth-Anything-V2 this takes 5 evaluations where doubling then bisecting took 8 and stopped unsettled
 (docs/int8.md).
 """
@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass, field
 
 from trtbuild.errors import UsageError
 from trtbuild.recipe.schema import Gate
+
+CREEP_LIMIT = 2
 
 
 @dataclass
@@ -75,13 +77,15 @@ def search_fp32_nodes(ranking: list[tuple[str, float]], evaluate: Callable[[list
         return trials[k].passed
 
     remaining = [sum(error for _, error in ranking[k:]) for k in range(cap + 1)]  # summed error still quantized
-    failing, passing, trusted = 0, (0 if attempt(0) else None), True
+    failing, passing, creeping = 0, (0 if attempt(0) else None), 0
     while passing != 0 and passing != failing + 1 and len(trials) < max_evaluations and failing < cap:
         high = passing if passing is not None else cap + 1
         k = min(max(_predict(target, trials, remaining), failing + 1), high - 1)
-        if passing is not None and not _narrows(k, failing, high):
-            k, trusted = (k, False) if trusted else ((failing + high) // 2, True)
-        if attempt(k):
+        if creeping >= CREEP_LIMIT:  # the predictions keep landing next to the bracket's end: jump instead
+            k = (failing + high) // 2 if passing is not None else min(2 * k, cap)
+        passed = attempt(k)
+        creeping = creeping + 1 if k == (high - 1 if passed else failing + 1) else 0
+        if passed:
             passing = k
         else:
             failing = k
@@ -95,11 +99,6 @@ def search_fp32_nodes(ranking: list[tuple[str, float]], evaluate: Callable[[list
         ranking=[{"node": n, "rel_mse_pct": e} for n, e in ranking[: max(cap, 10)]],
         trials=[trials[k] for k in sorted(trials)],
     )
-
-
-def _narrows(k: int, failing: int, passing: int) -> bool:
-    """Whether trying k leaves at most half the bracket whichever way it falls, as bisection would."""
-    return max(k - failing, passing - k) <= (passing - failing + 1) // 2 + 1
 
 
 def _predict(target: list[Gate], trials: dict[int, Trial], remaining: list[float]) -> int:

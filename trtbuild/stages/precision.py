@@ -11,6 +11,7 @@ NaN/Inf on the pictures bundled with ultralytics.
 from __future__ import annotations
 
 import shutil
+import time
 
 from trtbuild.data import (NO_DATA_HINT, RECOMMENDED_CALIBRATION_IMAGES, describe_roles, required_calibration,
                            role_warnings, search_set, verify_set)
@@ -156,6 +157,7 @@ class PrecisionStage(Stage):
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
             ctx.log(f"calibrating ({spec.calibration.method}) on {len(images)} images")
+            started = time.perf_counter()
             calibration_feeds = image_feeds(recipe, images)
             ranges = calibrate(source, calibration_feeds, spec.calibration.method, spec.calibration.percentile,
                                lambda done, total: ctx.progress("calibration images", done, total))
@@ -165,7 +167,8 @@ class PrecisionStage(Stage):
             metrics["calibration"] = {"images": len(images), "method": spec.calibration.method,
                                       **({"percentile": spec.calibration.percentile}
                                          if spec.calibration.method == "percentile" else {}),
-                                      "source": calibration.source, "sha256": tree_digest(images)}
+                                      "source": calibration.source, "sha256": tree_digest(images),
+                                      "seconds": round(time.perf_counter() - started, 1)}
             # TensorRT never runs ONNX Runtime's CPU-dependent integer kernels: accuracy is simulated quantization
             metrics["qdq_evaluation"] = {"mode": SIMULATED_QDQ_MODE, "cpu_int8_flags": int8_cpu_flags()}
             # only Conv/MatMul/Gemm get Q/DQ, so norms and softmax stay FP32 without a policy
@@ -185,8 +188,6 @@ class PrecisionStage(Stage):
                            metrics: dict, warnings: list[str]) -> dict[str, str]:
         """precision.int8.auto_keep_fp32: rank the quantized nodes, keep the worst FP32 until the target passes on
         the search set (never the holdout), rewrite `target` with them; returns node -> why."""
-        import time
-
         from trtbuild.feeds import image_feeds
         from trtbuild.precision.accuracy import compare_task_outputs
         from trtbuild.precision.int8 import quantize_int8
