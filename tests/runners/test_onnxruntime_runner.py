@@ -15,6 +15,7 @@ from trtbuild.metrics.parity import compare_outputs
 from trtbuild.pipeline import BuildOptions
 from trtbuild.recipe import Overrides, load_recipe
 from trtbuild.runners.factory import RunnerFiles, available_runners, create_runner, torch_runner
+from trtbuild.runners.onnxruntime_runner import CPU_EP, CUDA_EP, onnx_provider, session_providers
 
 MODELS = {  # recipe -> (overrides, worst max|error| allowed)
     "yolo12n": (Overrides(weights=YOLO_WEIGHTS, precision="fp32"), 0.05),
@@ -62,10 +63,17 @@ def test_factory_skips_runners_without_their_artifacts(built):
     assert available_runners(["onnxruntime"], built["depth"])[0] == ["onnxruntime"]
 
 
+@pytest.mark.parametrize(("has_gpu", "available", "provider"), [
+    (True, [CUDA_EP, CPU_EP], CUDA_EP), (True, [CPU_EP], CPU_EP), (False, [CUDA_EP, CPU_EP], CPU_EP)])
+def test_cuda_provider_only_with_a_gpu_and_an_onnxruntime_that_has_it(has_gpu, available, provider):
+    assert onnx_provider(has_gpu, available) == provider
+    assert session_providers(provider) == ([CUDA_EP, CPU_EP] if provider == CUDA_EP else [CPU_EP])
+
+
 @pytest.mark.gpu
 @pytest.mark.parametrize("cuda_graph", [False, True])
 def test_cuda_execution_provider_with_io_binding_matches_cpu(built, in_repo, cuda_graph):
-    from trtbuild.runners.onnxruntime_runner import CPU_EP, CUDA_EP, OnnxRuntimeRunner
+    from trtbuild.runners.onnxruntime_runner import OnnxRuntimeRunner
 
     onnx = built["depth"].onnx
     x = np.random.default_rng(0).random((1, 3, 392, 392), dtype=np.float32)

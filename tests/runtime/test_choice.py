@@ -84,6 +84,20 @@ def test_a_library_that_is_not_installed_is_a_reason_not_a_crash(tmp_path):
     assert _first(found)[0] == "onnxruntime" and "TensorRT-RTX is not installed" in found.passed_over[0]
 
 
+@pytest.mark.parametrize("facts", [RTX_LAPTOP, CPU_ONLY, HostFacts("RTX 4090", "8.9", {}, (CPU_EP,))],
+                         ids=["rtx", "cpu-only", "rtx-without-cuda-onnxruntime"])
+def test_onnx_runtime_provider_is_the_runner_factorys(facts, monkeypatch):
+    import onnxruntime
+
+    from trtbuild.host import Gpu
+    from trtbuild.runners import factory
+
+    gpu = Gpu(facts.gpu_name, facts.compute_capability, "580", 1) if facts.compute_capability else None
+    monkeypatch.setattr(factory, "gpus", lambda: (gpu,) if gpu else ())
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: list(facts.onnxruntime_providers))
+    assert factory.onnxruntime_runner(Path("model.onnx")).requested[0] == facts.onnxruntime_provider
+
+
 def test_forcing(tmp_path):
     engines = _engine_set(tmp_path)
     assert _first(plan(engines, CPU_ONLY, runtime="onnxruntime", precision="fp16"))[1] == "yolo12n.fp16.onnx"

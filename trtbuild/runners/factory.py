@@ -101,11 +101,11 @@ def torch_runner(recipe: Recipe, device: str, options: RunnerOptions = RunnerOpt
 
 
 def onnxruntime_runner(onnx: Path, cuda_graph: bool = False, simulated_qdq: bool = False) -> Runner:
-    """CUDA execution provider when a GPU is present and the installed onnxruntime offers it, else CPU."""
+    """On the provider `onnx_provider` picks for this host; CUDA graphs only on its CUDA provider."""
     import onnxruntime as ort
 
-    from trtbuild.runners.onnxruntime_runner import CPU_EP, CUDA_EP, OnnxRuntimeRunner
+    from trtbuild.runners.onnxruntime_runner import CUDA_EP, OnnxRuntimeRunner, onnx_provider, session_providers
 
-    on_gpu = use_gpu() and CUDA_EP in ort.get_available_providers()
-    return OnnxRuntimeRunner(onnx, [CUDA_EP, CPU_EP] if on_gpu else [CPU_EP], cuda_graph=cuda_graph and on_gpu,
+    provider = onnx_provider(use_gpu(), ort.get_available_providers())
+    return OnnxRuntimeRunner(onnx, session_providers(provider), cuda_graph=cuda_graph and provider == CUDA_EP,
                              simulated_qdq=simulated_qdq)

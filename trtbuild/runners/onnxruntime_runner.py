@@ -11,6 +11,7 @@ ONNX Runtime replay a CUDA graph (`enable_cuda_graph`, which needs fixed device 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -143,6 +144,17 @@ class OnnxRuntimeRunner(Runner):
 
     def _output_names(self) -> list[str]:
         return [o.name for o in self.session.get_outputs()]
+
+
+def onnx_provider(has_gpu: bool, available: Collection[str]) -> str:
+    """Where ONNX Runtime runs, one rule for the runner factory and `trtbuild.load`: its CUDA provider when there is
+    a GPU (nvidia-smi lists one) and the installed onnxruntime offers that provider, else its CPU one."""
+    return CUDA_EP if has_gpu and CUDA_EP in available else CPU_EP
+
+
+def session_providers(provider: str) -> list[str]:
+    """A session's providers for the chosen one: the CUDA provider leaves the ops it lacks to the CPU one."""
+    return [CUDA_EP, CPU_EP] if provider == CUDA_EP else [CPU_EP]
 
 
 def int8_cpu_flags() -> list[str]:

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from trtbuild.engine_set import Candidate, EngineSet
 from trtbuild.errors import UsageError
+from trtbuild.runners.onnxruntime_runner import CPU_EP, CUDA_EP, onnx_provider
 
 RUNTIMES = ("auto", "engine", "onnxruntime", "torch")
 RUNTIME_ALIASES = {"tensorrt": "engine", "tensorrt-rtx": "engine", "ort": "onnxruntime", "pytorch": "torch"}
-CUDA_EP, CPU_EP = "CUDAExecutionProvider", "CPUExecutionProvider"
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,11 @@ class HostFacts:
     libraries: dict[str, str | None]  # engine flavor -> installed bindings version
     onnxruntime_providers: tuple[str, ...]
     torch_cuda: bool = False
+
+    @property
+    def onnxruntime_provider(self) -> str:
+        """The provider ONNX Runtime runs on here, by the runners' rule."""
+        return onnx_provider(bool(self.compute_capability), self.onnxruntime_providers)
 
 
 @dataclass(frozen=True)
@@ -67,11 +72,6 @@ def host_facts() -> HostFacts:
     return HostFacts(found[0].name if found else None, found[0].compute_capability if found else None,
                      {f.name: f.installed_version() for f in FLAVORS},
                      tuple(onnxruntime.get_available_providers()), bool(found))
-
-
-def onnx_provider(facts: HostFacts) -> str:
-    """ONNX Runtime's CUDA provider when there is a GPU and the installed onnxruntime has it, else its CPU one."""
-    return CUDA_EP if facts.compute_capability and CUDA_EP in facts.onnxruntime_providers else CPU_EP
 
 
 def normalise_runtime(runtime: str) -> str:
@@ -123,7 +123,7 @@ def engine_reason(engines: EngineSet, candidate: Candidate, facts: HostFacts) ->
 
 
 def _onnx(engines: EngineSet, facts: HostFacts, wanted: str, asked: bool, found: Plan) -> None:
-    provider = onnx_provider(facts)
+    provider = facts.onnxruntime_provider
     by_precision = {c.precision: c for c in sorted(engines.candidates, key=lambda c: c.built) if c.kind == "onnx"}
     if asked:
         order = [wanted]
@@ -164,5 +164,4 @@ def _forced(engines: EngineSet, facts: HostFacts, name: str) -> Option:
         if reason:
             raise UsageError(f"{name} cannot run here: {reason}")
         return Option("engine", candidate)
-    provider = onnx_provider(facts)
-    return Option("onnxruntime", candidate, provider)
+    return Option("onnxruntime", candidate, facts.onnxruntime_provider)

@@ -17,7 +17,7 @@ import numpy as np
 from trtbuild.digest import file_digest
 from trtbuild.engine_set import EngineSet, read_engine_set
 from trtbuild.errors import TrtbuildError, UsageError
-from trtbuild.runtime.choice import CUDA_EP, CPU_EP, Option, host_facts, plan
+from trtbuild.runtime.choice import Option, host_facts, plan
 from trtbuild.runtime.frames import as_frame, as_frames, is_tensor
 from trtbuild.tasks.base import Result
 
@@ -165,10 +165,9 @@ def _runner(engines: EngineSet, option: Option, threads: int | None):
 
         return TensorRTRunner(engines.path(option.candidate))
     if option.runtime == "onnxruntime":
-        from trtbuild.runners.onnxruntime_runner import OnnxRuntimeRunner
+        from trtbuild.runners.onnxruntime_runner import OnnxRuntimeRunner, session_providers
 
-        providers = [CUDA_EP, CPU_EP] if option.provider == CUDA_EP else [CPU_EP]
-        return OnnxRuntimeRunner(engines.path(option.candidate), providers, threads=threads,
+        return OnnxRuntimeRunner(engines.path(option.candidate), session_providers(option.provider), threads=threads,
                                  simulated_qdq=option.candidate.precision == "int8")
     import torch
 
