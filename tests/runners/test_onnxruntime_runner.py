@@ -15,7 +15,8 @@ from trtbuild.metrics.parity import compare_outputs
 from trtbuild.pipeline import BuildOptions
 from trtbuild.recipe import Overrides, load_recipe
 from trtbuild.runners.factory import RunnerFiles, available_runners, create_runner, torch_runner
-from trtbuild.runners.onnxruntime_runner import CPU_EP, CUDA_EP, onnx_provider, session_providers
+from trtbuild.runners.base import ChangedModelFile
+from trtbuild.runners.onnxruntime_runner import CPU_EP, CUDA_EP, OnnxRuntimeRunner, onnx_provider, session_providers
 
 MODELS = {  # recipe -> (overrides, worst max|error| allowed)
     "yolo12n": (Overrides(weights=YOLO_WEIGHTS, precision="fp32"), 0.05),
@@ -63,6 +64,15 @@ def test_factory_skips_runners_without_their_artifacts(built):
     assert available_runners(["onnxruntime"], built["depth"])[0] == ["onnxruntime"]
 
 
+def test_with_a_digest_the_session_loads_the_bytes_it_checked(built, monkeypatch):
+    depth, yolo = built["depth"].onnx, built["yolo12n"].onnx
+    with pytest.raises(ChangedModelFile, match=depth.name):
+        OnnxRuntimeRunner(depth, sha256="0" * 64).activate()
+    monkeypatch.setattr("trtbuild.runners.onnxruntime_runner.read_model", lambda path, sha256: yolo.read_bytes())
+    with OnnxRuntimeRunner(depth, sha256="checked") as runner:  # the checked bytes, not a second read of the file
+        assert [i.name for i in runner.inputs()] == ["images"]
+
+
 @pytest.mark.parametrize(("has_gpu", "available", "provider"), [
     (True, [CUDA_EP, CPU_EP], CUDA_EP), (True, [CPU_EP], CPU_EP), (False, [CUDA_EP, CPU_EP], CPU_EP)])
 def test_cuda_provider_only_with_a_gpu_and_an_onnxruntime_that_has_it(has_gpu, available, provider):
@@ -73,8 +83,6 @@ def test_cuda_provider_only_with_a_gpu_and_an_onnxruntime_that_has_it(has_gpu, a
 @pytest.mark.gpu
 @pytest.mark.parametrize("cuda_graph", [False, True])
 def test_cuda_execution_provider_with_io_binding_matches_cpu(built, in_repo, cuda_graph):
-    from trtbuild.runners.onnxruntime_runner import OnnxRuntimeRunner
-
     onnx = built["depth"].onnx
     x = np.random.default_rng(0).random((1, 3, 392, 392), dtype=np.float32)
     with OnnxRuntimeRunner(onnx, [CPU_EP]) as cpu:

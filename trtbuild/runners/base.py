@@ -8,9 +8,13 @@ that step includes.
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from trtbuild.errors import UsageError
 
 if TYPE_CHECKING:  # choosing a runner (every build through verify or bench) must not import numpy
     import numpy as np
@@ -25,6 +29,19 @@ class TensorInfo:
     name: str
     shape: tuple  # ints, or str/None for dynamic axes
     dtype: str
+
+
+class ChangedModelFile(UsageError):
+    """A model file whose bytes are not the ones recorded for it: replaced or damaged since it was built."""
+
+
+def read_model(path: Path, sha256: str | None) -> bytes:
+    """The model file's bytes; with `sha256`, refused unless they hash to it. The bytes checked are the bytes then
+    loaded: the file is read once, and one replaced between a check and the load cannot slip through."""
+    data = path.read_bytes()
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise ChangedModelFile(f"{path.name}: its sha256 is not the recorded {sha256}")
+    return data
 
 
 class Runner(ABC):

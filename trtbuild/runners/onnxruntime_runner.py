@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trtbuild.runners.base import Runner, TensorInfo
+from trtbuild.runners.base import Runner, TensorInfo, read_model
 
 CUDA_EP = "CUDAExecutionProvider"
 CPU_EP = "CPUExecutionProvider"
@@ -29,8 +29,9 @@ class OnnxRuntimeRunner(Runner):
     name = "onnxruntime"
 
     def __init__(self, model_path: Path, providers: list[str] | None = None, threads: int | None = None,
-                 cuda_graph: bool = False, device_id: int = 0, simulated_qdq: bool = False):
+                 cuda_graph: bool = False, device_id: int = 0, simulated_qdq: bool = False, sha256: str | None = None):
         self.model_path = Path(model_path)
+        self.sha256 = sha256  # given: the model's bytes must hash to it (ChangedModelFile)
         self.simulated_qdq = simulated_qdq
         self.requested = providers or [CPU_EP]
         self.threads = threads
@@ -49,7 +50,10 @@ class OnnxRuntimeRunner(Runner):
             options.intra_op_num_threads = self.threads
         if self.simulated_qdq:
             options.add_session_config_entry(*SIMULATED_QDQ)
-        self.session = ort.InferenceSession(str(self.model_path), options, providers=self._provider_options())
+        # with a digest, the session gets the very bytes checked; else ONNX Runtime reads the file (and any external
+        # data beside it) itself
+        model = read_model(self.model_path, self.sha256) if self.sha256 else str(self.model_path)
+        self.session = ort.InferenceSession(model, options, providers=self._provider_options())
         if self.cuda_graph and not self.on_gpu():
             got = self.session.get_providers()
             raise RuntimeError(f"onnxruntime: CUDA graphs need {CUDA_EP}, the session got {got}")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trtbuild.errors import StageFailed, StageUnavailable
-from trtbuild.runners.base import Runner, TensorInfo
+from trtbuild.runners.base import Runner, TensorInfo, read_model
 from trtbuild.stale import write_atomically
 from trtbuild.tensorrt.compat import check_compat, incompatible_message
 from trtbuild.tensorrt.dtypes import dtype_name
@@ -77,8 +77,9 @@ class TensorRTRunner(Runner):
 
     name = "engine"
 
-    def __init__(self, engine_path: Path, device: int = 0, cuda_graph: bool = False):
+    def __init__(self, engine_path: Path, device: int = 0, cuda_graph: bool = False, sha256: str | None = None):
         self.engine_path = Path(engine_path)
+        self.sha256 = sha256  # given: the engine's bytes must hash to it (ChangedModelFile)
         self.device_index = device
         self.cuda_graph = cuda_graph
         self.sidecar: EngineSidecar | None = None
@@ -107,7 +108,7 @@ class TensorRTRunner(Runner):
         if self.sidecar.version_compatible:
             runtime.engine_host_code_allowed = True  # off for every other engine
             self.notes.append("host code allowed: a version-compatible engine carries the lean runtime it runs")
-        self.engine = runtime.deserialize_cuda_engine(self.engine_path.read_bytes())
+        self.engine = runtime.deserialize_cuda_engine(read_model(self.engine_path, self.sha256))
         if self.engine is None:
             raise StageFailed(f"engine: {self.engine_path} did not deserialize (the library's message is in the log)")
         self.context = self._create_context(trt)

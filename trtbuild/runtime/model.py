@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from trtbuild.digest import file_digest
 from trtbuild.engine_set import EngineSet, read_engine_set
 from trtbuild.errors import TrtbuildError, UsageError
+from trtbuild.runners.base import ChangedModelFile
 from trtbuild.runtime.choice import Option, host_facts, plan
 from trtbuild.runtime.frames import as_frame, as_frames, is_tensor
 from trtbuild.tasks.base import Result
@@ -140,18 +140,17 @@ def load(path, runtime: str = "auto", precision: str | None = None, engine: str 
 
 
 def _activate(engines: EngineSet, option: Option, threads: int | None):
-    """The option's runner, activated; a file that changed since the build is refused before it is loaded."""
-    candidate = option.candidate
-    if candidate is not None:
-        path = engines.path(candidate)
-        if not path.is_file():
-            raise UsageError(f"{path} is listed in engines.json but missing; rebuild with `trtbuild build`")
-        if file_digest(path) != candidate.sha256:
-            raise UsageError(f"{path.name} differs from what engines.json recorded (sha256): a replaced or damaged "
-                             "file is never loaded; rebuild it with `trtbuild build`")
+    """The option's runner, activated; a file that changed since the build is refused (the runner checks the bytes it
+    loads against engines.json's sha256)."""
+    path = engines.path(option.candidate) if option.candidate else None  # None: torch, the recipe's checkpoint
+    if path is not None and not path.is_file():
+        raise UsageError(f"{path} is listed in engines.json but missing; rebuild with `trtbuild build`")
     runner = _runner(engines, option, threads)
     try:
         runner.activate()
+    except ChangedModelFile:
+        raise UsageError(f"{path.name} differs from what engines.json recorded (sha256): a replaced or damaged "
+                         "file is never loaded; rebuild it with `trtbuild build`") from None
     except TrtbuildError:
         raise
     except Exception as exc:  # a library that refuses the file (deserialization, session creation)
@@ -163,12 +162,12 @@ def _runner(engines: EngineSet, option: Option, threads: int | None):
     if option.runtime == "engine":
         from trtbuild.runners.tensorrt_runner import TensorRTRunner
 
-        return TensorRTRunner(engines.path(option.candidate))
+        return TensorRTRunner(engines.path(option.candidate), sha256=option.candidate.sha256)
     if option.runtime == "onnxruntime":
         from trtbuild.runners.onnxruntime_runner import OnnxRuntimeRunner, session_providers
 
         return OnnxRuntimeRunner(engines.path(option.candidate), session_providers(option.provider), threads=threads,
-                                 simulated_qdq=option.candidate.precision == "int8")
+                                 simulated_qdq=option.candidate.precision == "int8", sha256=option.candidate.sha256)
     import torch
 
     from trtbuild.runners.factory import torch_runner
