@@ -120,9 +120,10 @@ def int8_record(report, seconds: float) -> dict:
             "warnings": stage.warnings}
 
 
-def before_build(name: str, work: Path, commit: str, search_images: list[Path], holdout) -> dict:
-    """Commit `commit`'s INT8 build (its own code, in a subprocess) searching on `search_images`; its shipped graph
-    scored here on `holdout`."""
+def before_build(name: str, work: Path, commit: str, calibration_images: list[Path], search_images: list[Path],
+                 holdout) -> dict:
+    """Commit `commit`'s INT8 build (its own code, in a subprocess) calibrating on `calibration_images` and searching
+    on `search_images`, as this checkout's build does; its shipped graph scored here on `holdout`."""
     from trtbuild.feeds import image_feeds
     from trtbuild.precision.accuracy import accuracy_vs_pytorch
     from trtbuild.recipe import load_recipe
@@ -132,16 +133,17 @@ def before_build(name: str, work: Path, commit: str, search_images: list[Path], 
         tree.mkdir(parents=True)
         archive = subprocess.run(["git", "archive", commit], cwd=REPO, capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-    listing = work / f"{name}.search.txt"
-    listing.write_text("".join(f"{p}\n" for p in search_images))
-    dataset = work / f"{name}.search.yaml"
-    dataset.write_text(f"path: {work}\ntrain: {listing.name}\nval: {listing.name}\nnames: {{0: person}}\n")
-    cfg = MODELS[name]
+    dataset, calibration = (listed(work, f"{name}.{role}", images) for role, images in
+                            (("search", search_images), ("calibration", calibration_images)))
+    cfg, recipe = MODELS[name], load_recipe(name, overrides(name, "int8", [])).recipe
+    sets = [*cfg["sets"], f"precision.evaluate.images={dataset}",  # this checkout's search, whatever that
+            f"precision.evaluate.max_images={len(search_images)}",  # commit's recipe said
+            f"precision.int8.target={json.dumps(recipe.precision.int8.model_dump()['target'])}"]
     script = (f"import json, time; from pathlib import Path; from trtbuild.api import build; "
               f"from trtbuild.pipeline import BuildOptions; from trtbuild.recipe import Overrides; "
               f"t = time.perf_counter(); r = build({name!r}, Overrides(weights=Path({str(cfg['weights'])!r}), "
-              f"precision='int8', data=Path({str(COCO128)!r}), calib=Path({str(COCO128)!r}), "
-              f"sets={[*cfg['sets'], f'precision.evaluate.images={dataset}']!r}), "
+              f"precision='int8', data=Path({str(COCO128)!r}), calib=Path({str(calibration)!r}), "
+              f"sets={sets!r}), "
               f"BuildOptions(until='precision', out_root=Path({str(work / 'before_out')!r})), "
               f"cache_dir=Path({str(work / 'before_cache')!r})); s = r.stages[-1]; "
               f"print(json.dumps({{'build_s': round(time.perf_counter() - t, 1), 'search': s.metrics['int8_search'], "
@@ -150,13 +152,21 @@ def before_build(name: str, work: Path, commit: str, search_images: list[Path], 
     done = subprocess.run([sys.executable, "-c", script], cwd=tempfile.gettempdir(), env=env, capture_output=True,
                           text=True, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    recipe = load_recipe(name, overrides(name, "int8", [])).recipe
     search = result["search"]
     scored = accuracy_vs_pytorch(recipe, Path(result["onnx"]), image_feeds(recipe, holdout.images),
                                  images=holdout.images, labels=holdout.labels)
     return {"commit": commit, "build_s": result["build_s"], "search_s": search["seconds"],
             "evaluations": search["evaluations"], "fp32_nodes_kept": list(search["kept"]),
             "search_set_after": search["after"], "holdout": {"inputs": holdout.describe(), **scored}}
+
+
+def listed(work: Path, stem: str, images: list[Path]) -> Path:
+    """A dataset YAML whose train and val splits are `images` (a file list, Ultralytics' format)."""
+    listing = work / f"{stem}.txt"
+    listing.write_text("".join(f"{p}\n" for p in images))
+    dataset = work / f"{stem}.yaml"
+    dataset.write_text(f"path: {work}\ntrain: {listing.name}\nval: {listing.name}\nnames: {{0: person}}\n")
+    return dataset
 
 
 def main() -> None:
@@ -168,6 +178,7 @@ def main() -> None:
     parser.add_argument("--fp16", action="store_true", help="also time the FP16 build to precision")
     parser.add_argument("--before-build", action="store_true", help="also run the INT8 build of --before")
     parser.add_argument("--rank-only", action="store_true", help="only the ranking comparison, no builds")
+    parser.add_argument("--no-ranking", action="store_true", help="no ranking comparison (the exact ranking is slow)")
     parser.add_argument("--set", dest="sets", action="append", default=[], help="extra recipe overrides")
     args = parser.parse_args()
     results = {"command": " ".join(map(shlex.quote, sys.argv)), "cpus": os.cpu_count(),
@@ -194,15 +205,18 @@ def main() -> None:
             if args.fp16:
                 found["int8_over_fp16"] = round(found["int8"]["build_s"] / found["fp16"]["build_s"], 2)
             save()
-        found["ranking"] = compare_rankings(name, work, args.before, args.sets)
-        print(name, "ranking", json.dumps({k: v for k, v in found["ranking"].items() if "top_" not in k}), flush=True)
-        save()
+        if not args.no_ranking:
+            found["ranking"] = compare_rankings(name, work, args.before, args.sets)
+            print(name, "ranking", json.dumps({k: v for k, v in found["ranking"].items() if "top_" not in k}),
+                  flush=True)
+            save()
         if args.before_build and not args.rank_only:
-            from trtbuild.data import search_set, verify_set
+            from trtbuild.data import calibration_set, search_set, verify_set
             from trtbuild.recipe import load_recipe
 
             recipe = load_recipe(name, overrides(name, "int8", args.sets)).recipe
-            found["before_build"] = before_build(name, work, args.before, search_set(recipe).images,
+            found["before_build"] = before_build(name, work, args.before, calibration_set(recipe).images,
+                                                 search_set(recipe).images,
                                                  verify_set(recipe, recipe.precision.evaluate.max_images))
             print(name, "before", json.dumps({k: found["before_build"][k] for k in ("build_s", "search_s")}),
                   flush=True)

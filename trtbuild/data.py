@@ -236,7 +236,8 @@ def role_warnings(recipe: Recipe, roles: list[str]) -> list[str]:
     finders = {"calibration": calibration_set, "search": search_set}
     if "calibration" in roles and not recipe.precision.calibration.images and \
             recipe.data.suffix.lower() in DATASET_SUFFIXES:
-        shared = set(read_images(recipe.data, "data", split="train").images) & set(read_images(recipe.data, "data").images)
+        train, val = (set(read_images(recipe.data, "data", split=split).images) for split in ("train", "val"))
+        shared = train & val
         if shared:
             warnings.append(f"{recipe.data}: its train and val splits share {len(shared)} images; calibration "
                             f"takes none of the holdout's (pass --calib with other images to calibrate on more)")

@@ -118,7 +118,7 @@ def test_yolo_int8_has_qdq_around_convs_and_runs(shared_cache, in_repo_module):
     calibration = stage.metrics["calibration"]
     assert calibration["images"] == 8 and len(calibration["sha256"]) == 64
     assert calibration["method"] == "percentile" and calibration["percentile"] == 99.999  # the recipe's
-    assert calibration["source"] == f"{COCO128} (train split)"
+    assert calibration["source"] == f"{COCO128} (train split) without the 64 holdout images"
     assert any("int8 calibrated on 8 images" in w and "300+ recommended" in w and "--calib" in w
                for w in stage.warnings)
     assert stage.metrics["accuracy_vs_pytorch_fp32"]["map50_95_drop_pct"] <= 2.0  # 0.86 measured; 8 images: coarse
@@ -178,7 +178,7 @@ def test_yolo_int8_search_keeps_the_most_sensitive_nodes_fp32(shared_cache, in_r
     assert len(ranked) >= 10 and errors == sorted(errors, reverse=True) and errors[0] > 0
     kept = list(search["kept"])
     assert kept == ranked[: len(kept)] and len(kept) <= 4 and search["evaluations"] <= 3
-    assert search["trials"][0]["fp32_nodes"] == 0 and search["target"] == [{"metric": "map50_95_drop_pct", "max": 1.0}]
+    assert search["trials"][0]["fp32_nodes"] == 0 and search["target"] == [{"metric": "map50_95_drop_pct", "max": 0.7}]
     assert search["after"]["map50_95_drop_pct"] <= search["before"]["map50_95_drop_pct"]
     assert all(stage.metrics["fp32_nodes"][n].startswith("int8 sensitivity rank") for n in kept)
     model = onnx.load(str(path))

@@ -6,11 +6,10 @@ evaluation: quantize from the cached calibration ranges, run the search set, sco
 
 Which k to try next is read from the ranking: each gate's value is taken as a power law of the summed error of the
 nodes still quantized, through the two trials nearest its bound (after k = 0 alone: proportional to it). The
-prediction only picks the trial; a trial decides. Between the last
-failing and the first passing k it is a safeguarded secant search: after CREEP_LIMIT trials in a row that each moved
-the bracket's end by one, bisection (doubling before any passes) takes the next step. The answer is settled when the passing k is one above a
-failing one. On Depth-Anything-V2 this takes 5 evaluations where doubling then bisecting took 8 and stopped unsettled
-(docs/int8.md).
+prediction only picks the trial; a trial decides. Between the last failing and the first passing k it is a
+safeguarded secant search: after CREEP_LIMIT trials in a row that each moved the bracket's end by one, bisection
+(doubling before any passes) takes the next step. The answer is settled when the passing k is one above a failing
+one (docs/int8.md: how many evaluations each took).
 """
 
 from __future__ import annotations
