@@ -20,7 +20,7 @@ from pathlib import Path
 
 # (layer, module patterns), lowest first. The first matching layer wins, so exact names come before wildcards.
 LAYERS = [
-    ("foundation", ["trtbuild", "trtbuild.errors", "trtbuild.digest", "trtbuild.stale", "trtbuild.interrupts",
+    ("foundation", ["trtbuild.version", "trtbuild.errors", "trtbuild.digest", "trtbuild.stale", "trtbuild.interrupts",
                     "trtbuild.capture", "trtbuild.parallel"]),
     ("host", ["trtbuild.host", "trtbuild.lock"]),
     ("recipe", ["trtbuild.recipe", "trtbuild.recipe.*", "trtbuild.cache"]),
@@ -36,7 +36,8 @@ LAYERS = [
     ("stages", ["trtbuild.stages", "trtbuild.stages.*", "trtbuild.registries"]),
     ("build", ["trtbuild.report", "trtbuild.pipeline", "trtbuild.console", "trtbuild.report_markdown",
                "trtbuild.doctor", "trtbuild.single_build"]),
-    ("commands", ["trtbuild.api", "trtbuild.farm", "trtbuild.farm.*", "trtbuild.cli_options", "trtbuild.cli",
+    # the package's public face (`trtbuild.load`): every module inside reads the version from trtbuild.version
+    ("commands", ["trtbuild", "trtbuild.api", "trtbuild.farm", "trtbuild.farm.*", "trtbuild.cli_options", "trtbuild.cli",
                   "trtbuild.__main__"]),
 ]
 

@@ -20,3 +20,7 @@ def graph() -> dict:
 
 def test_no_import_circles(graph):
     assert graph["circle_members"] == []
+
+
+def test_no_upward_imports(graph):
+    assert graph["upward"] == []

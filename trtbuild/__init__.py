@@ -1,10 +1,14 @@
-"""trtbuild: YAML recipe -> ONNX -> TensorRT engine, validated against PyTorch."""
+"""trtbuild: YAML recipe -> ONNX -> TensorRT engine, validated against PyTorch.
 
-__version__ = "0.1.0"
+The package's public face, above every module in it: `trtbuild.load` (trtbuild.runtime.model.load) is imported on
+first use, so `import trtbuild`, which every `import trtbuild.<module>` runs first, stays light."""
+
+from trtbuild.version import __version__  # noqa: F401 - trtbuild.__version__
 
 
-def load(path, runtime: str = "auto", precision: str | None = None, **options):
-    """`engines/<recipe>/` (or one engine file in it) -> a Model for frames; see trtbuild.runtime.model.load."""
-    from trtbuild.runtime.model import load as _load
+def __getattr__(name: str):
+    if name == "load":
+        from trtbuild.runtime.model import load
 
-    return _load(path, runtime=runtime, precision=precision, **options)
+        return load
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

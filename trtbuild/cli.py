@@ -18,12 +18,13 @@ from typing import Annotated
 
 import typer
 
-from trtbuild import __version__, interrupts
+from trtbuild import interrupts
 from trtbuild.cli_options import (CacheDir, ClusterOptions, JsonOut, OutRoot, OutputOptions, PrecisionOptions,
                                   RecipeArg, RecipeOptions, Strict, Workspace, command_in)
 from trtbuild.errors import Interrupted, StageFailed, TrtbuildError, UsageError
 from trtbuild.runners import RUNNER_NAMES
 from trtbuild.stages import STAGE_NAMES
+from trtbuild.version import __version__
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Turn PyTorch vision models into validated TensorRT engines from one YAML recipe.")

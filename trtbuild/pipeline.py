@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from trtbuild import __version__, interrupts, stale
+from trtbuild import interrupts, stale
 from trtbuild.backends.registry import library_versions
 from trtbuild.cache import Cache, CacheEntry
 from trtbuild.capture import output_to
@@ -31,6 +31,7 @@ from trtbuild.recipe import LoadedRecipe
 from trtbuild.report import ArtifactRecord, BuildReport, StageRecord
 from trtbuild.stages import STAGE_NAMES, stage_class
 from trtbuild.stages.base import Artifacts, StageContext
+from trtbuild.version import __version__
 
 
 class Listener(Protocol):

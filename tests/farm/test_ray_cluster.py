@@ -161,7 +161,8 @@ def test_a_node_with_another_trtbuild_is_named_with_both_versions(tmp_path):
     fake = tmp_path / "fake" / "trtbuild"
     fake.mkdir(parents=True)
     real = Path(trtbuild.__file__).parent
-    (fake / "__init__.py").write_text(f"__version__ = '9.9'\n__path__.append({str(real)!r})\n")
+    (fake / "__init__.py").write_text(f"__path__.append({str(real)!r})\n")
+    (fake / "version.py").write_text("__version__ = '9.9'\n")
     other = Cluster()
     try:
         other.start_node(cpus=1, head=True)

@@ -16,13 +16,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
-from trtbuild import __version__
 from trtbuild.errors import UsageError
 from trtbuild.farm.cells import Cell
 from trtbuild.farm.inputs import Files
 from trtbuild.farm.placement import required_resources
 from trtbuild.farm.worker import CellOutput, build_cell
 from trtbuild.pipeline import BuildOptions
+from trtbuild.version import __version__
 
 LOOPBACK = "127.0.0.1"
 MAX_RETRIES = 2  # a cell's task runs at most 1 + MAX_RETRIES times when its worker process or node dies
