@@ -11,8 +11,8 @@ The measure is exact; what it costs is cut two ways (benchmarks/int8_search.py c
 graph once per node):
 - only what the node changes runs: the nodes downstream of it, fed the tensors they read from further up as one FP32
   pass recorded them (with only that node quantized, everything upstream of it is still FP32);
-- two stages: every node on the first sample, then, worst first by that, every sample, until the worst `keep` are
-  settled: the next node's first-sample error, times the largest all-samples / first-sample ratio seen so far and a
+- two stages: every node on the first sample, then, worst first by that, the other samples (added to the first's
+  error), until the worst `keep` are settled: the next node's first-sample error, times the largest all-samples / first-sample ratio seen so far and a
   margin of SETTLE_MARGIN, stays below the keep-th all-samples error. Nodes never measured on all samples are ranked
   by their first-sample error times the median ratio.
 """
@@ -54,13 +54,16 @@ def rank_nodes(fp32_path: Path, qdq_path: Path, feeds: list[dict[str, np.ndarray
     the same on every CPU."""
     suffixes = _Suffixes(onnx.load(str(fp32_path)), onnx.load(str(qdq_path)))
     measure = _measure_with(suffixes, fp32_path, qdq_path)
-    first = measure(suffixes.names, feeds[:1], progress and (lambda done: progress(
+    on_first = measure(suffixes.names, feeds[:1], progress and (lambda done: progress(
         "ranking nodes (first sample)", done, len(suffixes.names))))
+    first = {name: _percent(*measured) for name, measured in on_first.items()}
     order = sorted(first, key=lambda name: -first[name])
     full: dict[str, float] = {} if len(feeds) > 1 else dict(first)
+    rest = feeds[1:]  # one list: the recorded FP32 tensors are kept for it across calls
     while len(full) < len(order) and not _settled(order, first, full, keep):
         unmeasured = [name for name in order if name not in full]
-        full.update(measure(unmeasured[:CHUNK], feeds, ahead=unmeasured[CHUNK:]))
+        for name, (error, power) in measure(unmeasured[:CHUNK], rest, ahead=unmeasured[CHUNK:]).items():
+            full[name] = _percent(on_first[name][0] + error, on_first[name][1] + power)  # the first sample counts
         if progress:
             progress(f"ranking nodes (all {len(feeds)} samples, until the worst {keep} are settled)", len(full),
                      len(order))
@@ -70,17 +73,23 @@ def rank_nodes(fp32_path: Path, qdq_path: Path, feeds: list[dict[str, np.ndarray
     return sorted(estimated.items(), key=lambda item: -item[1])
 
 
+def _percent(error: float, power: float) -> float:
+    """Relative MSE %: summed squared error over the summed squared FP32 outputs."""
+    return 100.0 * error / power if power else 0.0
+
+
 def _measure_with(suffixes: _Suffixes, fp32_path: Path, qdq_path: Path):
     """`suffixes.errors`, split over the build's workers when it has several (trtbuild.parallel: Ray tasks in a
     farm): each node's error is measured alone, so the numbers, and the nodes kept FP32, are the same."""
     from trtbuild import parallel
 
-    def measure(names: list[str], feeds: list[dict[str, np.ndarray]], done=None, ahead=()) -> dict[str, float]:
+    def measure(names: list[str], feeds: list[dict[str, np.ndarray]], done=None,
+                ahead=()) -> dict[str, tuple[float, float]]:
         parts = min(parallel.workers(), len(names))
         if parts <= 1:
             return suffixes.errors(names, feeds, done, ahead)
         models = (fp32_path.read_bytes(), qdq_path.read_bytes())
-        found: dict[str, float] = {}
+        found: dict[str, tuple[float, float]] = {}
         for measured in parallel.spread(_errors_of, [(*models, names[i::parts], feeds) for i in range(parts)]):
             found.update(measured)
         if done:
@@ -90,7 +99,8 @@ def _measure_with(suffixes: _Suffixes, fp32_path: Path, qdq_path: Path):
     return measure
 
 
-def _errors_of(fp32: bytes, qdq: bytes, names: list[str], feeds: list[dict[str, np.ndarray]]) -> dict[str, float]:
+def _errors_of(fp32: bytes, qdq: bytes, names: list[str],
+               feeds: list[dict[str, np.ndarray]]) -> dict[str, tuple[float, float]]:
     """One worker's share of the ranking."""
     return _Suffixes(onnx.load_from_string(fp32), onnx.load_from_string(qdq), names).errors(names, feeds)
 
@@ -150,16 +160,17 @@ class _Suffixes:
         self.options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC  # many small sessions
 
     def errors(self, names: list[str], feeds: list[dict[str, np.ndarray]],
-               done: Callable[[int], None] | None = None, ahead: list[str] | tuple = ()) -> dict[str, float]:
-        """Relative MSE % of the graph outputs over `feeds` with only that node quantized, for each of `names`;
-        `done(count)` after each. `ahead`: nodes likely measured next on the same feeds, whose recorded inputs are
+               done: Callable[[int], None] | None = None,
+               ahead: list[str] | tuple = ()) -> dict[str, tuple[float, float]]:
+        """(summed squared error of the graph outputs with only that node quantized, summed squared FP32 outputs)
+        over `feeds`, for each of `names`; `done(count)` after each. `ahead`: nodes likely measured next on the same feeds, whose recorded inputs are
         kept too while RECORD_BUDGET_BYTES allows (one FP32 pass over the feeds instead of one per call)."""
         found = {}
         for chunk in self._chunks(names, len(feeds)):
             recorded = self._recorded(chunk, ahead, feeds)
             power = sum(float(np.sum(np.square(r[o], dtype=np.float64))) for r in recorded for o in self.outputs)
             for name in chunk:
-                found[name] = 100.0 * self._error(*self._model(name), recorded) / power if power else 0.0
+                found[name] = (self._error(*self._model(name), recorded), power)
                 if done:
                     done(len(found))
         return found
