@@ -178,7 +178,7 @@ def test_yolo_int8_search_keeps_the_most_sensitive_nodes_fp32(shared_cache, in_r
     assert len(ranked) >= 10 and errors == sorted(errors, reverse=True) and errors[0] > 0
     kept = list(search["kept"])
     assert kept == ranked[: len(kept)] and len(kept) <= 4 and search["evaluations"] <= 3
-    assert search["trials"][0]["fp32_nodes"] == 0 and search["target"] == [{"metric": "map50_95_drop_pct", "max": 0.7}]
+    assert search["trials"][0]["fp32_nodes"] == 0 and search["target"] == [{"metric": "map50_95_drop_pct", "max": 0.8}]
     assert search["after"]["map50_95_drop_pct"] <= search["before"]["map50_95_drop_pct"]
     assert all(stage.metrics["fp32_nodes"][n].startswith("int8 sensitivity rank") for n in kept)
     model = onnx.load(str(path))
