@@ -204,20 +204,22 @@ def test_depth_int8_search_meets_the_abs_rel_target_too(shared_cache, in_repo_mo
 
 @pytest.mark.long
 def test_shipped_yolo12n_int8_meets_its_target_on_coco128(shared_cache, in_repo_module):
-    """The shipped recipe's INT8 as a user runs it with COCO128: percentile calibration on all 128 images (the train
-    split, which is also the val split), the search on half the val split (64, by file-name hash) within the recipe's
-    1 % mAP50-95 drop, and the shipped graph reported on the other half, the holdout, which the search never saw:
-    measured 0.80 % on the search set, 1.11 % on the holdout (benchmarks/results/int8_search_speed_yolo12n.json);
-    the holdout bound is that with 0.4 % of headroom. Scored with simulated Q/DQ, so the same on every CPU."""
+    """The shipped recipe's INT8 as a user runs it with COCO128, whose train split is its val split: the val split
+    is divided 64 / 64 between search and holdout by file-name hash, percentile calibration takes the 64 that are not
+    the holdout's, the search aims at the recipe's 0.8 % mAP50-95 drop on its 64, and the shipped graph is reported
+    on the holdout, which nothing saw: measured 0.32 % on the search set, 0.92 % on the holdout with 21 nodes FP32
+    (benchmarks/results/int8_search_speed_yolo12n.json). The holdout bound is verify's 1 % gate plus 0.2 % for what
+    another CPU's float rounding can move on 64 images; scored with simulated Q/DQ, so no CPU's INT8 kernels count."""
     stage, _ = run(shared_cache, "yolo12n", "int8", "precision.calibration.count=512",
                    "precision.evaluate.max_images=128", "precision.int8.auto_keep_fp32=true")
     search = stage.metrics["int8_search"]
-    assert stage.metrics["calibration"]["images"] == 128 and stage.metrics["calibration"]["method"] == "percentile"
-    assert search["target"] == [{"metric": "map50_95_drop_pct", "max": 1.0}] and search["passed"], search["trials"]
+    assert stage.metrics["calibration"]["images"] == 64 and stage.metrics["calibration"]["method"] == "percentile"
+    assert search["target"] == [{"metric": "map50_95_drop_pct", "max": 0.8}] and search["passed"], search["trials"]
     assert 0 < len(search["kept"]) <= 24 and search["before"]["map50_95_drop_pct"] > 1.0
     assert stage.metrics["accuracy_search_set"]["map50_95_drop_pct"] == search["after"]["map50_95_drop_pct"]
     accuracy = stage.metrics["accuracy_vs_pytorch_fp32"]
     assert accuracy["basis"] == "labels" and accuracy["role"] == "holdout" and accuracy["samples"] == 64
-    assert accuracy["map50_95_drop_pct"] <= 1.5
-    assert {role: found["images"] for role, found in stage.metrics["data_roles"].items()} == {
-        "calibration": 128, "search": 64, "holdout": 64}
+    assert accuracy["map50_95_drop_pct"] <= 1.2
+    roles = stage.metrics["data_roles"]
+    assert {role: found["images"] for role, found in roles.items()} == {"calibration": 64, "search": 64, "holdout": 64}
+    assert not set(roles["calibration"]["files"]) & set(roles["holdout"]["files"])
