@@ -121,7 +121,9 @@ def test_yolo_int8_has_qdq_around_convs_and_runs(shared_cache, in_repo_module):
     assert calibration["source"] == f"{COCO128} (train split) without the 64 holdout images"
     assert any("int8 calibrated on 8 images" in w and "300+ recommended" in w and "--calib" in w
                for w in stage.warnings)
-    assert stage.metrics["accuracy_vs_pytorch_fp32"]["map50_95_drop_pct"] <= 2.0  # 0.86 measured; 8 images: coarse
+    # fully quantized, calibrated on 8 images the holdout does not hold: 2.97 % measured on its first 8 images
+    # (3.31 % on the 64 search images); 8 images are coarse, so 0.5 of headroom
+    assert stage.metrics["accuracy_vs_pytorch_fp32"]["map50_95_drop_pct"] <= 3.5
 
 
 def test_depth_fp16_keeps_layernorm_and_softmax_fp32(shared_cache, in_repo_module):
