@@ -6,8 +6,9 @@ The user's images play three roles, each read from its own key, else from `data`
   search       precision.evaluate.images                what the FP32-node search tunes on   none: no search
   holdout      verify.images (+ labels) (--holdout)     the precision stage's headline accuracy and verify's gates
 `data` as a dataset YAML: its train split calibrates (less any holdout image: COCO128's train and val are the same
-images), its val split is divided between search and holdout; as an image folder: divided among all three. Division is by the SHA-256 of each file name (ROLE_SHARES among the roles
-`data` supplies), so a file's role does not depend on the order files are listed in. `check` (parity only) reads
+images), its val split is divided between search and holdout; as an image folder: divided among all three.
+Division is by the SHA-256 of each file name (ROLE_SHARES among the roles `data` supplies), so a file's role does
+not depend on the order files are listed in. `check` (parity only) reads
 check.images | data (val split) | the bundled samples. A dataset YAML brings its labels (Ultralytics' images/ ->
 labels/ rule); a folder has none unless verify.labels says.
 """

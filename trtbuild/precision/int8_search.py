@@ -101,7 +101,7 @@ def search_fp32_nodes(ranking: list[tuple[str, float]], evaluate: Callable[[list
 
 
 def _predict(target: list[Gate], trials: dict[int, Trial], remaining: list[float]) -> int:
-    """The smallest k whose summed remaining error every gate's linear model says passes."""
+    """The smallest k whose summed remaining error every gate's power law says passes."""
     allowed = min(_allowed_error(gate, trials, remaining) for gate in target)
     return next((k for k, error in enumerate(remaining) if error <= allowed), len(remaining) - 1)
 
@@ -110,10 +110,11 @@ def _allowed_error(gate: Gate, trials: dict[int, Trial], remaining: list[float])
     """The summed remaining error at which `gate`'s value reaches its bound, on the power law through the two trials
     nearest the bound (through k = 0 alone: proportional). Only an upper bound on a positive value has one; any
     other gate asks for the next k."""
+    upper = gate.max is not None and gate.max > 0
     points = sorted(((remaining[k], t.values[gate.metric]) for k, t in trials.items()
-                     if t.values[gate.metric] > 0 and remaining[k] > 0),
-                    key=lambda point: abs(math.log(point[1] / gate.max)))[:2] if gate.max and gate.max > 0 else []
-    if not points:
+                     if upper and t.values[gate.metric] > 0 and remaining[k] > 0),
+                    key=lambda point: abs(math.log(point[1] / gate.max)))[:2]
+    if not points:  # no power law to draw: try the next k
         return remaining[min(1, len(remaining) - 1)]
     (x0, y0), (x1, y1) = points if len(points) == 2 else (points[0], (0.0, 0.0))
     power = math.log(y1 / y0) / math.log(x1 / x0) if x1 and y1 and x0 != x1 and y0 != y1 else 1.0

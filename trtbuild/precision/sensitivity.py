@@ -12,9 +12,9 @@ graph once per node):
 - only what the node changes runs: the nodes downstream of it, fed the tensors they read from further up as one FP32
   pass recorded them (with only that node quantized, everything upstream of it is still FP32);
 - two stages: every node on the first sample, then, worst first by that, the other samples (added to the first's
-  error), until the worst `keep` are settled: the next node's first-sample error, times the largest all-samples / first-sample ratio seen so far and a
-  margin of SETTLE_MARGIN, stays below the keep-th all-samples error. Nodes never measured on all samples are ranked
-  by their first-sample error times the median ratio.
+  error), until the worst `keep` are settled: the next node's first-sample error, times the largest all-samples /
+  first-sample ratio seen so far and a margin of SETTLE_MARGIN, stays below the keep-th all-samples error. Nodes
+  never measured on all samples are ranked by their first-sample error times the median ratio.
 """
 
 from __future__ import annotations
@@ -163,8 +163,9 @@ class _Suffixes:
                done: Callable[[int], None] | None = None,
                ahead: list[str] | tuple = ()) -> dict[str, tuple[float, float]]:
         """(summed squared error of the graph outputs with only that node quantized, summed squared FP32 outputs)
-        over `feeds`, for each of `names`; `done(count)` after each. `ahead`: nodes likely measured next on the same feeds, whose recorded inputs are
-        kept too while RECORD_BUDGET_BYTES allows (one FP32 pass over the feeds instead of one per call)."""
+        over `feeds`, for each of `names`; `done(count)` after each. `ahead`: nodes likely measured next on the
+        same feeds, whose recorded inputs are kept too while RECORD_BUDGET_BYTES allows (one FP32 pass over the
+        feeds instead of one per call)."""
         found = {}
         for chunk in self._chunks(names, len(feeds)):
             recorded = self._recorded(chunk, ahead, feeds)
