@@ -20,7 +20,7 @@ from trtbuild.errors import UsageError
 from trtbuild.precision.int8 import calibrate, quantize_int8
 from trtbuild.precision.int8_search import Trial, _predict, search_fp32_nodes
 from trtbuild.precision.policy import name_nodes
-from trtbuild.precision.sensitivity import _settled, quantized_nodes, rank_nodes
+from trtbuild.precision.sensitivity import SETTLE_MARGIN, _settled, quantized_nodes, rank_nodes
 from trtbuild.runners.onnxruntime_runner import OnnxRuntimeRunner
 from trtbuild.recipe.schema import Gate
 
@@ -137,11 +137,12 @@ def test_ranking_is_the_error_of_the_graph_with_only_that_node_quantized(fixture
 
 
 def test_the_top_is_settled_once_no_unmeasured_node_can_reach_it():
-    """all/first ratios seen so far are at most 2, margin 2: a next node at 1/4 of the keep-th value cannot reach it,
-    one at a little more might."""
+    """all/first ratios seen so far are at most 2: a next node whose first-sample value times 2 and the margin stays
+    under the keep-th value (4) cannot reach it, one a little over might."""
     order, full = ["a", "b", "c"], {"a": 8.0, "b": 4.0}
-    assert _settled(order, {"a": 4.0, "b": 2.0, "c": 0.99}, full, keep=2)
-    assert not _settled(order, {"a": 4.0, "b": 2.0, "c": 1.01}, full, keep=2)
+    reach = 4.0 / (2.0 * SETTLE_MARGIN)
+    assert _settled(order, {"a": 4.0, "b": 2.0, "c": 0.99 * reach}, full, keep=2)
+    assert not _settled(order, {"a": 4.0, "b": 2.0, "c": 1.01 * reach}, full, keep=2)
     assert not _settled(order, {"a": 4.0, "b": 2.0, "c": 0.01}, full, keep=3)
 
 

@@ -4,9 +4,9 @@ Symmetric activations and weights (zero point 0), per-channel weights, only Conv
 float (TensorRT fuses them in higher precision). Chosen over ModelOpt's ONNX PTQ: same accuracy here, half the time,
 INT8 weight initializers (a third of the size) and no extra dependency; see benchmarks/results/precision_cpu.json.
 
-Calibration runs once (`calibrate`); `quantize_int8` then writes a graph from those ranges in seconds, so the
-sensitivity search can try many FP32 node sets without recalibrating. Every quantizer setting that shapes the graph
-is passed explicitly (QUANTIZER_SETTINGS), so no onnxruntime version's default decides it:
+Calibration runs once (`calibrate`) and `quantize_int8` once; the sensitivity search then tries FP32 node sets by
+editing that graph (trtbuild.precision.qdq_graph). Every quantizer setting that shapes the graph is passed
+explicitly (QUANTIZER_SETTINGS), so no onnxruntime version's default decides it:
 - reduce_range False: ONNX Runtime recommends 7-bit weights on x86 CPUs without VNNI, where its u8s8 kernels
   saturate; TensorRT never runs those kernels and has the full 8 bits.
 - MatMulConstBOnly False: activation x activation MatMuls (attention) are quantized too; the search decides which

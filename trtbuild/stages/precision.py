@@ -174,7 +174,7 @@ class PrecisionStage(Stage):
             # only Conv/MatMul/Gemm get Q/DQ, so norms and softmax stay FP32 without a policy
             kept = {name: "named in recipe keep_fp32.nodes (not quantized)" for name in excluded}
             if spec.int8.auto_keep_fp32:
-                kept.update(self._search_fp32_nodes(ctx, source, target, ranges, excluded,
+                kept.update(self._search_fp32_nodes(ctx, source, target,
                                                     spread(calibration_feeds, RANKING_SAMPLES), metrics, warnings))
         source.unlink()
 
@@ -184,14 +184,16 @@ class PrecisionStage(Stage):
         metrics["source_graph"] = graph_stats(ctx.inputs["onnx"])
         return warnings
 
-    def _search_fp32_nodes(self, ctx: StageContext, source, target, ranges, excluded: list[str], ranking_feeds,
+    def _search_fp32_nodes(self, ctx: StageContext, source, target, ranking_feeds,
                            metrics: dict, warnings: list[str]) -> dict[str, str]:
         """precision.int8.auto_keep_fp32: rank the quantized nodes, keep the worst FP32 until the target passes on
         the search set (never the holdout), rewrite `target` with them; returns node -> why."""
+        import onnx
+
         from trtbuild.feeds import image_feeds
         from trtbuild.precision.accuracy import compare_task_outputs
-        from trtbuild.precision.int8 import quantize_int8
         from trtbuild.precision.int8_search import search_fp32_nodes
+        from trtbuild.precision.qdq_graph import keep_fp32
         from trtbuild.precision.sensitivity import rank_nodes
         from trtbuild.runners.factory import torch_runner
         from trtbuild.runners.onnxruntime_runner import OnnxRuntimeRunner
@@ -208,9 +210,10 @@ class PrecisionStage(Stage):
         with torch_runner(recipe, "cpu") as reference_runner:
             reference = [reference_runner.infer(f) for f in feeds]
         trial, scored = ctx.workdir / "trial.onnx", {}
+        fp32, quantized = onnx.load(str(source)), onnx.load(str(target))  # `target`: quantized but for keep_fp32.nodes
 
         def evaluate(nodes: list[str]) -> dict:
-            quantize_int8(source, trial, ranges, [*excluded, *nodes])
+            onnx.save(keep_fp32(quantized, fp32, nodes), str(trial))
             with OnnxRuntimeRunner(trial, simulated_qdq=True) as candidate:
                 outputs = [candidate.infer(f) for f in feeds]
             scored[tuple(nodes)] = compare_task_outputs(recipe, feeds, reference, outputs, evaluation.images,
@@ -227,7 +230,7 @@ class PrecisionStage(Stage):
                                    lambda done, trial: ctx.progress("search trials", done, spec.max_evaluations,
                                                                     trial.describe()))
         trial.unlink(missing_ok=True)
-        quantize_int8(source, target, ranges, [*excluded, *result.kept])
+        onnx.save(keep_fp32(quantized, fp32, list(result.kept)), str(target))
         metrics["int8_search"] = {**result.as_dict(), "inputs": evaluation.describe(), "ranking_samples":
                                   len(ranking_feeds), "ranking_s": ranking_s,
                                   "seconds": round(time.perf_counter() - start, 1)}

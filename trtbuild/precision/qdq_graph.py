@@ -1,0 +1,72 @@
+"""A quantized graph with more nodes left FP32, by removing Q/DQ pairs instead of quantizing again.
+
+ONNX Runtime's QDQ quantizer gives a tensor one Q/DQ pair that every consumer reads, when any quantized node reads
+it (activations, weights) or writes it (its output). So the quantizer's graph with nodes E excluded is the fully
+quantized graph without the pairs that only E's nodes own; the kept pairs carry the same scales, so the two graphs
+compute the same numbers (tests/precision/test_qdq_graph.py holds them equal). The INT8 search writes one graph per
+trial: this takes a fraction of a second where quantizing Depth-Anything-V2 again takes about 4.
+"""
+
+from __future__ import annotations
+
+import onnx
+
+from trtbuild.precision.int8 import QUANTIZED_OP_TYPES
+
+
+def keep_fp32(qdq: onnx.ModelProto, fp32: onnx.ModelProto, nodes: list[str]) -> onnx.ModelProto:
+    """`qdq` (quantized from `fp32`) with `nodes` also left FP32: their inputs and weights read the float tensors
+    of `fp32` again where no other quantized node owns the pair."""
+    model = onnx.ModelProto()
+    model.CopyFrom(qdq)
+    graph, kept = model.graph, set(nodes)
+    producer = {out: node for node in graph.node for out in node.output}
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in graph.node:
+        for tensor in node.input:
+            consumers.setdefault(tensor, []).append(node)
+    quantized = {node.name for node in graph.node if node.op_type in QUANTIZED_OP_TYPES and any(
+        producer.get(i) is not None and producer[i].op_type == "DequantizeLinear" for i in node.input)}
+    unknown = kept - quantized
+    if unknown:
+        raise ValueError(f"not quantized in the graph: {', '.join(sorted(unknown))}")
+    remaining = quantized - kept
+    initializers = {i.name for i in graph.initializer}
+    float_inputs = {node.name: list(node.input) for node in fp32.graph.node}
+    dropped = []
+    for dq in [node for node in graph.node if node.op_type == "DequantizeLinear"]:
+        readers = consumers.get(dq.output[0], [])
+        if dq.input[0] in initializers:  # a weight: its readers go back to the float initializer
+            if any(r.name in remaining for r in readers):
+                continue
+            for reader in readers:
+                reader.input[:] = [float_inputs[reader.name][i] if name == dq.output[0] else name
+                                   for i, name in enumerate(reader.input)]
+            dropped.append(dq)
+            continue
+        quantize = producer[dq.input[0]]
+        source = quantize.input[0]
+        writer = producer.get(source)
+        if any(r.name in remaining for r in readers) or (writer is not None and writer.name in remaining):
+            continue
+        if dq.output[0] in {o.name for o in graph.output}:  # the quantizer renamed a graph output's writer
+            _rename(graph, source, dq.output[0])
+        else:
+            for reader in readers:
+                reader.input[:] = [source if name == dq.output[0] else name for name in reader.input]
+        dropped.extend([quantize, dq])
+    for node in dropped:
+        graph.node.remove(node)
+    used = {t for node in graph.node for t in node.input}
+    kept_initializers = [i for i in graph.initializer if i.name in used]
+    wanted = {t for t in used if t not in {i.name for i in kept_initializers}}
+    kept_initializers += [i for i in fp32.graph.initializer if i.name in wanted]
+    del graph.initializer[:]
+    graph.initializer.extend(kept_initializers)
+    return model
+
+
+def _rename(graph: onnx.GraphProto, old: str, new: str) -> None:
+    for node in graph.node:
+        node.input[:] = [new if t == old else t for t in node.input]
+        node.output[:] = [new if t == old else t for t in node.output]
