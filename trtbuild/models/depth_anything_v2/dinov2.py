@@ -104,10 +104,13 @@ class Attention(nn.Module):
         # (B, N, 3D) -> 3 x (B, heads, N, head_dim); -1 keeps only the batch dynamic.
         qkv = self.qkv(x).reshape(-1, n, 3, self.num_heads, self.dim // self.num_heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
-        # Plain matmul/softmax in DINOv2's order (scale q first): exports at any opset
-        # as MatMul-Softmax-MatMul, which TensorRT fuses into its MHA kernels.
-        attn = ((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1)
-        return self.proj((attn @ v).transpose(1, 2).reshape(-1, n, self.dim))
+        if torch.onnx.is_in_onnx_export():
+            # Plain matmul/softmax in DINOv2's order (scale q first): exports at any opset
+            # as MatMul-Softmax-MatMul, which TensorRT fuses into its MHA kernels.
+            out = ((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1) @ v
+        else:  # PyTorch's fused kernel, without the (heads, N, N) matrix: 3x faster on 2 CPU cores at 518
+            out = F.scaled_dot_product_attention(q, k, v, scale=self.scale)
+        return self.proj(out.transpose(1, 2).reshape(-1, n, self.dim))
 
 
 class LayerScale(nn.Module):
