@@ -112,7 +112,8 @@ def int8_record(report, seconds: float) -> dict:
     stage = report.stages[-1]
     metrics, search = stage.metrics, stage.metrics.get("int8_search", {})
     return {"build_s": seconds, "stages_s": {s.name: s.seconds for s in report.stages}, "status": stage.status,
-            "search_s": search.get("seconds"), "ranking_s": search.get("ranking_s"),
+            "calibration_s": metrics["calibration"]["seconds"], "search_s": search.get("seconds"),
+            "reference_s": search.get("reference_s"), "ranking_s": search.get("ranking_s"),
             "evaluations": search.get("evaluations"), "fp32_nodes_kept": list(search.get("kept", {})),
             "trials": search.get("trials"), "passed": search.get("passed"),
             "holdout": metrics["accuracy_vs_pytorch_fp32"], "search_set": metrics.get("accuracy_search_set"),

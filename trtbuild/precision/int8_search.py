@@ -2,7 +2,7 @@
 
 Nodes are ranked once by the error their quantization alone adds (trtbuild.precision.sensitivity); then the worst k
 stay FP32, for the smallest k whose graph passes the target, within `max_evaluations` full evaluations (one
-evaluation: quantize from the cached calibration ranges, run the search set, score it task-wise).
+evaluation: the quantized graph without those nodes' Q/DQ pairs, run on the search set, scored task-wise).
 
 Which k to try next is read from the ranking: each gate's value is taken as a power law of the summed error of the
 nodes still quantized, through the two trials nearest its bound (after k = 0 alone: proportional to it). The
@@ -31,6 +31,7 @@ class Trial:
     values: dict[str, float]
     passed: bool
     excess: float  # summed distance past the target's bounds (0 = passed)
+    seconds: float = 0.0
 
     def describe(self) -> str:
         values = ", ".join(f"{metric} {value:.4g}" for metric, value in self.values.items())
@@ -63,6 +64,7 @@ def search_fp32_nodes(ranking: list[tuple[str, float]], evaluate: Callable[[list
     start, trials, cap = time.perf_counter(), {}, min(max_fp32_nodes, len(ranking))
 
     def attempt(k: int) -> bool:
+        started = time.perf_counter()
         values = evaluate([name for name, _ in ranking[:k]])
         unknown = [g.metric for g in target if g.metric not in values]
         if unknown:
@@ -70,7 +72,7 @@ def search_fp32_nodes(ranking: list[tuple[str, float]], evaluate: Callable[[list
             raise UsageError(f"precision.int8.target: unknown metric {unknown[0]!r} (this task has: {known})")
         results = check_gates(target, values)
         trials[k] = Trial(k, {g.metric: values[g.metric] for g in target}, all(r.passed for r in results),
-                          sum(r.excess for r in results))
+                          sum(r.excess for r in results), round(time.perf_counter() - started, 1))
         if on_trial:
             on_trial(len(trials), trials[k])
         return trials[k].passed

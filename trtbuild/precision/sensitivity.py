@@ -61,13 +61,17 @@ def rank_nodes(fp32_path: Path, qdq_path: Path, feeds: list[dict[str, np.ndarray
     order = sorted(first, key=lambda name: -first[name])
     full: dict[str, float] = {} if len(feeds) > 1 else dict(first)
     rest = feeds[1:]  # one list: the recorded FP32 tensors are kept for it across calls
-    while len(full) < len(order) and not _settled(order, first, full, keep):
+    label = f"ranking nodes (all {len(feeds)} samples, until the worst {keep} are settled)"
+    while len(full) < len(order):
+        if _settled(order, first, full, keep):
+            if progress:  # done: the nodes it took are the whole of it
+                progress(label, len(full), len(full))
+            break
         unmeasured = [name for name in order if name not in full]
         for name, (error, power) in measure(unmeasured[:CHUNK], rest, ahead=unmeasured[CHUNK:]).items():
             full[name] = _percent(on_first[name][0] + error, on_first[name][1] + power)  # the first sample counts
         if progress:
-            progress(f"ranking nodes (all {len(feeds)} samples, until the worst {keep} are settled)", len(full),
-                     len(order))
+            progress(label, len(full), len(order))
     ratios = [full[n] / first[n] for n in full if first[n] > 0]
     scale = float(np.median(ratios)) if ratios else 1.0
     estimated = {name: full.get(name, first[name] * scale) for name in order}

@@ -209,6 +209,7 @@ class PrecisionStage(Stage):
         feeds = image_feeds(recipe, evaluation.images)
         with torch_runner(recipe, "cpu") as reference_runner:
             reference = [reference_runner.infer(f) for f in feeds]
+        reference_s = round(time.perf_counter() - start, 1)
         trial, scored = ctx.workdir / "trial.onnx", {}
         fp32, quantized = onnx.load(str(source)), onnx.load(str(target))  # `target`: quantized but for keep_fp32.nodes
 
@@ -232,7 +233,7 @@ class PrecisionStage(Stage):
         trial.unlink(missing_ok=True)
         onnx.save(keep_fp32(quantized, fp32, list(result.kept)), str(target))
         metrics["int8_search"] = {**result.as_dict(), "inputs": evaluation.describe(), "ranking_samples":
-                                  len(ranking_feeds), "ranking_s": ranking_s,
+                                  len(ranking_feeds), "reference_s": reference_s, "ranking_s": ranking_s,
                                   "seconds": round(time.perf_counter() - start, 1)}
         metrics["accuracy_search_set"] = {"role": "search", "inputs": evaluation.describe(), "samples": len(feeds),
                                           **scored[tuple(result.kept)]}
