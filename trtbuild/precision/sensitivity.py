@@ -30,7 +30,7 @@ from trtbuild.precision.int8 import QUANTIZED_OP_TYPES
 SETTLE_MARGIN = 1.25  # over the largest all/first ratio seen (Depth-Anything-V2: 0.31-1.33 over 32 nodes); 2.0 measured
 # 12 more nodes on every sample, most of them transformer-block Gemms, for the same top 16 in the same order
 RECORD_BUDGET_BYTES = 1 << 30  # recorded FP32 tensors held at once (Depth-Anything-V2 518: 45 MB per attention map)
-CHUNK = 4  # nodes measured on all samples between two checks of whether the top is settled
+CHUNK = 4  # nodes measured on all samples between two checks of whether the top is settled (or one per worker)
 
 
 def quantized_nodes(model: onnx.ModelProto) -> dict[str, list[str]]:
@@ -53,8 +53,10 @@ def rank_nodes(fp32_path: Path, qdq_path: Path, feeds: list[dict[str, np.ndarray
     """(node, relative MSE % of the graph outputs with only that node quantized) for every quantized node, worst
     first; measured on every feed for at least the worst `keep`. Evaluated with simulated Q/DQ, so the ranking is
     the same on every CPU."""
+    from trtbuild import parallel
+
     suffixes = _Suffixes(onnx.load(str(fp32_path)), onnx.load(str(qdq_path)))
-    measure = _measure_with(suffixes, fp32_path, qdq_path)
+    measure, chunk = _measure_with(suffixes, fp32_path, qdq_path), max(CHUNK, parallel.workers())
     on_first = measure(suffixes.names, feeds[:1], progress and (lambda done: progress(
         "ranking nodes (first sample)", done, len(suffixes.names))))
     first = {name: _percent(*measured) for name, measured in on_first.items()}
@@ -68,7 +70,7 @@ def rank_nodes(fp32_path: Path, qdq_path: Path, feeds: list[dict[str, np.ndarray
                 progress(label, len(full), len(full))
             break
         unmeasured = [name for name in order if name not in full]
-        for name, (error, power) in measure(unmeasured[:CHUNK], rest, ahead=unmeasured[CHUNK:]).items():
+        for name, (error, power) in measure(unmeasured[:chunk], rest, ahead=unmeasured[chunk:]).items():
             full[name] = _percent(on_first[name][0] + error, on_first[name][1] + power)  # the first sample counts
         if progress:
             progress(label, len(full), len(order))
