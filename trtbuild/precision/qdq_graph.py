@@ -31,7 +31,7 @@ def keep_fp32(qdq: onnx.ModelProto, fp32: onnx.ModelProto, nodes: list[str]) -> 
     if unknown:
         raise ValueError(f"not quantized in the graph: {', '.join(sorted(unknown))}")
     remaining = quantized - kept
-    initializers = {i.name for i in graph.initializer}
+    initializers, outputs = {i.name for i in graph.initializer}, {o.name for o in graph.output}
     float_inputs = {node.name: list(node.input) for node in fp32.graph.node}
     dropped = []
     for dq in [node for node in graph.node if node.op_type == "DequantizeLinear"]:
@@ -49,7 +49,7 @@ def keep_fp32(qdq: onnx.ModelProto, fp32: onnx.ModelProto, nodes: list[str]) -> 
         writer = producer.get(source)
         if any(r.name in remaining for r in readers) or (writer is not None and writer.name in remaining):
             continue
-        if dq.output[0] in {o.name for o in graph.output}:  # the quantizer renamed a graph output's writer
+        if dq.output[0] in outputs:  # the quantizer renamed a graph output's writer
             _rename(graph, source, dq.output[0])
         else:
             for reader in readers:
@@ -58,11 +58,10 @@ def keep_fp32(qdq: onnx.ModelProto, fp32: onnx.ModelProto, nodes: list[str]) -> 
     for node in dropped:
         graph.node.remove(node)
     used = {t for node in graph.node for t in node.input}
-    kept_initializers = [i for i in graph.initializer if i.name in used]
-    wanted = {t for t in used if t not in {i.name for i in kept_initializers}}
-    kept_initializers += [i for i in fp32.graph.initializer if i.name in wanted]
+    still = [i for i in graph.initializer if i.name in used]  # the float weights come back from `fp32`
+    restored = [i for i in fp32.graph.initializer if i.name in used - {i.name for i in still}]
     del graph.initializer[:]
-    graph.initializer.extend(kept_initializers)
+    graph.initializer.extend([*still, *restored])
     return model
 
 
