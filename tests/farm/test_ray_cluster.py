@@ -79,7 +79,9 @@ def test_yolo12n_fp32_and_fp16_on_two_nodes_then_all_cache_hits(cluster, cache, 
     assert [(r["cell"], r["status"]) for r in rows] == [("yolo12n.fp32.tensorrt-rtx.sm86", "ok"),
                                                         ("yolo12n.fp16.tensorrt-rtx.sm86", "ok")]
     assert len({r["node"] for r in rows}) == 2, "one CPU per node: the two cells ran side by side"
-    assert sorted(r["cached"] for r in rows) == ["0/5", "3/5"], "export, simplify, check ran once for both"
+    # export, simplify and check ran once for both: each is one cell's hit (which cell waits on which stage's lock is
+    # a race: 0 + 3 or 1 + 2); precision and engine differ by precision, never hits
+    assert sum(int(r["cached"].split("/")[0]) for r in rows) == 3, [r["cached"] for r in rows]
     first = _engines(tmp_path / "first" / "yolo12n")
     assert sorted(first) == ["yolo12n.fp16.tensorrt-rtx-1.sm86.engine", "yolo12n.fp32.tensorrt-rtx-1.sm86.engine"]
 
