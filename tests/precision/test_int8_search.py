@@ -20,7 +20,8 @@ from trtbuild.errors import UsageError
 from trtbuild.precision.int8 import calibrate, quantize_int8
 from trtbuild.precision.int8_search import Trial, _predict, search_fp32_nodes
 from trtbuild.precision.policy import name_nodes
-from trtbuild.precision.sensitivity import SETTLE_MARGIN, _settled, quantized_nodes, rank_nodes
+from trtbuild.precision.qdq_graph import quantized_nodes
+from trtbuild.precision.sensitivity import SETTLE_MARGIN, _settled, rank_nodes
 from trtbuild.runners.onnxruntime_runner import OnnxRuntimeRunner
 from trtbuild.recipe.schema import Gate
 

@@ -14,6 +14,21 @@ import onnx
 from trtbuild.precision.int8 import QUANTIZED_OP_TYPES
 
 
+def quantized_nodes(model: onnx.ModelProto) -> dict[str, list[str]]:
+    """Quantized node name -> the float tensors its quantized activation inputs are quantized from."""
+    producer = {out: node for node in model.graph.node for out in node.output}
+    found = {}
+    for node in model.graph.node:
+        if node.op_type not in QUANTIZED_OP_TYPES:
+            continue
+        dequantized = [producer[i] for i in node.input if i in producer and producer[i].op_type == "DequantizeLinear"]
+        if not dequantized:
+            continue
+        quantize = [producer.get(dq.input[0]) for dq in dequantized]
+        found[node.name] = [q.input[0] for q in quantize if q is not None and q.op_type == "QuantizeLinear"]
+    return found
+
+
 def keep_fp32(qdq: onnx.ModelProto, fp32: onnx.ModelProto, nodes: list[str]) -> onnx.ModelProto:
     """`qdq` (quantized from `fp32`) with `nodes` also left FP32: their inputs and weights read the float tensors
     of `fp32` again where no other quantized node owns the pair."""
@@ -25,8 +40,7 @@ def keep_fp32(qdq: onnx.ModelProto, fp32: onnx.ModelProto, nodes: list[str]) -> 
     for node in graph.node:
         for tensor in node.input:
             consumers.setdefault(tensor, []).append(node)
-    quantized = {node.name for node in graph.node if node.op_type in QUANTIZED_OP_TYPES and any(
-        producer.get(i) is not None and producer[i].op_type == "DequantizeLinear" for i in node.input)}
+    quantized = set(quantized_nodes(model))
     unknown = kept - quantized
     if unknown:
         raise ValueError(f"not quantized in the graph: {', '.join(sorted(unknown))}")
@@ -50,7 +64,7 @@ def keep_fp32(qdq: onnx.ModelProto, fp32: onnx.ModelProto, nodes: list[str]) -> 
         if any(r.name in remaining for r in readers) or (writer is not None and writer.name in remaining):
             continue
         if dq.output[0] in outputs:  # the quantizer renamed a graph output's writer
-            _rename(graph, source, dq.output[0])
+            rename_tensor(graph, source, dq.output[0])
         else:
             for reader in readers:
                 reader.input[:] = [source if name == dq.output[0] else name for name in reader.input]
@@ -65,7 +79,8 @@ def keep_fp32(qdq: onnx.ModelProto, fp32: onnx.ModelProto, nodes: list[str]) -> 
     return model
 
 
-def _rename(graph: onnx.GraphProto, old: str, new: str) -> None:
+def rename_tensor(graph: onnx.GraphProto, old: str, new: str) -> None:
+    """Every node of `graph` reads and writes tensor `old` as `new`."""
     for node in graph.node:
         node.input[:] = [new if t == old else t for t in node.input]
         node.output[:] = [new if t == old else t for t in node.output]

@@ -25,27 +25,12 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from trtbuild.precision.int8 import QUANTIZED_OP_TYPES
+from trtbuild.precision.qdq_graph import quantized_nodes, rename_tensor
 
 SETTLE_MARGIN = 1.25  # over the largest all/first ratio seen (Depth-Anything-V2: 0.31-1.33 over 32 nodes); 2.0 measured
 # 12 more nodes on every sample, most of them transformer-block Gemms, for the same top 16 in the same order
 RECORD_BUDGET_BYTES = 1 << 30  # recorded FP32 tensors held at once (Depth-Anything-V2 518: 45 MB per attention map)
 CHUNK = 4  # nodes measured on all samples between two checks of whether the top is settled (or one per worker)
-
-
-def quantized_nodes(model: onnx.ModelProto) -> dict[str, list[str]]:
-    """Quantized node name -> the float tensors its quantized activation inputs are quantized from."""
-    producer = {out: node for node in model.graph.node for out in node.output}
-    found = {}
-    for node in model.graph.node:
-        if node.op_type not in QUANTIZED_OP_TYPES:
-            continue
-        dequantized = [producer[i] for i in node.input if i in producer and producer[i].op_type == "DequantizeLinear"]
-        if not dequantized:
-            continue
-        quantize = [producer.get(dq.input[0]) for dq in dequantized]
-        found[node.name] = [q.input[0] for q in quantize if q is not None and q.op_type == "QuantizeLinear"]
-    return found
 
 
 def rank_nodes(fp32_path: Path, qdq_path: Path, feeds: list[dict[str, np.ndarray]], keep: int,
@@ -116,8 +101,7 @@ def _renamed_output(model: onnx.ModelProto, name: str) -> onnx.ModelProto:
     """`model` with its one output called `name`: the quantizer renames the output of a node that writes a graph
     output (its Q/DQ pair then writes the graph output), which the FP32 graph's nodes and outputs know by `name`."""
     old = model.graph.output[0].name
-    for node in model.graph.node:
-        node.output[:] = [name if out == old else out for out in node.output]
+    rename_tensor(model.graph, old, name)
     model.graph.output[0].name = name
     return model
 
@@ -145,7 +129,7 @@ class _Suffixes:
         extractor = onnx.utils.Extractor(onnx.shape_inference.infer_shapes(qdq))
         fp32_outputs = {node.name: node.output[0] for node in fp32.graph.node}
         self.replacements = {n.name: _renamed_output(extractor.extract_model(sources[n.name], [n.output[0]]),
-                                                     fp32_outputs[n.name])
+                                                    fp32_outputs[n.name])
                              for n in qdq.graph.node if n.name in sources and (only is None or n.name in only)}
         self.names = list(self.replacements)
         self.fp32, self.opsets, self.ir_version = fp32, qdq.opset_import, qdq.ir_version
