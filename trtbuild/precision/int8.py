@@ -65,7 +65,7 @@ def _clipped_ranges(source: Path, feeds: list[dict[str, np.ndarray]], clipped: f
                     progress: Callable[[int, int], None] | None) -> object:
     """Exact symmetric ranges: per tensor, the k-th largest |x| over all feeds, k = max(1, size * `clipped`) (one
     feed's size at most, so each feed's own top k holds every candidate; 1 = the max, minmax). The graph computes
-    each feed's top k itself (ONNX TopK), so no activation leaves ONNX Runtime: about 1 s per Depth-Anything-V2
+    each feed's top k itself (ONNX TopK), so no activation leaves ONNX Runtime: about 1.5 s per Depth-Anything-V2
     image at 518 here, where ONNX Runtime's percentile calibrator, which reads the same to a bin of a 2048-bin
     histogram of every activation, takes 7 s (docs/int8.md)."""
     import onnx

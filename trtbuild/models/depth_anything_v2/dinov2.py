@@ -108,7 +108,8 @@ class Attention(nn.Module):
             # Plain matmul/softmax in DINOv2's order (scale q first): exports at any opset
             # as MatMul-Softmax-MatMul, which TensorRT fuses into its MHA kernels.
             out = ((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1) @ v
-        else:  # PyTorch's fused kernel, without the (heads, N, N) matrix: 3x faster on 2 CPU cores at 518
+        else:  # PyTorch's fused kernel, without the (heads, N, N) matrix: the network at 518 on 2 CPU cores,
+            # 843 ms against 1359 ms (benchmarks/results/depth_torch_attention_cpu.json)
             out = F.scaled_dot_product_attention(q, k, v, scale=self.scale)
         return self.proj(out.transpose(1, 2).reshape(-1, n, self.dim))
 
