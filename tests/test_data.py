@@ -160,3 +160,12 @@ def test_calibration_with_every_image_held_out_is_one_line_naming_the_flags():
         roles(data=COCO8, holdout=ASSETS / "coco8/images/train")
     assert str(info.value) == (f"data: every calibration image of {COCO8} (train split) is also a holdout image: "
                                f"pass --calib with other images, or --holdout")
+
+
+def test_a_folder_named_by_a_relative_path_is_compared_by_the_same_paths_as_a_datasets(monkeypatch):
+    """--holdout ../x/images/train holds the same files as the YAML's train split: calibration sees that."""
+    monkeypatch.chdir(ASSETS / "coco128")
+    relative = Path("../coco8/images/train")
+    assert read_images(relative, "verify.images").images == read_images(COCO8, "data", split="train").images
+    with pytest.raises(UsageError, match="every calibration image"):
+        roles(data=COCO8, holdout=relative)

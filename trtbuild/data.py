@@ -79,7 +79,8 @@ def read_images(path: Path, key: str, split: str = "val", labels_dir: Path | Non
         return _dataset_split(path, key, split)
     if not path.is_dir():
         raise UsageError(f"{key}: {path} is neither an image folder nor a dataset .yaml")
-    images = list_images(path) or _class_tree(path)
+    folder = Path(os.path.abspath(path))  # absolute, as a dataset YAML's split is: roles compare images by path
+    images = list_images(folder) or _class_tree(folder)
     if not images:
         raise UsageError(f"{key}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {path}")
     labels = {p: labels_dir / f"{p.stem}.txt" for p in images} if labels_dir and labels_dir.is_dir() else None
