@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import multiprocessing
 import shutil
+import threading
+import time
 
 import cv2
 import numpy as np
 import pytest
 import torch
 
-from conftest import ASSETS, YOLO_WEIGHTS
+from conftest import ASSETS, YOLO_WEIGHTS, has_cuda_gpu
 from trtbuild.errors import UsageError
 from trtbuild.runtime.model import load
 
@@ -127,3 +129,80 @@ def test_torch_tensor_frames_stay_on_their_device_and_agree_with_arrays(yolo_eng
     assert counts > 50 and min(ious) >= 0.98
     with pytest.raises(UsageError, match=r"frame: a tensor of torch.float32, expected torch.uint8"):
         model(torch.zeros((8, 8, 3)))
+
+
+def test_close_waits_for_an_inference_and_is_idempotent(yolo_engines):
+    model = load(yolo_engines, precision="fp32", threads=1)
+    runner = model.runner
+    with model._lock:  # an inference in progress
+        closing = threading.Thread(target=model.close)
+        closing.start()
+        closing.join(0.5)
+        assert closing.is_alive() and model.runner is runner and runner.session is not None
+    closing.join(30)
+    assert not closing.is_alive() and model.runner is None and runner.session is None
+    model.close()
+    with pytest.raises(UsageError, match=r"^yolo12n: this Model is closed \(close\(\) or the end of its `with` block\)"):
+        model(cv2.imread(str(IMAGES[0])))
+
+
+def test_a_thread_inferring_while_close_runs_never_sees_a_released_runner(yolo_engines):
+    model = load(yolo_engines, precision="fp32", threads=1)
+    batch = model.prepare([cv2.imread(str(IMAGES[0]))])
+    done, failures = [], []
+
+    def infer_until_closed():
+        while True:
+            try:
+                model.infer(batch)
+            except UsageError as exc:
+                if "this Model is closed" not in str(exc):
+                    failures.append(exc)
+                return
+            except Exception as exc:  # a released runner: AttributeError on None, a dropped session
+                failures.append(exc)
+                return
+            done.append(True)
+
+    thread = threading.Thread(target=infer_until_closed)
+    thread.start()
+    while len(done) < 2 and thread.is_alive():
+        time.sleep(0.01)
+    model.close()
+    thread.join(60)
+    assert not thread.is_alive() and not failures and len(done) >= 2
+
+
+@pytest.mark.parametrize(("device", "message"), [
+    ("gpu", r"device='gpu': a GPU index \(0, 1, ...\) or 'cuda:N' \(None: the first GPU\)"),
+    (-1, r"device=-1: a GPU index"),
+    (1.0, r"device=1.0: a GPU index"),
+    (True, r"device=True: a GPU index"),
+    ("cuda:one", r"device='cuda:one': a GPU index"),
+    (64, r"device=64: no GPU 64 on this host \((its GPUs are 0-\d+|nvidia-smi lists no GPU)\)"),
+    ("cuda:64", r"device='cuda:64': no GPU 64 on this host"),
+])
+def test_a_bad_device_is_one_line(tmp_path, device, message):
+    with pytest.raises(UsageError, match=message) as raised:
+        load(tmp_path / "never-read", device=device)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_bad_prepare_on_is_one_line(tmp_path):
+    with pytest.raises(UsageError, match=r"prepare_on='GPU': one of 'gpu', 'cpu' .* or None for the measured default"):
+        load(tmp_path / "never-read", prepare_on="GPU")
+
+
+def test_frames_are_prepared_on_the_cpu_when_the_model_runs_there(yolo_engines):
+    """This host has no GPU: prepare_on='gpu' cannot apply, and the host path is today's (numpy all through)."""
+    if has_cuda_gpu():
+        pytest.skip("a CPU-host test: tests/runtime/test_gpu_path.py covers the GPU")
+    model = load(yolo_engines, precision="fp32", prepare_on="gpu")
+    assert model.device is None and model.prepare_on == "cpu"
+    frame = cv2.imread(str(IMAGES[0]))
+    batch = model.prepare([frame])
+    assert isinstance(batch, np.ndarray) and batch.shape == (1, 3, 640, 640)
+    outputs = model.infer(batch)
+    assert isinstance(outputs["output0"], np.ndarray)
+    (result,) = model.decode(outputs, [frame])
+    assert isinstance(result.outputs["output0"], np.ndarray) and result.boxes.dtype == np.float32

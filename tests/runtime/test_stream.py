@@ -17,44 +17,55 @@ from trtbuild.runtime.stream import stream
 from trtbuild.tasks.base import Result
 
 
-class SlowTask:
-    """prepare/results sleep (as resize and NMS take time) and record the thread they ran on."""
+class SlowModel:
+    """A Model's stream interface whose prepare/decode sleep (as resize and NMS take time) and record the thread they
+    ran on; inference doubles the input."""
+
+    device = None  # on the CPU
 
     def __init__(self):
         self.threads = set()
 
-    def prepare(self, frame):
+    def prepare(self, frames):
         self.threads.add(threading.current_thread().name)
-        time.sleep(0.02 * (frame[0, 0, 0] % 3))  # uneven, so out-of-order completion would show
-        return frame[..., 0].astype(np.float32)
+        time.sleep(0.02 * (frames[0][0, 0, 0] % 3))  # uneven, so out-of-order completion would show
+        return frames[0][None, ..., 0].astype(np.float32)
 
-    def results(self, outputs, frames, **options):
+    def infer(self, batch):
+        return {"y": batch * 2}
+
+    def decode(self, outputs, frames, **options):
         time.sleep(0.01 * (frames[0][0, 0, 0] % 2))
         return [Result(task="fake", shape=frames[0].shape[:2], outputs=outputs, scores=outputs["y"][0, :1, 0])]
 
 
-def _fake_model():
-    task = SlowTask()
-    return SimpleNamespace(task=task, infer=lambda batch: {"y": batch * 2})
+FRAMES = [np.full((2, 3, 3), i, np.uint8) for i in range(12)]
 
 
 def test_results_in_frame_order_with_work_off_the_calling_thread():
-    model = _fake_model()
-    frames = [np.full((2, 3, 3), i, np.uint8) for i in range(12)]
+    model = SlowModel()
     timings = {"prepare": [], "infer": [], "post": []}
-    results = list(stream(model, iter(frames), {}, lookahead=3, timings=timings))
+    results = list(stream(model, iter(FRAMES), {}, lookahead=3, timings=timings))
     assert [float(r.scores[0]) for r in results] == [2.0 * i for i in range(12)]
-    assert model.task.threads and threading.current_thread().name not in model.task.threads
+    assert model.threads and threading.current_thread().name not in model.threads
     assert all(len(values) == 12 for values in timings.values())
+
+
+def test_lookahead_zero_runs_in_the_calling_thread():
+    model = SlowModel()
+    results = list(stream(model, iter(FRAMES), {}, lookahead=0))
+    assert [float(r.scores[0]) for r in results] == [2.0 * i for i in range(12)]
+    assert model.threads == {threading.current_thread().name}
 
 
 def test_a_bad_frame_raises_from_the_stream():
     with pytest.raises(FrameError, match=r"dtype float32"):
-        list(stream(_fake_model(), [np.zeros((2, 3, 3), np.uint8), np.zeros((2, 3, 3), np.float32)], {}))
+        list(stream(SlowModel(), [np.zeros((2, 3, 3), np.uint8), np.zeros((2, 3, 3), np.float32)], {}))
 
 
-def test_stream_gives_what_predict_gives(yolo_engines):
+@pytest.mark.parametrize("lookahead", [0, 2])
+def test_stream_gives_what_predict_gives(yolo_engines, lookahead):
     frames = [cv2.imread(str(p)) for p in sorted((ASSETS / "coco128/images/train2017").glob("*.jpg"))[:4]]
     model = load(yolo_engines, precision="fp32")
-    for ours, theirs in zip(model.stream(frames, conf=0.3), model.predict(frames, conf=0.3), strict=True):
+    for ours, theirs in zip(model.stream(frames, lookahead, conf=0.3), model.predict(frames, conf=0.3), strict=True):
         assert np.array_equal(ours.boxes, theirs.boxes) and np.array_equal(ours.classes, theirs.classes)

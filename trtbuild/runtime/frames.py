@@ -1,9 +1,11 @@
 """Frames in: BGR uint8 images as OpenCV gives them, image files, and the sources `trtbuild predict` reads (an image,
-a folder, a glob, a video). Anything else is one line that names the frame and what to pass instead."""
+a folder, a glob, a video). Anything else is one line that names the frame and what to pass instead. `Upload` takes
+host frames to a GPU."""
 
 from __future__ import annotations
 
 import glob
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,6 +54,35 @@ def _tensor_frame(frame, where: str):
         raise FrameError(f"{where}: a tensor of shape {tuple(frame.shape)}, expected (H, W, 3) BGR; from a (3, H, W) "
                          "RGB tensor pass t.flip(0).permute(1, 2, 0)")
     return frame
+
+
+class Upload:
+    """Host arrays to one GPU through one reused page-locked (pinned) buffer: each copy is asynchronous on the
+    caller's current CUDA stream, and the next array waits only until the previous copy has left the buffer (an
+    event), never for the GPU's other work. The buffer grows to the largest array seen, so frames of any size cost no
+    allocation once it has. Thread-safe (Model.stream prepares in worker threads)."""
+
+    def __init__(self, device):
+        import torch
+
+        self.device = device
+        self._buffer = None  # pinned uint8 tensor
+        self._copied = torch.cuda.Event()  # recorded after each copy out of the buffer
+        self._lock = threading.Lock()
+
+    def __call__(self, array: np.ndarray):
+        """`array` -> a tensor of its dtype and shape on the device, valid on the caller's current stream."""
+        import torch
+
+        with self._lock:
+            self._copied.synchronize()  # the previous copy has read the buffer (returns at once before any record)
+            if self._buffer is None or self._buffer.numel() < array.nbytes:
+                self._buffer = torch.empty(array.nbytes, dtype=torch.uint8, pin_memory=True)
+            staged = self._buffer.numpy()[: array.nbytes].view(array.dtype).reshape(array.shape)
+            np.copyto(staged, array)
+            found = torch.from_numpy(staged).to(self.device, non_blocking=True)
+            self._copied.record(torch.cuda.current_stream(self.device))
+        return found
 
 
 def read_image(path: Path) -> np.ndarray:

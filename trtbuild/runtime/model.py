@@ -4,10 +4,16 @@ A Model holds one runner (an engine, an ONNX Runtime session or the PyTorch modu
 does the frame <-> model mapping exactly as verify did when the engine was judged. Threads: one Model may be shared;
 pre- and post-processing run in the calling thread and only inference is serialised (a lock), so for parallel
 inference create one Model per thread or, better, per worker process (started with `spawn`, CUDA's rule).
+
+On a GPU every frame stays there from its model input to its detections: a numpy frame is uploaded as uint8 through
+pinned memory and prepared by torch on the GPU (or prepared on the CPU and uploaded: `prepare_on`), the runner reads
+and writes device memory (`infer_device`), NMS and the depth map's resize run on the GPU, and only the kept boxes or
+the frame-sized map come back. All of it is enqueued on the calling thread's current CUDA stream.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 from pathlib import Path
@@ -18,12 +24,19 @@ from trtbuild.engine_set import EngineSet, read_engine_set
 from trtbuild.errors import TrtbuildError, UsageError
 from trtbuild.runners.base import ChangedModelFile
 from trtbuild.runtime.choice import Option, host_facts, plan
-from trtbuild.runtime.frames import as_frame, as_frames, is_tensor
+from trtbuild.runtime.frames import Upload, as_frame, as_frames, is_tensor
 from trtbuild.tasks.base import Result
+
+PREPARE_PLACES = ("gpu", "cpu")
+# Where numpy frames are resized and normalised when the model runs on a GPU (load's prepare_on=None): "gpu" uploads
+# the uint8 frame and prepares it with torch there, "cpu" prepares it with OpenCV and uploads the float32 input.
+# benchmarks/runtime_overhead.py times both on a GPU host: this default follows what it measures.
+PREPARE_ON = "gpu"
 
 
 class Model:
-    def __init__(self, engines: EngineSet, option: Option, runner, why: str, options: dict):
+    def __init__(self, engines: EngineSet, option: Option, runner, why: str, options: dict, gpu: int | None = None,
+                 prepare_on: str | None = None):
         from trtbuild.tasks.registry import create_task
 
         self.engines = engines
@@ -41,6 +54,15 @@ class Model:
         self.input_name = spec.name
         self.batch_fixed = spec.shape[0] if 0 not in spec.dynamic else None  # None: any count up to batch_max
         self.batch_max = spec.dynamic[0].max if 0 in spec.dynamic else spec.shape[0]
+        self.device = None  # the torch.device the runner computes on; None: the CPU
+        self.prepare_on = "cpu"  # where numpy frames are prepared: "gpu" only when the runner is on one
+        if runner.on_gpu():
+            import torch
+
+            self.device = torch.device("cuda", gpu or 0)
+            self.prepare_on = prepare_on or PREPARE_ON
+            self._upload = Upload(self.device)
+            self._outputs_read = torch.cuda.Event()  # recorded once the last outputs are copied out of the runner's
 
     @property
     def names(self) -> dict[int, str]:
@@ -53,24 +75,43 @@ class Model:
         return self.predict([as_frame(frame)], **options)[0]
 
     def predict(self, frames, **options) -> list[Result]:
-        """One frame or a list (BGR uint8 arrays or image paths) -> one Result per frame. Options (detection:
-        conf, iou, max_det, classes, agnostic) override those given to `load` for this call."""
+        """One frame or a list (BGR uint8 arrays, image paths, or uint8 (H, W, 3) torch tensors) -> one Result per
+        frame. Options (detection: conf, iou, max_det, classes, agnostic) override those given to `load` for this
+        call."""
         frames = as_frames(frames)
-        decode = {**self._options, **self._checked(options)}
+        self._checked(options)
         results = []
         for start in range(0, len(frames), self.batch_max):
             chunk = frames[start : start + self.batch_max]
-            prepare = self.task.prepare_tensor if is_tensor(chunk[0]) else self.task.prepare
-            outputs = self.infer(_stack([prepare(f) for f in chunk]))
-            results += self.task.results(outputs, chunk, **decode)
+            results += self.decode(self.infer(self.prepare(chunk)), chunk, **options)
         return results
 
     def stream(self, frames, lookahead: int = 2, timings: dict[str, list] | None = None, **options):
         """Frames (any iterable: a video reader, a queue) -> one Result per frame, in order, with pre- and
-        post-processing in threads beside inference (runtime.stream); options as for `predict`."""
+        post-processing in threads beside inference (runtime.stream; lookahead=0: all in the calling thread);
+        options as for `predict`."""
         from trtbuild.runtime.stream import stream
 
         return stream(self, frames, {**self._options, **self._checked(options)}, lookahead, timings)
+
+    def prepare(self, frames: list):
+        """Frames (one batch, as `as_frames` gives them) -> the model's input batch (N, C, H, W): a numpy array when
+        the model runs on the CPU, else a tensor on the GPU (tensor frames: on their own device)."""
+        if is_tensor(frames[0]):
+            return _stack([self.task.prepare_tensor(f) for f in frames])
+        if self.device is None:
+            return np.stack([self.task.prepare(f) for f in frames])
+        if self.prepare_on == "gpu":
+            return _stack([self.task.prepare_tensor(self._upload(f)) for f in frames])
+        return self._upload(np.stack([self.task.prepare(f) for f in frames]))
+
+    def decode(self, outputs: dict, frames: list, **options) -> list[Result]:
+        """`infer`'s outputs for these frames -> one Result per frame, post-processed where the outputs are (on a GPU
+        for device outputs); a numpy frame's Result holds numpy arrays (Result.on_host). Options as for `predict`."""
+        results = self.task.results(outputs, frames, **{**self._options, **self._checked(options)})
+        if isinstance(next(iter(outputs.values())), np.ndarray):
+            return results
+        return [r.on_host() if isinstance(f, np.ndarray) else r for r, f in zip(results, frames)]
 
     def infer(self, batch):
         """Prepared inputs (N, C, H, W) -> raw outputs by name (the runner alone; N <= batch_max): numpy arrays in
@@ -80,10 +121,27 @@ class Model:
         if self.batch_fixed and count < self.batch_fixed:  # a fixed-batch engine: pad, then drop the padding
             batch = batch[[*range(count), *[count - 1] * (self.batch_fixed - count)]]
         with self._lock:
+            if self.runner is None:
+                raise UsageError(f"{self.engines.recipe}: this Model is closed (close() or the end of its `with` "
+                                 "block); load it again to go on")
             if isinstance(batch, np.ndarray):
                 return {name: array[:count] for name, array in self.runner.infer({self.input_name: batch}).items()}
-            found = self.runner.infer_device({self.input_name: batch})
-            return {name: tensor[:count].clone() for name, tensor in found.items()}
+            if self.device is None or not batch.is_cuda:
+                return {name: tensor[:count].clone()
+                        for name, tensor in self.runner.infer_device({self.input_name: batch}).items()}
+            return self._infer_cuda(batch, count)
+
+    def _infer_cuda(self, batch, count: int) -> dict:
+        """The runner overwrites its outputs on the next call, which may come from a thread on another CUDA stream:
+        that stream first waits until this call's copies are made."""
+        import torch
+
+        current = torch.cuda.current_stream(batch.device)
+        current.wait_event(self._outputs_read)
+        found = self.runner.infer_device({self.input_name: batch})
+        kept = {name: tensor[:count].clone() for name, tensor in found.items()}
+        self._outputs_read.record(current)
+        return kept
 
     def warmup(self, iterations: int = 3) -> None:
         """Run a grey frame a few times: kernel selection, JIT compilation and allocations happen here, not on the
@@ -94,9 +152,11 @@ class Model:
             self.predict(frame)
 
     def close(self) -> None:
-        if self.runner is not None:
-            self.runner.deactivate()
-            self.runner = None
+        """Release the runner; waits for an inference in progress (the lock). A second call does nothing."""
+        with self._lock:
+            runner, self.runner = self.runner, None
+            if runner is not None:
+                runner.deactivate()
 
     def __enter__(self) -> Model:
         return self
@@ -113,13 +173,21 @@ class Model:
 
 
 def load(path, runtime: str = "auto", precision: str | None = None, engine: str | None = None,
-         threads: int | None = None, **options) -> Model:
+         threads: int | None = None, device: int | str | None = None, prepare_on: str | None = None,
+         **options) -> Model:
     """An `engines/<recipe>/` folder (or one engine/ONNX file in it) -> a ready Model.
 
     runtime: auto | engine | onnxruntime | torch; precision: fp32 | fp16 | bf16 | int8 (default: the newest
     build's); engine: one candidate's file name; threads: CPU threads for ONNX Runtime/PyTorch (None: all cores);
-    options: the task's post-processing defaults (detection: conf, iou, max_det, classes, agnostic)."""
+    device: the GPU every runtime uses, an index or "cuda:N" (None: the first GPU, when there is one);
+    prepare_on: "gpu" | "cpu", where numpy frames are resized and normalised when the model runs on a GPU (None:
+    PREPARE_ON, the faster one measured); options: the task's post-processing defaults (detection: conf, iou,
+    max_det, classes, agnostic)."""
     _refuse_bad_fork()
+    gpu = gpu_index(device)
+    if prepare_on not in (None, *PREPARE_PLACES):
+        raise UsageError(f"prepare_on={prepare_on!r}: one of {', '.join(map(repr, PREPARE_PLACES))} (where numpy "
+                         "frames are prepared when the model runs on a GPU), or None for the measured default")
     path = Path(path)
     if path.is_file():  # one candidate: its folder's engine set, that file forced
         path, engine = path.parent, engine or path.name
@@ -128,24 +196,42 @@ def load(path, runtime: str = "auto", precision: str | None = None, engine: str 
     passed_over = list(chosen.passed_over)
     for option in chosen.options:
         try:
-            runner = _activate(engines, option, threads)
+            runner = _activate(engines, option, threads, gpu)
         except TrtbuildError as exc:
             if engine is not None or option is chosen.options[-1]:
                 raise UsageError(f"{option.describe()}: {exc}") from None
             passed_over.append(f"{option.describe()}: {exc}")
             continue
         why = "; ".join(filter(None, [*passed_over, option.note]))
-        return Model(engines, option, runner, why, options)
+        return Model(engines, option, runner, why, options, gpu, prepare_on)
     raise AssertionError("unreachable: plan() returns at least one option")
 
 
-def _activate(engines: EngineSet, option: Option, threads: int | None):
+def gpu_index(device) -> int | None:
+    """load's `device=` -> a CUDA device index: None stays None (the first GPU, if any), an int or "cuda:N" must name
+    a GPU nvidia-smi lists; anything else is one line."""
+    from trtbuild.host import gpus
+
+    if device is None:
+        return None
+    found = re.fullmatch(r"(?:cuda:)?(\d+)", str(device))  # an int, "cuda:N", or a torch.device (prints so)
+    if found is None:
+        raise UsageError(f"device={device!r}: a GPU index (0, 1, ...) or 'cuda:N' (None: the first GPU)")
+    index, listed = int(found.group(1)), gpus()
+    if index >= len(listed):
+        have = f"its GPUs are 0-{len(listed) - 1}" if listed else "nvidia-smi lists no GPU"
+        raise UsageError(f"device={device!r}: no GPU {index} on this host ({have}); leave device=None on a host "
+                         "without a GPU")
+    return index
+
+
+def _activate(engines: EngineSet, option: Option, threads: int | None, gpu: int | None):
     """The option's runner, activated; a file that changed since the build is refused (the runner checks the bytes it
     loads against engines.json's sha256)."""
     path = engines.path(option.candidate) if option.candidate else None  # None: torch, the recipe's checkpoint
     if path is not None and not path.is_file():
         raise UsageError(f"{path} is listed in engines.json but missing; rebuild with `trtbuild build`")
-    runner = _runner(engines, option, threads)
+    runner = _runner(engines, option, threads, gpu or 0)
     try:
         runner.activate()
     except ChangedModelFile:
@@ -158,16 +244,17 @@ def _activate(engines: EngineSet, option: Option, threads: int | None):
     return runner
 
 
-def _runner(engines: EngineSet, option: Option, threads: int | None):
+def _runner(engines: EngineSet, option: Option, threads: int | None, gpu: int):
     if option.runtime == "engine":
         from trtbuild.runners.tensorrt_runner import TensorRTRunner
 
-        return TensorRTRunner(engines.path(option.candidate), sha256=option.candidate.sha256)
+        return TensorRTRunner(engines.path(option.candidate), device=gpu, sha256=option.candidate.sha256)
     if option.runtime == "onnxruntime":
         from trtbuild.runners.onnxruntime_runner import OnnxRuntimeRunner, session_providers
 
         return OnnxRuntimeRunner(engines.path(option.candidate), session_providers(option.provider), threads=threads,
-                                 simulated_qdq=option.candidate.precision == "int8", sha256=option.candidate.sha256)
+                                 device_id=gpu, simulated_qdq=option.candidate.precision == "int8",
+                                 sha256=option.candidate.sha256)
     import torch
 
     from trtbuild.runners.factory import torch_runner
@@ -175,7 +262,7 @@ def _runner(engines: EngineSet, option: Option, threads: int | None):
     if threads:
         torch.set_num_threads(threads)
     recipe = engines.recipe_for(engines.newest())
-    return torch_runner(recipe, "cuda" if torch.cuda.is_available() else "cpu")
+    return torch_runner(recipe, f"cuda:{gpu}" if torch.cuda.is_available() else "cpu")
 
 
 def _stack(prepared: list):

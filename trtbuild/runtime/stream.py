@@ -2,7 +2,10 @@
 threads, so pre- and post-processing leave the critical path. Results come back in frame order, one per frame.
 
 Inference stays on the calling thread (the runtimes release the GIL while they compute; OpenCV, numpy and torch do
-while they resize, convert and suppress), so a stream adds no parallel use of the Model's runner.
+while they resize, convert and suppress), so a stream adds no parallel use of the Model's runner. On a GPU the worker
+threads enqueue their work on the calling thread's current CUDA stream (a new thread's would be the default stream):
+the frame's upload and preparation, its inference and its decoding stay in order on one stream whichever thread
+enqueues them. `lookahead=0` runs everything in the calling thread, one frame after the other.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from itertools import islice
 
 from trtbuild.runtime.frames import as_frame
@@ -22,20 +26,32 @@ STAGES = ("prepare", "infer", "post")
 def stream(model, frames: Iterable, decode: dict, lookahead: int = 2,
            timings: dict[str, list] | None = None) -> Iterator[Result]:
     """One Result per frame, in order. `lookahead` frames are prepared ahead and up to as many decoded behind;
-    `timings`: lists under "prepare", "infer" and "post" that get each frame's milliseconds per stage."""
-    task = model.task
+    `timings`: lists under "prepare", "infer" and "post" that get each frame's milliseconds per stage (the calling
+    thread's or the worker's time: on a GPU, work enqueued by one stage and still running is timed by the next
+    stage that waits for it)."""
+    if lookahead < 0:
+        raise ValueError(f"lookahead={lookahead}: 0 or more frames")
+    on_stream = _callers_stream(model)
 
     def timed(stage: str, work, *args, **kwargs):
-        start = time.perf_counter()
-        found = work(*args, **kwargs)
+        with on_stream():
+            start = time.perf_counter()
+            found = work(*args, **kwargs)
         if timings is not None:
             timings[stage].append((time.perf_counter() - start) * 1000)
         return found
 
     def prepare(frame):
         frame = as_frame(frame)
-        return frame, timed("prepare", task.prepare, frame)
+        return frame, timed("prepare", model.prepare, [frame])
 
+    def infer_and_decode(frame, batch) -> Result:
+        return timed("post", model.decode, timed("infer", model.infer, batch), [frame], **decode)[0]
+
+    if lookahead == 0:
+        for frame in frames:
+            yield infer_and_decode(*prepare(frame))
+        return
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="trtbuild-stream") as pool:
         source = iter(frames)
         prepared: deque[Future] = deque(pool.submit(prepare, f) for f in islice(source, lookahead))
@@ -43,10 +59,20 @@ def stream(model, frames: Iterable, decode: dict, lookahead: int = 2,
         while prepared:
             frame, batch = prepared.popleft().result()
             prepared.extend(pool.submit(prepare, f) for f in islice(source, 1))
-            outputs = timed("infer", model.infer, batch[None])
-            decoding.append(pool.submit(timed, "post", task.results, outputs, [frame], **decode))
+            outputs = timed("infer", model.infer, batch)
+            decoding.append(pool.submit(timed, "post", model.decode, outputs, [frame], **decode))
             while decoding and (decoding[0].done() or len(decoding) > lookahead):
                 yield decoding.popleft().result()[0]
         while decoding:
             yield decoding.popleft().result()[0]
 
+
+def _callers_stream(model):
+    """A context factory that makes a thread's CUDA work go to the calling thread's current stream on the model's
+    GPU (nothing to do off the GPU)."""
+    if model.device is None:
+        return nullcontext
+    import torch
+
+    current = torch.cuda.current_stream(model.device)
+    return lambda: torch.cuda.stream(current)

@@ -9,7 +9,9 @@ runtime (`trtbuild.load`) all use the same task object, so what verify measures 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import ClassVar
 
@@ -23,27 +25,44 @@ INTERPOLATION = {"linear": 1, "cubic": 2}  # cv2.INTER_LINEAR, cv2.INTER_CUBIC (
 
 @dataclass
 class Result:
-    """One frame's result. Detection: `boxes` (N, 4) xyxy float32 in frame pixels, `scores`, `classes`, `names`;
-    depth: `depth` (H, W) float32 relative depth (disparity) at the frame's size (a torch tensor on the frame's
-    device when the frame was one); every task: `outputs`, the raw model outputs by name (batch axis removed)."""
+    """One frame's result. Detection: `boxes` (N, 4) xyxy float32 in frame pixels, `scores`, `classes` (numpy
+    arrays whatever the frame: a few hundred numbers), `names`; depth: `depth` (H, W) float32 relative depth
+    (disparity) at the frame's size; classification: `top5`; every task: `outputs`, the raw model outputs by name
+    (batch axis removed).
+
+    Arrays follow the frame. A numpy frame gives numpy results, also when the model ran on a GPU: the depth map is
+    copied to the host once, `outputs` stay on the GPU until one is read (`HostArrays`). A torch tensor frame gives
+    `depth` and `outputs` as tensors where the model left them (a CUDA frame's on its GPU: no copy to the host)."""
 
     task: str
     shape: tuple[int, int]  # the frame's (height, width)
-    outputs: dict[str, np.ndarray] = field(repr=False)
+    outputs: Mapping[str, np.ndarray] = field(repr=False)
     boxes: np.ndarray | None = None
     scores: np.ndarray | None = None
     classes: np.ndarray | None = None
     names: dict[int, str] | None = None
     depth: np.ndarray | None = field(default=None, repr=False)
     top5: list[tuple[int, float]] | None = None  # classification: (class id, probability), best first
+    _device_depth: object = field(default=None, init=False, repr=False, compare=False)  # see on_host
+
+    def on_host(self) -> Result:
+        """This result of a numpy frame with numpy arrays, from outputs on a GPU: the depth map copied to the host
+        now (its GPU copy kept, so `depth_colormap` colours it there), the raw outputs when first read."""
+        found = replace(self, outputs=HostArrays(self.outputs),
+                        depth=None if self.depth is None else _host_array(self.depth))
+        found._device_depth = self.depth
+        return found
 
     def depth_colormap(self) -> np.ndarray:
-        """The depth map as a BGR uint8 image for display (min-max normalised per frame, inferno colours)."""
+        """The depth map as a BGR uint8 (H, W, 3) image for display (min-max normalised per frame, cv2's inferno
+        colours). A map on a GPU is coloured there (a 256-entry table look-up); only the image comes to the host."""
         import cv2
 
         if self.depth is None:
             raise ValueError(f"a {self.task} result has no depth map")
-        depth = self.depth if isinstance(self.depth, np.ndarray) else self.depth.cpu().numpy()
+        depth = self.depth if self._device_depth is None else self._device_depth
+        if not isinstance(depth, np.ndarray):
+            return _colormap_tensor(depth)
         low, high = float(depth.min()), float(depth.max())
         scaled = (depth - low) * (255.0 / (high - low) if high > low else 0.0)
         return cv2.applyColorMap(scaled.astype(np.uint8), cv2.COLORMAP_INFERNO)
@@ -65,6 +84,61 @@ class Result:
         if len(found) == 2:
             found["outputs"] = {name: list(array.shape) for name, array in self.outputs.items()}
         return found
+
+
+class HostArrays(Mapping):
+    """Raw outputs left where the model wrote them (torch tensors), each copied to a numpy array the first time it is
+    read: a numpy frame's results are numpy, and an application that never reads `outputs` pays no copy."""
+
+    def __init__(self, tensors: Mapping):
+        self._tensors = tensors
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._arrays:
+            self._arrays[name] = _host_array(self._tensors[name])
+        return self._arrays[name]
+
+    def __iter__(self):
+        return iter(self._tensors)
+
+    def __len__(self) -> int:
+        return len(self._tensors)
+
+
+def _host_array(value) -> np.ndarray:
+    """A torch tensor (any device) or an array -> a numpy array (bfloat16, which numpy lacks, as float32)."""
+    if isinstance(value, np.ndarray):
+        return value
+    return (value.float() if str(value.dtype) == "torch.bfloat16" else value).cpu().numpy()
+
+
+@cache
+def _inferno_bgr() -> np.ndarray:
+    """cv2's INFERNO colour map as a (256, 3) BGR uint8 table: applyColorMap of 0..255, once."""
+    import cv2
+
+    return cv2.applyColorMap(np.arange(256, dtype=np.uint8)[:, None], cv2.COLORMAP_INFERNO)[:, 0]
+
+
+@cache
+def _inferno_on(device):
+    import torch
+
+    return torch.from_numpy(_inferno_bgr()).to(device)
+
+
+def _colormap_tensor(depth) -> np.ndarray:
+    """depth_colormap's arithmetic on the tensor's device, step for step as numpy does it (float32 values, the scale
+    computed in float64 and rounded to float32, truncation to uint8), so the image is cv2's; one copy to the host."""
+    import torch
+
+    depth = depth.float()
+    low, high = torch.aminmax(depth)
+    span = high.double() - low.double()
+    scale = torch.where(span > 0, 255.0 / span, 0.0).float()
+    levels = ((depth - low) * scale).to(torch.uint8)
+    return _inferno_on(depth.device)[levels.long()].cpu().numpy()
 
 
 class TaskAccuracy(ABC):
@@ -121,6 +195,7 @@ class Task(ABC):
         self.input_hw = (self.input.shape[2], self.input.shape[3]) if len(self.input.shape) == 4 else None
         self.format: InputFormat = input_format(recipe.model)
         self._tables: list[np.ndarray] | None = None  # normalise's per-channel look-up tables
+        self._tensor_format: dict = {}  # normalise_tensor's mean and std by device
 
     # frame -> model
 
@@ -154,12 +229,19 @@ class Task(ABC):
 
     def normalise_tensor(self, image_bgr):
         """normalise() on a (H, W, 3) float tensor of 0..255 values."""
+        rgb = image_bgr.flip(-1).permute(2, 0, 1) / 255.0
+        mean, std = self._mean_std(rgb.device)
+        return ((rgb - mean) / std).contiguous()
+
+    def _mean_std(self, device):
+        """The format's mean and std as (3, 1, 1) tensors on `device`, made once per device (a copy to a GPU each
+        frame would wait for it)."""
         import torch
 
-        rgb = image_bgr.flip(-1).permute(2, 0, 1) / 255.0
-        mean = torch.tensor(self.format.mean, dtype=torch.float32, device=rgb.device)[:, None, None]
-        std = torch.tensor(self.format.std, dtype=torch.float32, device=rgb.device)[:, None, None]
-        return ((rgb - mean) / std).contiguous()
+        if device not in self._tensor_format:
+            self._tensor_format[device] = tuple(torch.tensor(values, dtype=torch.float32, device=device)[:, None, None]
+                                                for values in (self.format.mean, self.format.std))
+        return self._tensor_format[device]
 
     # model -> results
 

@@ -43,19 +43,26 @@ class DetectTask(Task):
 
     def results(self, outputs: dict[str, np.ndarray], frames: list[np.ndarray], conf: float = 0.25, iou: float = 0.7,
                 max_det: int = 300, classes: list[int] | None = None, agnostic: bool = False) -> list[Result]:
+        """Ultralytics' NMS where the outputs are: numpy on the host, a tensor on its device (on a GPU with
+        torchvision's NMS kernel, which Ultralytics uses once torchvision is imported; its own fallback loops in Python
+        and waits for the GPU at every step). Only the kept boxes come to the host, in one copy."""
+        import torch
         from ultralytics.utils.nms import non_max_suppression
         from ultralytics.utils.ops import scale_boxes
 
         raw = self.first_output(outputs)  # (B, 4 + nc, anchors): host array, or a tensor on the frames' device
+        if isinstance(raw, torch.Tensor) and raw.is_cuda:
+            import torchvision  # noqa: F401 - what makes non_max_suppression run torchvision.ops.nms
         names = {int(k): v for k, v in self.metadata.get("names", {}).items()}
         found = []
         for index, frame in enumerate(frames):
             (detections,) = non_max_suppression(_candidates(raw[index], conf), conf_thres=conf, iou_thres=iou,
                                                 classes=classes, agnostic=agnostic, max_det=max_det)
             boxes = scale_boxes(self.input_hw, detections[:, :4].clone(), frame.shape[:2])
+            kept = torch.cat([boxes, detections[:, 4:6]], dim=1).cpu().numpy()
             found.append(Result(task=self.name, shape=tuple(frame.shape[:2]), outputs=self.unbatch(outputs, index),
-                                boxes=boxes.cpu().numpy().astype(np.float32), scores=detections[:, 4].cpu().numpy(),
-                                classes=detections[:, 5].cpu().numpy().astype(np.int64), names=names))
+                                boxes=kept[:, :4].astype(np.float32), scores=np.ascontiguousarray(kept[:, 4]),
+                                classes=kept[:, 5].astype(np.int64), names=names))
         return found
 
     def accuracy(self, labels: dict[Path, Path] | None = None) -> TaskAccuracy:
