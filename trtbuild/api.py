@@ -143,9 +143,13 @@ def _recipe_dirs(out_root: Path | None) -> list[Path]:
 
 
 def doctor() -> dict:
+    """diagnose() plus, per engine library, the bindings found: which distribution and which module it imports."""
     from trtbuild.doctor import diagnose
+    from trtbuild.tensorrt.flavor import FLAVORS
 
-    return diagnose()
+    info = diagnose()
+    info["engine_bindings"] = {f.name: str(f.installed() or f"not installed ({f.install_hint})") for f in FLAVORS}
+    return info
 
 
 def engine_folder(target: str, out_root: Path = Path("engines")) -> Path:

@@ -1,39 +1,37 @@
 """TensorRT-family runner: reads the sidecar to pick the library flavor (TensorRT or TensorRT-RTX) and check the host
-before deserializing, binds I/O by tensor name, runs `execute_async_v3` on a torch CUDA stream (torch owns the
-device memory: no cuda-python dependency), optionally through a CUDA graph. Flavors that compile kernels at load time
-keep them in a runtime cache file beside the engine, so the second start is fast.
+before deserializing, binds I/O by tensor name and runs `execute_async_v3` on its own torch CUDA stream (torch owns
+the device memory: no cuda-python dependency).
+
+Per frame nothing is allocated and nothing pageable is copied: each bound set of input shapes gets static device
+buffers for every input and output, pinned host staging for numpy feeds, and with `cuda_graph` one CUDA graph over
+those addresses (captured by torch for full TensorRT, by the library itself where the flavor has built-in graphs).
+The runner's stream waits for the caller's current stream before it reads a frame, and the caller's stream waits for
+the runner's before it reads the outputs. Flavors that compile kernels at load time keep them in a runtime cache file
+(runtime_cache.py), saved after the first inference of each shape, at `deactivate` and at exit.
 
 Nothing touches CUDA or imports a TensorRT library before `activate()`, so worker processes may create it freely."""
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trtbuild.errors import StageFailed, StageUnavailable
-from trtbuild.runners.base import Runner, TensorInfo, read_model
-from trtbuild.stale import write_atomically
+from trtbuild.runners.base import DEVICE_RESIDENT, Runner, TensorInfo, read_model
+from trtbuild.runners.runtime_cache import RuntimeCacheFile
 from trtbuild.tensorrt.compat import check_compat, incompatible_message
-from trtbuild.tensorrt.dtypes import dtype_name
+from trtbuild.tensorrt.dtypes import NOT_IN_NUMPY, dtype_name, uncarried_reason
 from trtbuild.tensorrt.flavor import Flavor, get_flavor
 from trtbuild.tensorrt.sidecar import EngineSidecar, sidecar_path
 
 if TYPE_CHECKING:  # choosing a runner (every build through verify or bench) must not import numpy
     import numpy as np
 
-
-def runtime_cache_path(engine_path: Path) -> Path:
-    """Kernels compiled at load time (TensorRT-RTX) are kept beside the engine, or in the user cache when the engine
-    folder is read-only (an installed application's engines)."""
-    import os
-
-    from trtbuild.cache import default_cache_dir
-
-    name = engine_path.name + ".runtime-cache"
-    if os.access(engine_path.parent, os.W_OK):
-        return engine_path.with_name(name)
-    return default_cache_dir() / "runtime-cache" / name
+_LOG = logging.getLogger(__name__)  # the library's own messages; its errors also end the exceptions raised here
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,7 @@ def check_engine(engine: Path, gpu: tuple[str, str] | None,
 
 
 class TensorRTRunner(Runner):
-    """Runs an engine of any TensorRT-family library (runner name `engine`)."""
+    """Runs an engine of any TensorRT-family library (runner name `engine`) on CUDA device `device`."""
 
     name = "engine"
 
@@ -83,67 +81,118 @@ class TensorRTRunner(Runner):
         self.device_index = device
         self.cuda_graph = cuda_graph
         self.sidecar: EngineSidecar | None = None
+        self.flavor: Flavor | None = None
         self.notes: list[str] = []
-        self.engine = self.context = self.stream = self.runtime_cache = None
-        self.flavor = None
+        self.device = self.engine = self.context = self.stream = None
+        self.runtime_config = self.runtime_cache = None  # flavors with a runtime cache; live as long as the context
+        self._runtime = self._logger = None
         self._io: dict[str, tuple[bool, object]] = {}  # name -> (is_input, torch dtype)
-        self._shapes: dict[str, tuple[int, ...]] | None = None
-        self._inputs: dict = {}  # static input buffers (CUDA-graph mode: the graph reads these addresses)
-        self._outputs: dict = {}
-        self._graph = None
+        self._bound: dict[tuple, _Bound] = {}  # input shapes -> their static buffers and graph
+        self._current: _Bound | None = None  # what the context's shapes and addresses are set to
+        self._graph_failure: str | None = None  # why torch capture is off after it failed once
+        self._cache_file: RuntimeCacheFile | None = None
+        self._save_cache = None  # weakref.finalize: saves the runtime cache at deactivate, or at exit without one
+        self._caller_ready = self._runner_done = None  # CUDA events, reused every call
 
     def activate(self) -> None:
         import torch
 
+        from trtbuild.tensorrt.python_builder import make_logger
+
         device = torch.device("cuda", self.device_index)
         compute_capability = "{}.{}".format(*torch.cuda.get_device_capability(device))
-        checked = check_engine(self.engine_path, (compute_capability, torch.cuda.get_device_name(device)))
+        gpu_name = torch.cuda.get_device_name(device)
+        checked = check_engine(self.engine_path, (compute_capability, gpu_name))
         if checked.problem:
             raise StageUnavailable(checked.problem)
         self.sidecar, self.flavor = checked.sidecar, checked.flavor
         self.notes += checked.notes
-        trt = self.flavor.import_module()
+        trt = self._import_bindings()
+        data = read_model(self.engine_path, self.sha256)
+        with torch.cuda.device(device):  # the engine and its context belong to `device`, not the thread's current one
+            self.device, self.stream = device, torch.cuda.Stream(device)
+            self._caller_ready, self._runner_done = torch.cuda.Event(), torch.cuda.Event()
+            self._logger = make_logger(trt, _LOG.info)  # keeps the library's errors for the messages below
+            self._runtime = trt.Runtime(self._logger)
+            if self.sidecar.version_compatible:
+                self._runtime.engine_host_code_allowed = True  # off for every other engine
+                self.notes.append("host code allowed: a version-compatible engine carries the lean runtime it runs")
+            errors = len(self._logger.errors)
+            self.engine = self._runtime.deserialize_cuda_engine(data)
+            if self.engine is None:
+                raise StageFailed(f"engine: {self.engine_path.name} did not deserialize: {self._library_error(errors)}")
+            self._io = self._read_io(trt, torch)
+            self.context = self._create_context(trt, data, gpu_name, compute_capability)
 
-        runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
-        if self.sidecar.version_compatible:
-            runtime.engine_host_code_allowed = True  # off for every other engine
-            self.notes.append("host code allowed: a version-compatible engine carries the lean runtime it runs")
-        self.engine = runtime.deserialize_cuda_engine(read_model(self.engine_path, self.sha256))
-        if self.engine is None:
-            raise StageFailed(f"engine: {self.engine_path} did not deserialize (the library's message is in the log)")
-        self.context = self._create_context(trt)
-        self.stream = torch.cuda.Stream(device)
-        self.device = device
+    def _import_bindings(self):
+        try:
+            return self.flavor.import_module()
+        except (ImportError, OSError) as exc:  # OSError: bindings without their libraries
+            raise StageUnavailable(f"{self.flavor.title}: {self.flavor.module} does not import "
+                                   f"({type(exc).__name__}: {_one_line(exc)})") from None
+
+    def _read_io(self, trt, torch) -> dict[str, tuple[bool, object]]:
+        """I/O names, directions and torch dtypes; a dtype torch buffers cannot hold is refused here, in one line."""
+        io = {}
         for i in range(self.engine.num_io_tensors):
             name = self.engine.get_tensor_name(i)
-            is_input = self.engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT
-            self._io[name] = (is_input, getattr(torch, dtype_name(self.engine.get_tensor_dtype(name))))
+            trt_dtype = self.engine.get_tensor_dtype(name)
+            reason = uncarried_reason(trt_dtype, torch)
+            if reason:
+                raise StageUnavailable(f"{self.engine_path.name}: I/O tensor {name!r} is {trt_dtype.name} ({reason}), "
+                                       "which the engine runner cannot carry; rebuild the engine with float32 or "
+                                       "float16 I/O (the low precision stays inside the network)")
+            io[name] = (self.engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT,
+                        getattr(torch, dtype_name(trt_dtype)))
+        return io
 
-    def _create_context(self, trt):
-        """Flavors with load-time kernel compilation get a runtime config: the runtime cache (kernels compiled on
-        an earlier start) and, when asked, the library's own CUDA-graph capture."""
-        if not self.flavor.runtime_cache:
-            return self.engine.create_execution_context()
-        runtime_config = self.engine.create_runtime_config()
-        self.runtime_cache = runtime_config.create_runtime_cache()
-        cache_file = runtime_cache_path(self.engine_path)
-        if cache_file.is_file() and not self.runtime_cache.deserialize(cache_file.read_bytes()):
-            self.notes.append(f"runtime cache {cache_file.name} is from another GPU/driver/version; recompiling")
-        runtime_config.set_runtime_cache(self.runtime_cache)
+    def _create_context(self, trt, data: bytes, gpu_name: str, compute_capability: str):
+        if self.flavor.runtime_cache:
+            runtime_config = self._runtime_config(trt, data, gpu_name, compute_capability)
+            errors = len(self._logger.errors)
+            context = self.engine.create_execution_context(runtime_config)
+        else:
+            errors = len(self._logger.errors)
+            context = self.engine.create_execution_context()
+        if context is None:  # out of device memory, or kernels that failed to compile
+            raise StageFailed(f"engine: {self.engine_path.name}: no execution context could be created: "
+                              f"{self._library_error(errors)}")
+        return context
+
+    def _runtime_config(self, trt, data: bytes, gpu_name: str, compute_capability: str):
+        """For flavors that compile kernels at load time: the runtime cache (kernels compiled on an earlier start) and,
+        when asked, the library's own CUDA-graph capture. Kept as an attribute: NVIDIA's samples keep it as long as
+        the context."""
+        from trtbuild.host import gpus
+
+        self.runtime_config = self.engine.create_runtime_config()
+        runtime_cache = self.runtime_config.create_runtime_cache()
+        found = gpus()
+        cache_file = RuntimeCacheFile.for_engine(self.sha256 or hashlib.sha256(data).hexdigest(), gpu_name,
+                                                 compute_capability, found[0].driver if found else "unknown")
+        self._note(cache_file.load(runtime_cache))
+        errors = len(self._logger.errors)
+        if self.runtime_config.set_runtime_cache(runtime_cache):
+            self.runtime_cache, self._cache_file = runtime_cache, cache_file
+            self._save_cache = weakref.finalize(self, cache_file.save, runtime_cache)  # runs at exit if never called
+        else:
+            self.notes.append(f"the library refused its runtime cache ({self._library_error(errors)}); kernels are "
+                              "compiled at every start")
         if self.cuda_graph and self.flavor.builtin_cuda_graph:
-            runtime_config.cuda_graph_strategy = trt.CudaGraphStrategy.WHOLE_GRAPH_CAPTURE
-        return self.engine.create_execution_context(runtime_config)
+            self.runtime_config.cuda_graph_strategy = trt.CudaGraphStrategy.WHOLE_GRAPH_CAPTURE
+        return self.runtime_config
 
     def _uses_torch_graph(self) -> bool:
-        return self.cuda_graph and not self.flavor.builtin_cuda_graph
+        return self.cuda_graph and not self.flavor.builtin_cuda_graph and self._graph_failure is None
 
     def deactivate(self) -> None:
-        if self.runtime_cache is not None:  # a concurrent start never reads half a cache
-            cache_file = runtime_cache_path(self.engine_path)
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(cache_file, bytes(self.runtime_cache.serialize()))
-        self._graph = self.context = self.engine = self.stream = self.runtime_cache = None
-        self._inputs, self._outputs, self._shapes = {}, {}, None
+        if self.stream is not None:
+            self.stream.synchronize()  # queued work still reads the buffers and the context released below
+        if self._save_cache is not None:
+            self._note(self._save_cache())  # a finalizer runs once: this save replaces the one at exit
+        self._bound, self._current = {}, None
+        self.context = self.runtime_config = self.runtime_cache = self.engine = self._runtime = None
+        self.stream = self._save_cache = self._cache_file = None
 
     def inputs(self) -> list[TensorInfo]:
         return [TensorInfo(name, tuple(None if d < 0 else d for d in self.engine.get_tensor_shape(name)),
@@ -151,11 +200,23 @@ class TensorRTRunner(Runner):
                 for name, (is_input, dtype) in self._io.items() if is_input]
 
     def infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Numpy in, numpy out (new arrays): staged through pinned host buffers, copied on the runner's stream."""
         import torch
 
-        outputs = self.infer_device(self.device_feed(feed))
+        caller = torch.cuda.current_stream(self.device)
+        with torch.cuda.stream(self.stream):
+            bound = self._bind({name: tuple(feed[name].shape) for name in self._input_names()})
+            host_inputs, host_outputs = bound.staging()
+            for name, staging in host_inputs.items():
+                _fill(staging, feed[name])
+            self._wait_for(caller)
+            for name, static in bound.inputs.items():
+                static.copy_(host_inputs[name], non_blocking=True)
+            self._run(bound)
+            for name, staging in host_outputs.items():
+                staging.copy_(bound.outputs[name], non_blocking=True)
         self.stream.synchronize()
-        return {name: (t.float() if t.dtype == torch.bfloat16 else t).cpu().numpy() for name, t in outputs.items()}
+        return {name: _host_array(staging) for name, staging in host_outputs.items()}
 
     def on_gpu(self) -> bool:
         return True
@@ -171,78 +232,182 @@ class TensorRTRunner(Runner):
         self.infer_device(staged)
         self.stream.synchronize()
 
+    def timing_mode(self) -> str:
+        return DEVICE_RESIDENT if self._graph_failure else super().timing_mode()
+
     def infer_device(self, feed: dict) -> dict:
-        """Device-resident inference for benchmarks: CUDA tensors in, CUDA tensors out (valid on the caller's
-        current stream; no host synchronization). The output tensors are reused: the next call overwrites them."""
+        """CUDA tensors written on the caller's current stream in; CUDA tensors out, valid on the caller's current
+        stream, with no host synchronization. The outputs are the runner's static buffers: the next call overwrites
+        them (clone what you keep)."""
         import torch
 
-        feed = {name: feed[name].to(self.device, dtype).contiguous()
-                for name, (is_input, dtype) in self._io.items() if is_input}
-        shapes = {name: tuple(t.shape) for name, t in feed.items()}
-        if shapes != self._shapes:
-            self._bind(shapes)
+        caller = torch.cuda.current_stream(self.device)  # read before switching: the stream the frame was written on
         with torch.cuda.stream(self.stream):
-            self.stream.wait_stream(torch.cuda.current_stream(self.device))
-            if self._uses_torch_graph():
-                for name, tensor in feed.items():
-                    self._inputs[name].copy_(tensor, non_blocking=True)
-                self._replay()
-            else:
-                for name, tensor in feed.items():
-                    tensor.record_stream(self.stream)  # keep the caching allocator off it until TensorRT is done
-                    self.context.set_tensor_address(name, tensor.data_ptr())
-                self._execute()
-        torch.cuda.current_stream(self.device).wait_stream(self.stream)
-        return dict(self._outputs)
+            bound = self._bind({name: tuple(feed[name].shape) for name in self._input_names()})
+            self._wait_for(caller)
+            for name, static in bound.inputs.items():
+                frame = feed[name]
+                static.copy_(frame, non_blocking=True)  # casts to the engine's dtype on the way
+                if frame.is_cuda:
+                    frame.record_stream(self.stream)  # freed by the caller now, its memory still waits for this copy
+            self._run(bound)
+        self._runner_done.record(self.stream)
+        caller.wait_event(self._runner_done)
+        for tensor in bound.outputs.values():
+            tensor.record_stream(caller)  # made on the runner's stream, read on the caller's
+        return dict(bound.outputs)
 
-    def _bind(self, shapes: dict[str, tuple[int, ...]]) -> None:
-        """New input shapes: set them, size the outputs, and drop any captured graph (it holds the old shapes)."""
+    def _input_names(self) -> list[str]:
+        return [name for name, (is_input, _) in self._io.items() if is_input]
+
+    def _wait_for(self, caller) -> None:
+        """The runner's stream waits for all the caller queued so far: the frame, and reads of the last outputs."""
+        self._caller_ready.record(caller)
+        self.stream.wait_event(self._caller_ready)
+
+    def _bind(self, shapes: dict[str, tuple[int, ...]]) -> _Bound:
+        """The static buffers of these input shapes (made the first time), with the context set to them."""
         import torch
 
+        key = tuple(shapes.values())
+        bound = self._bound.get(key)
+        if bound is self._current and bound is not None:
+            return bound
+        self._current = None  # the context changes below; a failure leaves it set to nothing we know
         for name, shape in shapes.items():
+            errors = len(self._logger.errors)
             if not self.context.set_input_shape(name, shape):
-                raise StageFailed(f"engine: input {name} shape {shape} is outside the engine's profile")
-        self._outputs = {}
+                raise StageFailed(f"engine: input {name} shape {shape} is outside the engine's profile: "
+                                  f"{self._library_error(errors)}")
+        if bound is None:
+            inputs = {name: torch.empty(shape, dtype=self._io[name][1], device=self.device)
+                      for name, shape in shapes.items()}
+            bound = self._bound[key] = _Bound(inputs, self._output_buffers())
+        for name, tensor in {**bound.inputs, **bound.outputs}.items():
+            errors = len(self._logger.errors)
+            if not self.context.set_tensor_address(name, tensor.data_ptr()):
+                raise StageFailed(f"engine: the library refused the address of {name}: {self._library_error(errors)}")
+        self._current = bound
+        return bound
+
+    def _output_buffers(self) -> dict:
+        import torch
+
+        outputs = {}
         for name, (is_input, dtype) in self._io.items():
             if is_input:
                 continue
             shape = tuple(self.context.get_tensor_shape(name))
             if any(d < 0 for d in shape):
                 raise StageFailed(f"engine: output {name} has a data-dependent shape {shape} (not supported)")
-            self._outputs[name] = torch.empty(shape, dtype=dtype, device=self.device)
-            self.context.set_tensor_address(name, self._outputs[name].data_ptr())
+            outputs[name] = torch.empty(shape, dtype=dtype, device=self.device)
+        return outputs
+
+    def _run(self, bound: _Bound) -> None:
+        if bound.graph is not None:
+            bound.graph.replay()
+            return
+        self._execute()
+        if bound.ran:
+            return
+        bound.ran = True  # the first run at these shapes compiled their kernels and finished deferred shape work
+        if self._cache_file is not None:
+            self._note(self._cache_file.save(self.runtime_cache))  # kept now, not only if the runner is closed
         if self._uses_torch_graph():
-            self._inputs = {name: torch.empty(shape, dtype=self._io[name][1], device=self.device)
-                            for name, shape in shapes.items()}
-            for name, buffer in self._inputs.items():
-                self.context.set_tensor_address(name, buffer.data_ptr())
-        self._shapes, self._graph = shapes, None
+            bound.graph = self._capture()
 
     def _execute(self) -> None:
+        errors = len(self._logger.errors)
         if not self.context.execute_async_v3(self.stream.cuda_stream):
-            raise StageFailed("engine: execute_async_v3 failed (the library's message is in the log)")
+            raise StageFailed(f"engine: {self.engine_path.name}: inference failed: {self._library_error(errors)}")
 
-    def _replay(self) -> None:
+    def _capture(self):
+        """One `execute_async_v3` over the bound addresses as a CUDA graph, captured in thread-local mode (CUDA calls
+        of other threads cannot spoil it). A library that cannot be captured runs without a graph, as trtexec does,
+        and `describe()` says why."""
         import torch
 
-        if self._graph is None:
-            self._execute()  # one plain run first: TensorRT finishes deferred shape work outside the capture
-            graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph, stream=self.stream):
+        graph = torch.cuda.CUDAGraph()
+        try:
+            with torch.cuda.graph(graph, stream=self.stream, capture_error_mode="thread_local"):
                 self._execute()
-            self._graph = graph
-        self._graph.replay()
+        except (RuntimeError, StageFailed) as exc:  # execute refused, or CUDA invalidated the capture
+            self._graph_failure = f"off: capture failed ({_first_cause(exc)})"
+            self.notes.append(f"CUDA graph {self._graph_failure}; running without a graph")
+            return None
+        return graph
+
+    def _library_error(self, since: int = 0) -> str:
+        """The library's last error message logged after the first `since`."""
+        errors = self._logger.errors[since:]
+        return errors[-1][:300] if errors else "the library logged no error"
+
+    def _note(self, note: str | None) -> None:
+        if note:
+            self.notes.append(note)
 
     def describe(self) -> dict:
         import torch
 
-        graph = ("library" if self.flavor.builtin_cuda_graph else "torch") if self.cuda_graph else None
+        graph = None
+        if self.cuda_graph:
+            graph = "library" if self.flavor.builtin_cuda_graph else self._graph_failure or "torch"
         info = {"runner": self.name, "engine": str(self.engine_path), "library": self.flavor.name,
-                "library_version": self.flavor.installed_version(),
+                "library_version": self.flavor.installed_version(), "bindings": str(self.flavor.installed()),
                 "device": torch.cuda.get_device_name(self.device_index), "cuda_graph": graph,
                 "io": {name: str(dtype).removeprefix("torch.") for name, (_, dtype) in self._io.items()},
                 "precision": self.sidecar.precision, "built_with": self.sidecar.library_version,
                 "built_for": self.sidecar.runs_on}
+        if self._cache_file is not None:
+            info["runtime_cache"] = str(self._cache_file.path)
         if self.notes:
             info["notes"] = self.notes
         return info
+
+
+@dataclass
+class _Bound:
+    """What one set of input shapes runs with, made once; a graph captured over these addresses stays valid."""
+
+    inputs: dict  # name -> static CUDA tensor
+    outputs: dict
+    host_inputs: dict | None = None  # pinned staging for numpy feeds, made on the first `infer`
+    host_outputs: dict | None = None
+    graph: object | None = None  # torch.cuda.CUDAGraph
+    ran: bool = False
+
+    def staging(self) -> tuple[dict, dict]:
+        if self.host_inputs is None:
+            self.host_inputs, self.host_outputs = (
+                {name: t.new_empty(t.shape, device="cpu", pin_memory=True) for name, t in tensors.items()}
+                for tensors in (self.inputs, self.outputs))
+        return self.host_inputs, self.host_outputs
+
+
+def _fill(staging, array) -> None:
+    """Copy (and cast) a numpy feed into pinned staging on the host."""
+    import numpy as np
+    import torch
+
+    if str(staging.dtype).removeprefix("torch.") in NOT_IN_NUMPY:
+        staging.copy_(torch.from_numpy(np.array(array, dtype=np.float32)))
+    else:
+        np.copyto(staging.numpy(), array, casting="unsafe")
+
+
+def _host_array(staging) -> np.ndarray:
+    """A new numpy array of a pinned output (float32 for dtypes numpy lacks)."""
+    if str(staging.dtype).removeprefix("torch.") in NOT_IN_NUMPY:
+        return staging.float().numpy()
+    return staging.numpy().copy()
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200]
+
+
+def _first_cause(exc: BaseException) -> str:
+    """The error that started a chain (a failed capture reports the library's refusal, then CUDA's invalidation)."""
+    while exc.__context__ is not None:
+        exc = exc.__context__
+    return _one_line(exc)

@@ -6,17 +6,55 @@ loads the flavor an engine's sidecar names."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from importlib import metadata
 
 from trtbuild.tensorrt.version import TrtVersion, parse_version
+
+
+@dataclass(frozen=True)
+class Installed:
+    """Which bindings a flavor found: the distribution pip installed, the module it ships, its version."""
+
+    distribution: str
+    module: str
+    version: str
+
+    def __str__(self) -> str:
+        return f"{self.distribution} {self.version} (import {self.module})"
+
+
+@functools.cache  # package metadata does not change mid-process; a test that installs a fake package clears it
+def find_installed(distributions: tuple[str, ...], modules: tuple[str, ...]) -> Installed | None:
+    """The first of `distributions` that is installed and ships one of `modules` (read from its metadata: nothing
+    imported). Metapackages that ship no module (`tensorrt` on PyPI pulls in `tensorrt-cu12`) are passed over."""
+    for name in distributions:
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        shipped = _top_level_names(dist)
+        module = next((m for m in modules if m in shipped), None)
+        if module is not None:
+            return Installed(dist.metadata["Name"], module, dist.version)
+    return None
+
+
+def _top_level_names(dist: metadata.Distribution) -> set[str]:
+    """Import names a distribution installs: its top_level.txt and the first part of each file it recorded."""
+    names = set((dist.read_text("top_level.txt") or "").split())
+    for path in dist.files or ():
+        names.add(path.parts[0].split(".")[0])  # 'pkg/__init__.py' -> pkg, 'mod.py' / 'mod.cpython-311-x.so' -> mod
+    return names
 
 
 @dataclass(frozen=True, eq=False)  # one instance per flavor: identity is equality
 class Flavor:
     name: str  # recorded in sidecars and reports: "tensorrt", "tensorrt-rtx"
     title: str  # for messages: "TensorRT", "TensorRT-RTX"
-    module: str  # Python import name of the bindings
-    distributions: tuple[str, ...]  # pip distributions that carry the bindings (versions read without importing)
+    modules: tuple[str, ...]  # import names the bindings come as, preferred first
+    distributions: tuple[str, ...]  # pip distributions that may ship one of them, preferred first
     install_hint: str
     min_version: TrtVersion
     max_major: int
@@ -51,11 +89,19 @@ class Flavor:
             return f"{self.title} {version} is outside the supported range ({self.supported_range})"
         return None
 
-    def installed_version(self) -> str | None:
-        """The bindings' version from package metadata (no import: cache decisions stay fast)."""
-        from trtbuild.host import package_version
+    def installed(self) -> Installed | None:
+        """The bindings found in package metadata (no import: cache decisions stay fast)."""
+        return find_installed(self.distributions, self.modules)
 
-        return next(filter(None, map(package_version, self.distributions)), None)
+    def installed_version(self) -> str | None:
+        found = self.installed()
+        return found.version if found else None
+
+    @property
+    def module(self) -> str:
+        """The import name: the installed one, else the first declared (for messages)."""
+        found = self.installed()
+        return found.module if found else self.modules[0]
 
     def parsed_version(self, text: str | None = None) -> TrtVersion | None:
         """The installed version (or `text`, a version another host reported), parsed; None: absent or unreadable."""
@@ -69,7 +115,7 @@ class Flavor:
         """The bindings module; raises ImportError/OSError (a stub wheel without its libraries) when absent."""
         import importlib
 
-        return importlib.import_module(self.module)
+        return importlib.import_module(self.module)  # the module of the distribution whose version was read
 
 
 def compute_capability_member(compute_capability: str) -> str:
@@ -78,8 +124,12 @@ def compute_capability_member(compute_capability: str) -> str:
 
 
 TENSORRT = Flavor(
-    name="tensorrt", title="TensorRT", module="tensorrt",
-    distributions=("tensorrt", "tensorrt-cu13", "tensorrt-cu12", "tensorrt_cu13", "tensorrt_cu12"),
+    name="tensorrt", title="TensorRT",
+    # PyPI: `tensorrt` (a metapackage on PyPI, the bindings themselves on Jetson/NGC) -> `tensorrt-cuNN` (module
+    # tensorrt, re-exporting) -> `tensorrt-cuNN-bindings` (module tensorrt_bindings), which installs alone too
+    modules=("tensorrt", "tensorrt_bindings"),
+    distributions=("tensorrt", "tensorrt-cu13", "tensorrt-cu12", "tensorrt-cu11",
+                   "tensorrt-cu13-bindings", "tensorrt-cu12-bindings", "tensorrt-cu11-bindings"),
     install_hint="on a host with an NVIDIA GPU: pip install 'trtbuild[tensorrt]'",
     min_version=TrtVersion(10, 3), max_major=11,
     strongly_typed_since=TrtVersion(11, 0),  # 11.0 removed weak typing (BuilderFlag.FP16 and friends)
@@ -91,8 +141,13 @@ TENSORRT = Flavor(
 
 # TensorRT for RTX (1.x): builds ahead of time on a CPU; facts in shared/reference/tensorrt_rtx.md
 TENSORRT_RTX = Flavor(
-    name="tensorrt-rtx", title="TensorRT-RTX", module="tensorrt_rtx_bindings",
-    distributions=("tensorrt-rtx-cu13-bindings", "tensorrt_rtx_cu13_bindings"),
+    name="tensorrt-rtx", title="TensorRT-RTX",
+    # NVIDIA's SDK wheel `tensorrt_rtx` (module tensorrt_rtx); PyPI: `tensorrt-rtx` metapackage -> `tensorrt-rtx-cuNN`
+    # (module tensorrt_rtx, an sdist) -> `tensorrt-rtx-cuNN-bindings` (module tensorrt_rtx_bindings); cu12 serves
+    # CUDA-12 drivers
+    modules=("tensorrt_rtx", "tensorrt_rtx_bindings"),
+    distributions=("tensorrt-rtx", "tensorrt-rtx-cu13", "tensorrt-rtx-cu12",
+                   "tensorrt-rtx-cu13-bindings", "tensorrt-rtx-cu12-bindings"),
     install_hint="pip install 'trtbuild[rtx]'",
     min_version=TrtVersion(1, 5), max_major=1,  # 1.5 broke the ABI and removed the deprecated APIs
     strongly_typed_since=TrtVersion(0, 0),  # always strongly typed
@@ -104,7 +159,17 @@ TENSORRT_RTX = Flavor(
     runtime_cache=True, builtin_cuda_graph=True,
 )
 
-FLAVORS = (TENSORRT, TENSORRT_RTX)
+FLAVORS = [TENSORRT, TENSORRT_RTX]  # a list: tests add a stand-in flavor (add_flavor) and take it away again
+
+
+def add_flavor(flavor: Flavor) -> None:
+    if any(f.name == flavor.name for f in FLAVORS):
+        raise ValueError(f"engine library {flavor.name!r} is already declared")
+    FLAVORS.append(flavor)
+
+
+def remove_flavor(flavor: Flavor) -> None:
+    FLAVORS.remove(flavor)
 
 
 def get_flavor(name: str) -> Flavor:
