@@ -5,24 +5,67 @@ the same simulated quantization that TensorRT's INT8 math approximates. By defau
 u8/s8 integer kernels, whose results depend on the CPU: without VNNI (VPMADDUBSW) their 16-bit intermediate sums
 saturate (the depth INT8 graph: rel MSE 0.9 % on a VNNI CPU, 92.5 % on another). TensorRT never runs those kernels.
 
-On the CUDA execution provider, benchmarks bind inputs and outputs to device memory (IO binding) and can let
-ONNX Runtime replay a CUDA graph (`enable_cuda_graph`, which needs fixed device addresses: one staged feed).
+On the CUDA execution provider the runner owns the device path (device_io.py):
+- One stream: the runner's own torch CUDA stream is ONNX Runtime's compute stream (provider option
+  `user_compute_stream`; copies stay on it too, `do_copy_in_default_stream` keeps its default). `RunnerStream.ordered`
+  orders it against the caller's stream on the device, and runs pass `disable_synchronize_execution_providers`, so
+  frames that are already CUDA tensors (`infer_device`) never make the host wait.
+- Static buffers per bound input shape: torch tensors for every input and output, bound once by address (IO
+  binding) and reused every frame. Output shapes come from the session (a symbolic batch axis follows the input
+  batch), dtypes from its I/O types. Floating-point feeds of another float dtype are converted into the buffers.
+- Host arrays (`infer`): pinned staging per shape, the H2D copy, the run and the D2H copy on the runner's stream,
+  one stream synchronisation; the results are fresh pinned arrays the caller may keep.
+- CUDA graphs (`cuda_graph`): one per bound shape, told apart by the run option `gpu_graph_id` (ids from 1: ONNX
+  Runtime reserves 0, and -1 runs without a graph). ONNX Runtime captures an id after plain runs of it and then
+  replays it, reading and writing the addresses bound at capture: the static buffers. A shape is captured when it is
+  bound, on zeroed inputs: one run with id -1 first (ONNX Runtime's memory arena grows outside the capture, where
+  allocating is allowed), then GRAPH_ID_RUNS runs under the shape's id. A session or a capture ONNX Runtime cannot
+  make (a node left on the CPU, a kernel that synchronises) leaves the runner on plain IO binding on a new session,
+  and describe() says why, as trtexec does. ONNX Runtime keeps graphs per calling thread and captures in CUDA's
+  global mode: bind shapes (warm up) from the thread that infers, before other threads start CUDA work.
+On the CPU provider `infer` stays a plain `session.run` on the host arrays (the fastest there), and `infer_device`
+binds CPU tensors the same way as CUDA ones.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from trtbuild.errors import StageUnavailable, UsageError
 from trtbuild.runners.base import Runner, TensorInfo, read_model
+from trtbuild.runners.device_io import RunnerStream, copy_from_host, pinned_like, to_pinned_host
 
 CUDA_EP = "CUDAExecutionProvider"
 CPU_EP = "CPUExecutionProvider"
 SIMULATED_QDQ = ("session.disable_quant_qdq", "1")
 SIMULATED_QDQ_MODE = "simulated (session.disable_quant_qdq)"  # how reports name it
 INT8_CPU_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_int8")  # what picks ORT's int8 kernels
+NO_HOST_SYNC = ("disable_synchronize_execution_providers", "1")  # run option: Run returns once its work is enqueued
+GRAPH_ID = "gpu_graph_id"  # run option: which captured CUDA graph a run replays
+NO_GRAPH = -1
+GRAPH_ID_RUNS = 3  # ONNX Runtime captures an id after 1 or 2 plain runs of it (by version), then replays it
+BINDABLE = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
+            "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(int16)": "int16", "tensor(int8)": "int8",
+            "tensor(uint8)": "uint8", "tensor(bool)": "bool"}  # I/O types -> the numpy and torch dtype of that name
+FLOATS = ("float16", "bfloat16", "float32", "float64")
+
+
+@dataclass
+class BoundShape:
+    """One input shape: static buffers (torch tensors on the runner's device), the IO binding over their addresses
+    and the run options of its runs (its CUDA graph's id, if any)."""
+
+    inputs: dict
+    outputs: dict
+    binding: object
+    run_options: object
+    graph_id: int | None = None
+    staging: dict = field(default_factory=dict)  # host arrays: pinned copies of the inputs, made on first use
 
 
 class OnnxRuntimeRunner(Runner):
@@ -35,11 +78,15 @@ class OnnxRuntimeRunner(Runner):
         self.simulated_qdq = simulated_qdq
         self.requested = providers or [CPU_EP]
         self.threads = threads
-        self.cuda_graph = cuda_graph
+        self.cuda_graph = cuda_graph  # asked for, until ONNX Runtime cannot capture (then graph_fallback says why)
+        self.graph_fallback: str | None = None
         self.device_id = device_id
         self.session = None
-        self._binding = None
-        self._device_inputs: dict = {}
+        self.stream = None  # RunnerStream while the session runs on the CUDA provider
+        self._model = self._options = None
+        self._input_args: list = []
+        self._output_args: list = []
+        self._bound: dict[tuple, BoundShape] = {}
 
     def activate(self) -> None:
         import onnxruntime as ort
@@ -50,104 +97,187 @@ class OnnxRuntimeRunner(Runner):
             options.intra_op_num_threads = self.threads
         if self.simulated_qdq:
             options.add_session_config_entry(*SIMULATED_QDQ)
+        self._options = options
         # with a digest, the session gets the very bytes checked; else ONNX Runtime reads the file (and any external
         # data beside it) itself
-        model = read_model(self.model_path, self.sha256) if self.sha256 else str(self.model_path)
-        self.session = ort.InferenceSession(model, options, providers=self._provider_options())
-        if self.cuda_graph and not self.on_gpu():
-            got = self.session.get_providers()
-            raise RuntimeError(f"onnxruntime: CUDA graphs need {CUDA_EP}, the session got {got}")
+        self._model = read_model(self.model_path, self.sha256) if self.sha256 else str(self.model_path)
+        if CUDA_EP in self.requested:
+            self.stream = _runner_stream(self.device_id)
+        try:
+            self.session = self._open_session(self.cuda_graph)
+        except Exception as exc:
+            if not self.cuda_graph:
+                raise
+            self._drop_graphs(exc)
+        if not self.on_gpu():
+            if self.cuda_graph:
+                raise RuntimeError(f"onnxruntime: CUDA graphs need {CUDA_EP}, the session got "
+                                   f"{self.session.get_providers()}")
+            self.stream = None  # the CUDA provider was not given: host arrays straight in, as on the CPU
+        self._input_args, self._output_args = self.session.get_inputs(), self.session.get_outputs()
 
     def deactivate(self) -> None:
-        self.session, self._binding, self._device_inputs = None, None, {}
+        if self.stream is not None:  # nothing in flight reads the buffers when they go, the caller's reads included
+            import torch
+
+            torch.cuda.synchronize(self.stream.device)
+        self.session, self.stream, self._bound = None, None, {}
 
     def inputs(self) -> list[TensorInfo]:
-        return [TensorInfo(i.name, tuple(i.shape), i.type) for i in self.session.get_inputs()]
+        return [TensorInfo(i.name, tuple(i.shape), i.type) for i in self._input_args]
 
     def infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        if self.cuda_graph:  # a graph-enabled session runs through its one IO binding
-            binding = self.device_feed(feed)
-            self.timed_step(binding)
-            return dict(zip(self._output_names(), (v.numpy() for v in binding.get_outputs())))
-        names = self._output_names()
-        return dict(zip(names, self.session.run(names, feed)))
+        if self.stream is None:
+            names = [o.name for o in self._output_args]
+            return dict(zip(names, self.session.run(names, feed)))
+        bound = self._bound_for(feed)
+        with self.stream.ordered():
+            self._load_host_arrays(bound, feed)
+            self._run(bound)
+            found = to_pinned_host(bound.outputs)
+        self.stream.synchronize()
+        return {name: tensor.numpy() for name, tensor in found.items()}
 
     def infer_device(self, feed: dict) -> dict:
-        """torch tensors in, torch tensors out on the same device, bound in place (IO binding): a CUDA frame's input
-        never visits the host. Float32 I/O; a symbolic output axis 0 follows the batch."""
-        import torch
-
-        device = next(iter(feed.values())).device
-        kind, index = ("cuda", device.index or 0) if device.type == "cuda" else ("cpu", 0)
-        binding = self.session.io_binding()
-        for name, tensor in feed.items():
-            tensor = feed[name] = tensor.float().contiguous()
-            binding.bind_input(name, kind, index, np.float32, list(tensor.shape), tensor.data_ptr())
-        batch = len(next(iter(feed.values())))
-        outputs = {}
-        for output in self.session.get_outputs():
-            shape = [batch if axis == 0 and not isinstance(d, int) else d for axis, d in enumerate(output.shape)]
-            if not all(isinstance(d, int) for d in shape):
-                raise ValueError(f"onnxruntime: output {output.name} has a data-dependent shape {output.shape}")
-            outputs[output.name] = torch.empty(shape, dtype=torch.float32, device=device)
-            binding.bind_output(output.name, kind, index, np.float32, shape, outputs[output.name].data_ptr())
-        if kind == "cuda":  # ONNX Runtime reads the inputs on its own stream
-            torch.cuda.current_stream(device).synchronize()
-        self.session.run_with_iobinding(binding)
-        return outputs
+        """torch tensors in (any device; a floating-point dtype is converted to the model's), the runner's static
+        output tensors out: on the CUDA provider CUDA tensors valid on the caller's current stream, with no host
+        synchronisation. The next call overwrites them: a caller that keeps them clones them first."""
+        bound = self._bound_for(feed)
+        with self._ordered():
+            for name, tensor in feed.items():
+                target = bound.inputs[name]
+                target.copy_(tensor, non_blocking=tensor.is_cuda and target.is_cuda)
+            self._run(bound)
+        return dict(bound.outputs)
 
     def on_gpu(self) -> bool:
         return self.session is not None and self.session.get_providers()[0] == CUDA_EP
 
     def device_feed(self, feed: dict[str, np.ndarray]) -> object:
-        if not self.on_gpu():
+        if self.stream is None:
             return feed
-        import onnxruntime as ort
-
-        same_shapes = self._binding is not None and all(
-            self._device_inputs[n].shape() == list(a.shape) for n, a in feed.items())
-        if same_shapes:  # keep the addresses a captured graph points at
-            for name, array in feed.items():
-                self._device_inputs[name].update_inplace(np.ascontiguousarray(array))
-            return self._binding
-        if self._binding is not None and self.cuda_graph:
-            raise ValueError("onnxruntime: a CUDA-graph session takes one input shape; create a new runner")
-        binding = self.session.io_binding()
-        self._device_inputs = {n: ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(a), "cuda", self.device_id)
-                               for n, a in feed.items()}
-        for name, value in self._device_inputs.items():
-            binding.bind_ortvalue_input(name, value)
-        for output in self.session.get_outputs():
-            if self.cuda_graph:  # the graph writes to fixed buffers, so allocate them up front
-                binding.bind_ortvalue_output(output.name, ort.OrtValue.ortvalue_from_shape_and_type(
-                    _static_shape(output), _numpy_type(output.type), "cuda", self.device_id))
-            else:
-                binding.bind_output(output.name, "cuda", self.device_id)
-        self._binding = binding
-        return binding
+        bound = self._bound_for(feed)
+        with self.stream.ordered():
+            self._load_host_arrays(bound, feed)
+        return bound
 
     def timed_step(self, staged: object) -> None:
-        if not self.on_gpu():
+        if self.stream is None:
             self.session.run(None, staged)
             return
-        self.session.run_with_iobinding(staged)
-        staged.synchronize_outputs()
+        with self.stream.ordered():
+            self._run(staged)
+        self.stream.synchronize()
 
     def describe(self) -> dict:
         import onnxruntime as ort
 
-        return {"runner": self.name, "model": self.model_path.name,
+        info = {"runner": self.name, "model": self.model_path.name,
                 "providers": self.session.get_providers() if self.session else [],
                 "requested": self.requested, "cuda_graph": self.cuda_graph, "onnxruntime": ort.__version__,
                 "qdq": SIMULATED_QDQ_MODE if self.simulated_qdq else "fused integer kernels",
                 "cpu_int8_flags": int8_cpu_flags()}
+        if self.stream is not None:
+            import torch
 
-    def _provider_options(self) -> list:
-        graph = {"enable_cuda_graph": "1" if self.cuda_graph else "0", "device_id": str(self.device_id)}
-        return [(p, graph) if p == CUDA_EP else p for p in self.requested]
+            info.update(device=torch.cuda.get_device_name(self.stream.device),
+                        io_binding="static buffers per input shape, on the runner's own CUDA stream")
+        if self.cuda_graph:
+            info["cuda_graphs"] = {_shape_key(b.inputs): b.graph_id for b in self._bound.values()}
+        if self.graph_fallback:
+            info["cuda_graph_fallback"] = self.graph_fallback
+        return info
 
-    def _output_names(self) -> list[str]:
-        return [o.name for o in self.session.get_outputs()]
+    def _open_session(self, graph: bool):
+        import onnxruntime as ort
+
+        cuda = {"device_id": str(self.device_id), "enable_cuda_graph": "1" if graph else "0"}
+        if self.stream is not None:
+            cuda["user_compute_stream"] = str(self.stream.handle)
+        providers = [(p, cuda) if p == CUDA_EP else p for p in self.requested]
+        return ort.InferenceSession(self._model, self._options, providers=providers)
+
+    def _drop_graphs(self, exc: Exception) -> None:
+        """ONNX Runtime could not make a graph: plain IO binding on a new session from now on (the old one's
+        bindings and any half-made graph go with it)."""
+        self.graph_fallback = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+        self.cuda_graph, self._bound = False, {}
+        self.session = self._open_session(graph=False)
+
+    def _ordered(self):
+        return self.stream.ordered() if self.stream is not None else nullcontext()
+
+    def _bound_for(self, feed: dict) -> BoundShape:
+        """The static buffers for this feed's shapes (numpy arrays or torch tensors), bound on first use; the feed
+        is checked against the model's inputs on every call (names, ranks, fixed axes, dtypes)."""
+        self._check(feed)
+        key = tuple(tuple(feed[arg.name].shape) for arg in self._input_args)
+        if key not in self._bound:
+            self._bound[key] = self._bind(dict(zip((arg.name for arg in self._input_args), key)))
+        return self._bound[key]
+
+    def _check(self, feed: dict) -> None:
+        model = self.model_path.name
+        expected = {arg.name: arg for arg in self._input_args}
+        if set(feed) != set(expected):
+            raise UsageError(f"onnxruntime: the feed has inputs {sorted(feed)}, {model} takes {sorted(expected)}")
+        for name, value in feed.items():
+            arg, shape = expected[name], tuple(value.shape)
+            if len(shape) != len(arg.shape) or any(isinstance(d, int) and d != s for d, s in zip(arg.shape, shape)):
+                raise UsageError(f"onnxruntime: input {name} has shape {list(shape)}, {model} takes {arg.shape}")
+            have, want = str(value.dtype).removeprefix("torch."), _bindable(arg, "input")
+            if have != want and not (have in FLOATS and want in FLOATS):
+                raise UsageError(f"onnxruntime: input {name} is {have}, {model} takes {want} (only a floating-point "
+                                 "input is converted)")
+
+    def _bind(self, shapes: dict[str, tuple]) -> BoundShape:
+        import torch
+
+        device = self.stream.device if self.stream is not None else torch.device("cpu")
+        batch = next((shape[0] for shape in shapes.values() if shape), 1)
+        with self._ordered():  # CUDA buffers belong to the stream that uses them (the caching allocator's rule)
+            inputs = {arg.name: torch.zeros(shapes[arg.name], dtype=_torch_dtype(arg, "input"), device=device)
+                      for arg in self._input_args}
+            outputs = {arg.name: torch.empty(self._static_shape(arg, batch), dtype=_torch_dtype(arg, "output"),
+                                             device=device) for arg in self._output_args}
+        binding = self.session.io_binding()
+        where = (device.type, device.index or 0)
+        for name, tensor in inputs.items():
+            binding.bind_input(name, *where, _numpy_dtype(tensor), list(tensor.shape), tensor.data_ptr())
+        for name, tensor in outputs.items():
+            binding.bind_output(name, *where, _numpy_dtype(tensor), list(tensor.shape), tensor.data_ptr())
+        graph_id = len(self._bound) + 1 if self.cuda_graph else None
+        bound = BoundShape(inputs, outputs, binding, _run_options(graph_id), graph_id)
+        if graph_id is not None:
+            try:
+                self._capture(bound)
+            except Exception as exc:  # ONNX Runtime raises its own exception types, not a common base
+                self._drop_graphs(exc)
+                return self._bind(shapes)
+        return bound
+
+    def _static_shape(self, arg, batch: int) -> tuple[int, ...]:
+        """An output's shape for this batch: the session's fixed axes; a symbolic axis 0 is the input batch."""
+        shape = tuple(batch if axis == 0 and not isinstance(d, int) else d for axis, d in enumerate(arg.shape))
+        if not all(isinstance(d, int) for d in shape):
+            raise UsageError(f"onnxruntime: output {arg.name} of {self.model_path.name} has shape {arg.shape}; "
+                             "static buffers need every axis but the batch (0) fixed: export with fixed shapes")
+        return shape
+
+    def _capture(self, bound: BoundShape) -> None:
+        with self.stream.ordered():
+            self.session.run_with_iobinding(bound.binding, _run_options(NO_GRAPH))
+            for _ in range(GRAPH_ID_RUNS):
+                self._run(bound)
+
+    def _load_host_arrays(self, bound: BoundShape, feed: dict[str, np.ndarray]) -> None:
+        for name, array in feed.items():
+            if name not in bound.staging:
+                bound.staging[name] = pinned_like(bound.inputs[name])
+            copy_from_host(bound.inputs[name], array, bound.staging[name])
+
+    def _run(self, bound: BoundShape) -> None:
+        self.session.run_with_iobinding(bound.binding, bound.run_options)
 
 
 def onnx_provider(has_gpu: bool, available: Collection[str]) -> str:
@@ -171,12 +301,43 @@ def int8_cpu_flags() -> list[str]:
     return [f for f in INT8_CPU_FLAGS if f in flags]
 
 
-def _static_shape(output) -> list[int]:
-    if not all(isinstance(d, int) for d in output.shape):
-        raise ValueError(f"onnxruntime: CUDA graphs need static output shapes; {output.name} is {output.shape}")
-    return list(output.shape)
+def _runner_stream(device_id: int):
+    """The runner's CUDA stream; its buffers are torch tensors, so the CUDA provider needs torch with CUDA."""
+    import torch
+
+    if not torch.cuda.is_available():
+        raise StageUnavailable(f"onnxruntime: its CUDA provider runs here on torch's CUDA streams and buffers, and "
+                               f"torch {torch.__version__} finds no CUDA device; install a CUDA build of torch, or run "
+                               "on the CPU provider")
+    return RunnerStream(torch.device("cuda", device_id))
 
 
-def _numpy_type(ort_type: str) -> type:
-    return {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(int64)": np.int64,
-            "tensor(int32)": np.int32}[ort_type]
+def _run_options(graph_id: int | None):
+    import onnxruntime as ort
+
+    options = ort.RunOptions()
+    options.add_run_config_entry(*NO_HOST_SYNC)  # the runner orders and synchronises its own stream
+    if graph_id is not None:
+        options.add_run_config_entry(GRAPH_ID, str(graph_id))
+    return options
+
+
+def _bindable(arg, kind: str) -> str:
+    if arg.type not in BINDABLE:
+        raise UsageError(f"onnxruntime: {kind} {arg.name} is {arg.type}, which the runner's buffers cannot carry "
+                         f"({', '.join(BINDABLE)} can); export the model with float32 or float16 inputs and outputs")
+    return BINDABLE[arg.type]
+
+
+def _torch_dtype(arg, kind: str):
+    import torch
+
+    return getattr(torch, _bindable(arg, kind))
+
+
+def _numpy_dtype(tensor) -> np.dtype:
+    return np.dtype(str(tensor.dtype).removeprefix("torch."))
+
+
+def _shape_key(tensors: dict) -> str:
+    return ",".join("x".join(map(str, t.shape)) for t in tensors.values())
