@@ -2,17 +2,26 @@
 
 Layouts: `one-process` (both Models in this process, each a `Model.stream`: frame N+1 prepared and N-1 decoded in
 threads while N infers) and `workers` (the users' layout: a detection worker and a depth worker, started with
-`spawn`, fed frames by queues, returning boxes and (depth_map, depth_raw)). Runtimes: `torch` (the checkpoint, eager
-PyTorch) and `auto` (what `trtbuild.load` picks here). Per model: inference p50/p90 and pre/post p50 in ms; end to
-end: frames per second, peak memory of each process, and with --duration the memory slope of each (the soak).
+`spawn`, fed numpy frames by queues, returning boxes and (depth_map, depth_raw)). Runtimes: `torch` (the checkpoint,
+eager PyTorch) and `auto` (what `trtbuild.load` picks here), in the same run, each layout and runtime in a fresh
+process. On a GPU both prepare frames and post-process on it (`--prepare-on` picks where numpy frames are prepared).
+
+Per model: inference p50/p90 and pre/post p50/p90 in ms, as the thread that runs each stage sees it (on a GPU the
+device work a stage enqueues may finish inside the next one: `benchmarks/runtime_overhead.py` times them apart).
+End to end: frames per second with both models, speed-up against `torch` in the same layout, and per process the
+peak host RSS and the peak GPU memory (NVML's figure for this pid; else torch.cuda.memory_reserved, named as such).
+With --duration the frames go round for that many seconds per run (a run costs about that plus loading), and each
+process's memory slope is reported (the soak).
 
     python examples/perception_pipeline.py --source video.mp4 --detect engines/yolo12n --depth engines/depth
+    python examples/perception_pipeline.py --source frames/ --duration 20 --json results.json
     python examples/perception_pipeline.py --source frames/ ... --layouts workers --runtimes auto --duration 600
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import multiprocessing
@@ -78,12 +87,13 @@ def frame_source(frames: list, duration: float | None):
 def one_process(runtime: str, args) -> dict:
     frames = read_frames(args)
     threads = args.threads or os.cpu_count()
-    models = {task: trtbuild.load(folder, runtime=runtime, threads=threads) for task, folder in _folders(args)}
+    models = {task: trtbuild.load(folder, runtime=runtime, threads=threads, prepare_on=args.prepare_on)
+              for task, folder in _folders(args)}
     for model in models.values():
         model.warmup()
     probe = Probe(args.duration)
     sources = itertools.tee(frame_source(frames, args.duration), len(models))
-    streams = [m.stream(s, timings=probe.timings[t]) for (t, m), s in zip(models.items(), sources)]
+    streams = [m.stream(s, args.lookahead, timings=probe.timings[t]) for (t, m), s in zip(models.items(), sources)]
     start = time.perf_counter()
     count = 0
     for count, (_, depth) in enumerate(zip(*streams), 1):
@@ -98,10 +108,12 @@ def workers(runtime: str, args) -> dict:
     frames = read_frames(args)
     spawn = multiprocessing.get_context("spawn")  # CUDA's rule: never fork a process that may use the GPU
     threads = args.threads or max(1, os.cpu_count() // 2)  # two workers share the cores
+    settings = {"runtime": runtime, "threads": threads, "prepare_on": args.prepare_on}
     inboxes = {task: spawn.Queue() for task, _ in _folders(args)}
     outboxes = {task: spawn.Queue() for task in inboxes}
-    procs = [spawn.Process(target=worker, args=(task, str(folder), runtime, threads, args.duration, inboxes[task],
-                                                 outboxes[task]), daemon=True) for task, folder in _folders(args)]
+    procs = [spawn.Process(target=worker, args=(task, str(folder), settings, args.lookahead, args.duration,
+                                                 inboxes[task], outboxes[task]), daemon=True)
+             for task, folder in _folders(args)]
     for proc in procs:
         proc.start()
     described = {task: outboxes[task].get() for task in inboxes}  # loaded and warmed up
@@ -126,14 +138,14 @@ def workers(runtime: str, args) -> dict:
             **probe.report({**{task: r["memory"] for task, r in reports.items()}, "main": probe.memory()})}
 
 
-def worker(task: str, folder: str, runtime: str, threads: int, duration: float | None, inbox, outbox) -> None:
-    """One Model in its own process: frames from `inbox` until None, results to `outbox` in order."""
-    model = trtbuild.load(folder, runtime=runtime, threads=threads)
+def worker(task: str, folder: str, settings: dict, lookahead: int, duration: float | None, inbox, outbox) -> None:
+    """One Model in its own process: numpy frames from `inbox` until None, results to `outbox` in order."""
+    model = trtbuild.load(folder, **settings)
     model.warmup()
     outbox.put(_describe(model))
     probe = Probe(duration)
     start = time.perf_counter()
-    for result in model.stream(_until_none(inbox), timings=probe.timings[task]):
+    for result in model.stream(_until_none(inbox), lookahead, timings=probe.timings[task]):
         outbox.put((result.boxes, result.scores, result.classes) if task == "detect"
                    else (result.depth_colormap(), result.depth))
         probe.sample(start)
@@ -151,19 +163,25 @@ class Probe:
     def __init__(self, duration: float | None):
         self.timings = {task: {stage: array("d") for stage in STAGES} for task in ("detect", "depth")}
         self.sampler = MemorySampler(sample_interval(duration or 60.0))
-        self.gpu_peak_mib = None  # the whole GPU's used memory (every process), read through NVML
+        self.gpu_peak_mib, self.gpu_source = None, None
 
     def sample(self, start: float) -> None:
         own = sum(len(values) * values.itemsize for stages in self.timings.values() for values in stages.values())
         count = len(self.sampler.samples)
         self.sampler.maybe_sample(time.perf_counter() - start, own)
-        if len(self.sampler.samples) > count and (used := _gpu_used_mib()) is not None:
+        if len(self.sampler.samples) > count:
+            self._sample_gpu()
+
+    def _sample_gpu(self) -> None:
+        used, self.gpu_source = process_gpu_mib()
+        if used is not None:
             self.gpu_peak_mib = max(self.gpu_peak_mib or 0.0, used)
 
     def memory(self) -> dict:
-        """Peak RSS, the GPU's peak used memory, and the slope report of the run (its verdict needs a minute)."""
-        found = {"peak_rss_mib": _peak_rss_mib(),
-                 "gpu_peak_mib": self.gpu_peak_mib}
+        """Peak RSS, this process's peak GPU memory with its source, and the slope report of the run (its verdict
+        needs a minute)."""
+        self._sample_gpu()  # at least once, at the end of the run
+        found = {"peak_rss_mib": _peak_rss_mib(), "gpu_peak_mib": self.gpu_peak_mib, "gpu_source": self.gpu_source}
         if len(self.sampler.samples) > 1:
             report = leak_report(self.sampler.samples, LEAK_MIB_PER_MIN)
             found.update({k: v for k, v in report.items() if k != "series"})
@@ -182,19 +200,40 @@ def _peak_rss_mib() -> float:
 
 
 def _describe(model) -> dict:
-    """What runs, as `load` chose it and as the runner reports it (the providers a session really got)."""
-    return {"runtime": model.runtime, "why": model.why, "runner": model.runner.describe()}
+    """What runs, as `load` chose it and as the runner reports it (the providers a session really got), and where
+    frames are prepared."""
+    return {"runtime": model.runtime, "why": model.why, "device": str(model.device), "prepare_on": model.prepare_on,
+            "runner": model.runner.describe()}
 
 
-def _gpu_used_mib() -> float | None:
-    """Used memory of GPU 0 without creating a CUDA context here (NVML); None without a GPU."""
+def process_gpu_mib() -> tuple[float | None, str]:
+    """(MiB, source) of this process's GPU memory. NVML's per-process figure counts everything the process holds on
+    the GPU (CUDA context, torch, ONNX Runtime's arena, TensorRT); where NVML lists no process with this pid (a
+    container's PID namespace) or cannot say, torch.cuda.memory_reserved, which counts torch's allocator only."""
     try:
-        import pynvml
+        nvml = _nvml()
+        used = [p.usedGpuMemory for i in range(nvml.nvmlDeviceGetCount())
+                for p in nvml.nvmlDeviceGetComputeRunningProcesses(nvml.nvmlDeviceGetHandleByIndex(i))
+                if p.pid == os.getpid()]
+        if used and None not in used:
+            return sum(used) / 2**20, "nvml (this pid)"
+        why = f"NVML lists no process with pid {os.getpid()}" if not used else "NVML has no per-process figure here"
+    except Exception as exc:  # no nvidia-ml-py, no driver, no GPU
+        why = f"NVML unavailable ({type(exc).__name__}: {exc})"
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_initialized():
+        return None, f"{why}; no CUDA context through torch in this process"
+    reserved = sum(torch.cuda.memory_reserved(i) for i in range(torch.cuda.device_count()))
+    return reserved / 2**20, f"torch.cuda.memory_reserved: torch's allocator only, not the CUDA context nor ONNX " \
+                             f"Runtime's or TensorRT's memory ({why})"
 
-        pynvml.nvmlInit()
-        return pynvml.nvmlDeviceGetMemoryInfo(pynvml.nvmlDeviceGetHandleByIndex(0)).used / 2**20
-    except Exception:  # no NVML library, no driver, no GPU
-        return None
+
+@functools.cache
+def _nvml():
+    import pynvml  # nvidia-ml-py
+
+    pynvml.nvmlInit()
+    return pynvml
 
 
 def _folders(args) -> list[tuple[str, Path]]:
@@ -205,10 +244,12 @@ def _line(run: dict) -> str:
     parts = [f"{run['layout']:<11} {run['runtime']:<5} {run['fps']:7.2f} FPS"]
     for task, stages in run["latency_ms"].items():
         s = {stage: stages[stage] for stage in STAGES}
-        parts.append(f"{task} infer p50 {s['infer']['median_ms']:.1f} p90 {s['infer']['p90_ms']:.1f} "
-                     f"(pre {s['prepare']['median_ms']:.1f} post {s['post']['median_ms']:.1f}) ms")
+        parts.append(f"{task} infer p50 {s['infer']['median_ms']:.1f} p90 {s['infer']['p90_ms']:.1f} (pre "
+                     f"{s['prepare']['median_ms']:.1f}/{s['prepare']['p90_ms']:.1f} post {s['post']['median_ms']:.1f}/"
+                     f"{s['post']['p90_ms']:.1f}) ms")
     peaks = ", ".join(f"{p}: {m['peak_rss_mib']:.0f}" for p, m in run["memory"].items())
-    return " | ".join(parts) + f" | peak RSS MiB {peaks}"
+    gpu = ", ".join(f"{p}: {m['gpu_peak_mib']:.0f}" for p, m in run["memory"].items() if m["gpu_peak_mib"] is not None)
+    return " | ".join(parts) + f" | peak RSS MiB {peaks}" + (f" | GPU MiB {gpu}" if gpu else "")
 
 
 LAYOUTS = {"one-process": one_process, "workers": workers}
@@ -226,6 +267,10 @@ def _parse() -> argparse.Namespace:
                         help="seconds per run, the frames over and over (600: the 10-minute soak); default: each "
                              "frame once")
     parser.add_argument("--max-frames", type=int, default=256, help="frames read from the source (kept in memory)")
+    parser.add_argument("--prepare-on", choices=["gpu", "cpu"], default=None,
+                        help="where numpy frames are prepared when a model runs on a GPU (default: trtbuild's)")
+    parser.add_argument("--lookahead", type=int, default=2,
+                        help="Model.stream's frames prepared ahead in threads (0: no threads)")
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads per Model (default: all cores in one process, half in each worker)")
     parser.add_argument("--json", type=Path, default=None, help="write the runs as JSON here")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import YOLO_WEIGHTS
+from conftest import DEPTH_SEEDED, YOLO_WEIGHTS
 from trtbuild import api
 from trtbuild.pipeline import BuildOptions
 from trtbuild.recipe import Overrides
@@ -17,3 +17,12 @@ def yolo_engines(tmp_path_factory):
     api.build("yolo12n", Overrides(weights=YOLO_WEIGHTS), BuildOptions("precision", out_root=root / "engines"),
               cache_dir=root / "cache")
     return root / "engines" / "yolo12n"
+
+
+@pytest.fixture(scope="session")
+def depth_engines(tmp_path_factory):
+    """engines/depth/ through simplify at 392x392 (the seeded checkpoint): the FP32 ONNX candidate."""
+    root = tmp_path_factory.mktemp("runtime_depth")
+    api.build("depth", Overrides(weights=DEPTH_SEEDED, sets=["inputs[0].shape=[1,3,392,392]"]),
+              BuildOptions("simplify", out_root=root / "engines"), cache_dir=root / "cache")
+    return root / "engines" / "depth"

@@ -174,7 +174,8 @@ class TaskAccuracy(ABC):
 
 
 def resize_tensor(frame, size_hw: tuple[int, int], interpolation: str):
-    """(H, W, 3) uint8 tensor -> (h, w, 3) float32 tensor of 0..255 values, rounded and clamped as cv2 does for uint8."""
+    """(H, W, 3) uint8 tensor -> (h, w, 3) float32 tensor of 0..255 values, rounded and clamped as cv2 does for
+    uint8."""
     import torch.nn.functional as F
 
     mode = {"linear": "bilinear", "cubic": "bicubic"}[interpolation]
