@@ -97,10 +97,16 @@ def install(site: Path) -> None:
     """This module and its dist-info in `site`, as `pip install --target site` would lay them out."""
     site.mkdir(parents=True, exist_ok=True)
     shutil.copy(__file__, site / f"{MODULE}.py")
-    info = site / f"{DISTRIBUTION.replace('-', '_')}-{__version__}.dist-info"
-    info.mkdir(exist_ok=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {DISTRIBUTION}\nVersion: {__version__}\n")
-    (info / "RECORD").write_text(f"{MODULE}.py,,\n{info.name}/METADATA,,\n{info.name}/RECORD,,\n")
+    write_distribution(site, DISTRIBUTION, __version__, [f"{MODULE}.py"])
+
+
+def write_distribution(site: Path, distribution: str, version: str, files: list[str]) -> None:
+    """The dist-info pip writes for an installed distribution (METADATA, and RECORD listing `files`)."""
+    info = site / f"{distribution.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n")
+    (info / "RECORD").write_text("".join(f"{path},,\n" for path in [*files, f"{info.name}/METADATA",
+                                                                     f"{info.name}/RECORD"]))
 
 
 def _device_identity() -> str:
@@ -134,8 +140,8 @@ class Runtime:
 
 class ICudaEngine:
     def __init__(self, description: dict, logger):
-        self.description = description
-        self.logger = logger
+        self._description = description
+        self._logger = logger
         self.device = torch.cuda.current_device() if torch.cuda.is_available() else None  # weights load here
         self._inputs = {t["name"]: t for t in description["inputs"]}
         self._outputs = {t["name"]: t for t in description["outputs"]}
@@ -155,16 +161,16 @@ class ICudaEngine:
         return DataType[{**self._inputs, **self._outputs}[name]["dtype"]]
 
     def get_tensor_shape(self, name: str) -> Dims:
-        return Dims(self.description["inputs"][0]["shape"])  # the output has the input's shape
+        return Dims(self._description["inputs"][0]["shape"])  # the output has the input's shape
 
     def create_runtime_config(self):
         return IRuntimeConfig()
 
     def create_execution_context(self, runtime_config=None):
         try:  # activation memory, on the current device as TensorRT allocates it
-            memory = torch.empty(self.description["device_memory"], dtype=torch.uint8, device="cuda")
+            memory = torch.empty(self._description["device_memory"], dtype=torch.uint8, device="cuda")
         except torch.cuda.OutOfMemoryError as exc:
-            self.logger.log(ILogger.ERROR, "IExecutionContext::createExecutionContext: Error Code 1: Cuda Runtime "
+            self._logger.log(ILogger.ERROR, "IExecutionContext::createExecutionContext: Error Code 1: Cuda Runtime "
                                            f"(out of memory: {str(exc).splitlines()[0]})")
             return None
         return IExecutionContext(self, runtime_config, memory)
@@ -225,10 +231,11 @@ class IExecutionContext:
         self._device_memory = device_memory
         self._shapes: dict[str, tuple] = {}
         self._addresses: dict[str, int] = {}
+        self._views: dict[tuple, tuple] = {}  # per shapes and addresses: the bound memory as torch tensors
         self._graphs: dict[tuple, torch.cuda.CUDAGraph] = {}  # library capture: per shapes and addresses
 
     def _error(self, message: str) -> bool:
-        self.engine.logger.log(ILogger.ERROR, message)
+        self.engine._logger.log(ILogger.ERROR, message)
         return False
 
     def set_input_shape(self, name: str, shape) -> bool:
@@ -245,7 +252,7 @@ class IExecutionContext:
         return True
 
     def get_tensor_shape(self, name: str) -> Dims:
-        first = self.engine.description["inputs"][0]
+        first = self.engine._description["inputs"][0]
         return Dims(self._shapes.get(first["name"], first["shape"]))
 
     def set_tensor_address(self, name: str, memory: int) -> bool:
@@ -263,16 +270,20 @@ class IExecutionContext:
         if unset:
             return self._error(f"IExecutionContext::enqueueV3: Error Code 3: API Usage Error (shape or address of "
                                f"{unset[0]} not set)")
-        dtype = self.engine.description["inputs"][0]["dtype"]
-        if dtype not in _MEMORY or self.engine.description["outputs"][0]["dtype"] != dtype:
+        dtype = self.engine._description["inputs"][0]["dtype"]
+        if dtype not in _MEMORY or self.engine._description["outputs"][0]["dtype"] != dtype:
             return self._error(f"IExecutionContext::enqueueV3: Error Code 9: API Usage Error (no kernel for {dtype})")
         stream = torch.cuda.ExternalStream(stream_handle)
         try:
             self._compile()
+            key = (tuple(sorted(self._shapes.items())), tuple(sorted(self._addresses.items())))
+            if key not in self._views:  # wrapped before any capture: wrapping asks CUDA which device owns the memory
+                self._views[key] = (self._view(self.engine._description["inputs"][0]["name"]),
+                                    self._view(self.engine._description["outputs"][0]["name"]))
             if self._config is not None and self._config.cuda_graph_strategy == CudaGraphStrategy.WHOLE_GRAPH_CAPTURE:
-                self._replay_library_graph(stream)
+                self._replay_library_graph(stream, key)
             else:
-                self._enqueue(stream)
+                self._enqueue(stream, *self._views[key])
         except RuntimeError as exc:  # CUDA refused (e.g. a host wait inside someone's graph capture)
             return self._error(f"IExecutionContext::enqueueV3: Error Code 1: Cuda Runtime ({str(exc).splitlines()[0]})")
         return True
@@ -282,8 +293,8 @@ class IExecutionContext:
         cache = self._config.get_runtime_cache() if self._config is not None else None
         if cache is None:
             return
-        kernel = f"relu({self.engine.description['scale']}x+{self.engine.description['bias']}) " \
-                 f"{self.engine.description['inputs'][0]['dtype']} {sorted(self._shapes.items())}"
+        kernel = f"relu({self.engine._description['scale']}x+{self.engine._description['bias']}) " \
+                 f"{self.engine._description['inputs'][0]['dtype']} {sorted(self._shapes.items())}"
         if kernel not in cache.kernels:
             cache.kernels.add(kernel)
             cache.compiled += 1
@@ -294,23 +305,20 @@ class IExecutionContext:
         array = _DeviceArray(self._addresses[name], tuple(self.get_tensor_shape(name)), typestr)
         return torch.as_tensor(array, device=torch.device("cuda", torch.cuda.current_device())).view(dtype)
 
-    def _enqueue(self, stream) -> None:
+    def _enqueue(self, stream, x: torch.Tensor, y: torch.Tensor) -> None:
         """The engine's maths on `stream`, in place: nothing allocated, as TensorRT's kernels allocate nothing."""
-        description = self.engine.description
-        x = self._view(description["inputs"][0]["name"])
-        y = self._view(description["outputs"][0]["name"])
+        description = self.engine._description
         with torch.cuda.stream(stream):
             torch.mul(x, description["scale"], out=y)
             y.add_(description["bias"]).relu_()
             if description["host_sync"]:
                 stream.synchronize()
 
-    def _replay_library_graph(self, stream) -> None:
-        key = (tuple(sorted(self._shapes.items())), tuple(sorted(self._addresses.items())))
+    def _replay_library_graph(self, stream, key: tuple) -> None:
         if key not in self._graphs:
             graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(graph, stream=stream, capture_error_mode="thread_local"):
-                self._enqueue(stream)
+                self._enqueue(stream, *self._views[key])
             self._graphs[key] = graph
         with torch.cuda.stream(stream):
             self._graphs[key].replay()

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+import trtbuild.runners.runtime_cache as runtime_cache_module
 import trtbuild.runners.tensorrt_runner as runner_module
 import trtbuild.tensorrt.python_builder as builder_module
 
-ADAPTERS = [Path(builder_module.__file__), Path(runner_module.__file__)]
+ADAPTERS = [Path(builder_module.__file__), Path(runner_module.__file__), Path(runtime_cache_module.__file__)]
 # variable (or self.attribute) name in the adapters -> the TensorRT class it holds
 HOLDS = {"builder": "Builder", "network": "INetworkDefinition", "parser": "OnnxParser", "config": "IBuilderConfig",
          "profile": "IOptimizationProfile", "merged": "ITimingCache", "runtime": "Runtime", "engine": "ICudaEngine",

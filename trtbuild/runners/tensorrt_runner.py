@@ -85,7 +85,7 @@ class TensorRTRunner(Runner):
         self.notes: list[str] = []
         self.device = self.engine = self.context = self.stream = None
         self.runtime_config = self.runtime_cache = None  # flavors with a runtime cache; live as long as the context
-        self._runtime = self._logger = None
+        self.runtime = self._logger = None
         self._io: dict[str, tuple[bool, object]] = {}  # name -> (is_input, torch dtype)
         self._bound: dict[tuple, _Bound] = {}  # input shapes -> their static buffers and graph
         self._current: _Bound | None = None  # what the context's shapes and addresses are set to
@@ -113,12 +113,12 @@ class TensorRTRunner(Runner):
             self.device, self.stream = device, torch.cuda.Stream(device)
             self._caller_ready, self._runner_done = torch.cuda.Event(), torch.cuda.Event()
             self._logger = make_logger(trt, _LOG.info)  # keeps the library's errors for the messages below
-            self._runtime = trt.Runtime(self._logger)
+            self.runtime = trt.Runtime(self._logger)
             if self.sidecar.version_compatible:
-                self._runtime.engine_host_code_allowed = True  # off for every other engine
+                self.runtime.engine_host_code_allowed = True  # off for every other engine
                 self.notes.append("host code allowed: a version-compatible engine carries the lean runtime it runs")
             errors = len(self._logger.errors)
-            self.engine = self._runtime.deserialize_cuda_engine(data)
+            self.engine = self.runtime.deserialize_cuda_engine(data)
             if self.engine is None:
                 raise StageFailed(f"engine: {self.engine_path.name} did not deserialize: {self._library_error(errors)}")
             self._io = self._read_io(trt, torch)
@@ -147,13 +147,9 @@ class TensorRTRunner(Runner):
         return io
 
     def _create_context(self, trt, data: bytes, gpu_name: str, compute_capability: str):
-        if self.flavor.runtime_cache:
-            runtime_config = self._runtime_config(trt, data, gpu_name, compute_capability)
-            errors = len(self._logger.errors)
-            context = self.engine.create_execution_context(runtime_config)
-        else:
-            errors = len(self._logger.errors)
-            context = self.engine.create_execution_context()
+        config = (self._runtime_config(trt, data, gpu_name, compute_capability),) if self.flavor.runtime_cache else ()
+        errors = len(self._logger.errors)
+        context = self.engine.create_execution_context(*config)
         if context is None:  # out of device memory, or kernels that failed to compile
             raise StageFailed(f"engine: {self.engine_path.name}: no execution context could be created: "
                               f"{self._library_error(errors)}")
@@ -191,7 +187,7 @@ class TensorRTRunner(Runner):
         if self._save_cache is not None:
             self._note(self._save_cache())  # a finalizer runs once: this save replaces the one at exit
         self._bound, self._current = {}, None
-        self.context = self.runtime_config = self.runtime_cache = self.engine = self._runtime = None
+        self.context = self.runtime_config = self.runtime_cache = self.engine = self.runtime = None
         self.stream = self._save_cache = self._cache_file = None
 
     def inputs(self) -> list[TensorInfo]:
@@ -248,7 +244,7 @@ class TensorRTRunner(Runner):
             for name, static in bound.inputs.items():
                 frame = feed[name]
                 static.copy_(frame, non_blocking=True)  # casts to the engine's dtype on the way
-                if frame.is_cuda:
+                if frame.device == self.device:
                     frame.record_stream(self.stream)  # freed by the caller now, its memory still waits for this copy
             self._run(bound)
         self._runner_done.record(self.stream)
