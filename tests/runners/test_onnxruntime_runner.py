@@ -8,11 +8,16 @@ import time
 from pathlib import Path
 
 import numpy as np
+import onnx
+import onnxruntime as ort
 import pytest
+import torch
+from onnx import TensorProto, helper
 
 from conftest import ASSETS, DEPTH_SEEDED, REPO, YOLO_WEIGHTS
 from trtbuild import api
 from trtbuild.data import read_images
+from trtbuild.errors import UsageError
 from trtbuild.feeds import feeds_for
 from trtbuild.metrics.parity import compare_outputs
 from trtbuild.pipeline import BuildOptions
@@ -107,9 +112,6 @@ TOLERANCE = {"float16": 4e-3, "int64": 1, "float32": 1e-6}  # fp16: one ulp at [
 
 
 def _save(path: Path, nodes: list, inputs: list, outputs: list, initializers: list = ()) -> Path:
-    import onnx
-    from onnx import helper
-
     model = helper.make_model(helper.make_graph(nodes, path.stem, inputs, outputs, initializer=list(initializers)),
                               opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
@@ -120,12 +122,11 @@ def _save(path: Path, nodes: list, inputs: list, outputs: list, initializers: li
 
 def _tiny(path: Path, input_type: str = "float32", hw: tuple = (8, 8)) -> Path:
     """An `input_type` input (a float16 one is cast to float first); axes named in `hw` are symbolic."""
-    from onnx import TensorProto, helper
-
     first = ([helper.make_node("Cast", ["images"], ["x"], to=TensorProto.FLOAT)] if input_type == "float16"
              else [helper.make_node("Identity", ["images"], ["x"])])
     nodes = [*first, helper.make_node("Mul", ["x", "two"], ["m"]), helper.make_node("Add", ["m", "one"], ["a"]),
-             helper.make_node("Relu", ["a"], ["r"]), helper.make_node("Cast", ["r"], ["scores"], to=TensorProto.FLOAT16),
+             helper.make_node("Relu", ["a"], ["r"]),
+             helper.make_node("Cast", ["r"], ["scores"], to=TensorProto.FLOAT16),
              helper.make_node("Cast", ["r"], ["counts"], to=TensorProto.INT64)]
     shape = ["batch", 3, *hw]
     elem = TensorProto.FLOAT16 if input_type == "float16" else TensorProto.FLOAT
@@ -157,8 +158,6 @@ def _assert_close(found: dict, expected: dict[str, np.ndarray]) -> None:
 
 
 def test_cpu_tensors_are_bound_once_per_shape_with_the_sessions_dtypes(tiny):
-    import torch
-
     rng = np.random.default_rng(0)
     pointers = []
     with OnnxRuntimeRunner(tiny) as runner:
@@ -175,8 +174,6 @@ def test_cpu_tensors_are_bound_once_per_shape_with_the_sessions_dtypes(tiny):
 
 
 def test_a_floating_point_feed_is_converted_to_the_models_dtype(tmp_path):
-    import torch
-
     x = np.random.default_rng(1).random((2, 3, 8, 8))  # float64
     for input_type in ("float32", "float16"):
         model = _tiny(tmp_path / f"{input_type}.onnx", input_type)
@@ -191,20 +188,12 @@ def test_a_floating_point_feed_is_converted_to_the_models_dtype(tmp_path):
     ({"image": ((2, 3, 8, 8), "float32")}, r"the feed has inputs \['image'\], tiny.onnx takes \['images'\]"),
 ])
 def test_a_feed_the_model_cannot_take_is_refused_in_one_line(tiny, feed, message):
-    import torch
-
-    from trtbuild.errors import UsageError
-
     tensors = {name: torch.zeros(shape, dtype=getattr(torch, dtype)) for name, (shape, dtype) in feed.items()}
     with OnnxRuntimeRunner(tiny) as runner, pytest.raises(UsageError, match=message):
         runner.infer_device(tensors)
 
 
 def test_static_buffers_need_outputs_fixed_but_for_the_batch_axis(tmp_path):
-    import torch
-
-    from trtbuild.errors import UsageError
-
     model = _tiny(tmp_path / "any_size.onnx", hw=("height", "width"))
     with OnnxRuntimeRunner(model) as runner:
         with pytest.raises(UsageError, match=r"output scores of any_size.onnx has shape \['batch', 3, 'height'"):
@@ -213,11 +202,6 @@ def test_static_buffers_need_outputs_fixed_but_for_the_batch_axis(tmp_path):
 
 
 def test_an_output_type_the_buffers_cannot_carry_is_named(tmp_path):
-    import torch
-    from onnx import TensorProto, helper
-
-    from trtbuild.errors import UsageError
-
     model = _save(tmp_path / "bf16.onnx", [helper.make_node("Cast", ["images"], ["y"], to=TensorProto.BFLOAT16)],
                   [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 4])],
                   [helper.make_tensor_value_info("y", TensorProto.BFLOAT16, [1, 4])])
@@ -252,8 +236,6 @@ def _cuda_runner(model: Path, cuda_graph: bool) -> OnnxRuntimeRunner:
 @pytest.mark.parametrize("input_type", ["float32", "float16"])
 @pytest.mark.parametrize("cuda_graph", [False, True])
 def test_host_and_device_frames_match_session_run_at_every_batch(tmp_path, cuda_graph, input_type):
-    import torch
-
     model = _tiny(tmp_path / "tiny.onnx", input_type)
     rng = np.random.default_rng(3)
     with _cuda_runner(model, cuda_graph) as runner:
@@ -273,8 +255,6 @@ def test_host_and_device_frames_match_session_run_at_every_batch(tmp_path, cuda_
 
 def _sleep_cycles(seconds: float) -> int:
     """torch.cuda._sleep cycles that keep this GPU busy for about `seconds`."""
-    import torch
-
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     start.record()
     torch.cuda._sleep(10_000_000)
@@ -288,8 +268,6 @@ def _sleep_cycles(seconds: float) -> int:
 def test_the_runner_waits_for_a_delayed_caller_stream_on_the_device(tiny, cuda_graph):
     """The caller writes the frame only after a long kernel on its own stream: a runner that does not make its
     stream (ONNX Runtime's too) wait for the caller's reads the frame before it is written."""
-    import torch
-
     x = np.random.default_rng(4).random((4, 3, 8, 8), dtype=np.float32)
     expected = _reference(tiny, x)
     cycles = _sleep_cycles(0.3)
@@ -318,8 +296,6 @@ def test_the_runner_waits_for_a_delayed_caller_stream_on_the_device(tiny, cuda_g
 @pytest.mark.parametrize("cuda_graph", [False, True])
 def test_frames_allocate_no_cuda_memory_once_their_shape_is_bound(tiny, cuda_graph):
     """torch's caching allocator counts every allocation request; ONNX Runtime's own arena is apart from it."""
-    import torch
-
     x = np.random.default_rng(5).random((2, 3, 8, 8), dtype=np.float32)
     with _cuda_runner(tiny, cuda_graph) as runner:
         frame = torch.from_numpy(x).cuda()
@@ -339,9 +315,6 @@ def test_frames_allocate_no_cuda_memory_once_their_shape_is_bound(tiny, cuda_gra
 def test_each_bound_shape_replays_its_own_graph(tiny):
     """A replay writes the buffers bound when its graph was captured, whatever a run binds: a probe binding run under
     a shape's graph id stays untouched, the same binding run without a graph (-1) is written."""
-    import onnxruntime as ort
-    import torch
-
     rng = np.random.default_rng(6)
     with _cuda_runner(tiny, cuda_graph=True) as runner:
         for batch in (1, 4, 2):
@@ -370,8 +343,6 @@ def test_each_bound_shape_replays_its_own_graph(tiny):
 @pytest.mark.gpu
 def test_a_graph_onnx_runtime_cannot_capture_leaves_plain_io_binding(tmp_path):
     """NonZero copies its count to the host to size its output: not capturable. The runner says so and goes on."""
-    from onnx import TensorProto, helper
-
     model = _save(tmp_path / "nonzero.onnx",
                   [helper.make_node("NonZero", ["images"], ["where"]),
                    helper.make_node("Cast", ["where"], ["w"], to=TensorProto.FLOAT),

@@ -84,8 +84,8 @@ class OnnxRuntimeRunner(Runner):
         self.session = None
         self.stream = None  # RunnerStream while the session runs on the CUDA provider
         self._model = self._options = None
-        self._input_args: list = []
-        self._output_args: list = []
+        self._inputs: list[TensorInfo] = []  # the session's I/O as plain data (its NodeArgs would keep it alive)
+        self._outputs: list[TensorInfo] = []
         self._bound: dict[tuple, BoundShape] = {}
 
     def activate(self) -> None:
@@ -114,7 +114,8 @@ class OnnxRuntimeRunner(Runner):
                 raise RuntimeError(f"onnxruntime: CUDA graphs need {CUDA_EP}, the session got "
                                    f"{self.session.get_providers()}")
             self.stream = None  # the CUDA provider was not given: host arrays straight in, as on the CPU
-        self._input_args, self._output_args = self.session.get_inputs(), self.session.get_outputs()
+        self._inputs, self._outputs = ([TensorInfo(a.name, tuple(a.shape), a.type) for a in args]
+                                       for args in (self.session.get_inputs(), self.session.get_outputs()))
 
     def deactivate(self) -> None:
         if self.stream is not None:  # nothing in flight reads the buffers when they go, the caller's reads included
@@ -124,11 +125,11 @@ class OnnxRuntimeRunner(Runner):
         self.session, self.stream, self._bound = None, None, {}
 
     def inputs(self) -> list[TensorInfo]:
-        return [TensorInfo(i.name, tuple(i.shape), i.type) for i in self._input_args]
+        return list(self._inputs)
 
     def infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if self.stream is None:
-            names = [o.name for o in self._output_args]
+            names = [o.name for o in self._outputs]
             return dict(zip(names, self.session.run(names, feed)))
         bound = self._bound_for(feed)
         with self.stream.ordered():
@@ -211,21 +212,22 @@ class OnnxRuntimeRunner(Runner):
         """The static buffers for this feed's shapes (numpy arrays or torch tensors), bound on first use; the feed
         is checked against the model's inputs on every call (names, ranks, fixed axes, dtypes)."""
         self._check(feed)
-        key = tuple(tuple(feed[arg.name].shape) for arg in self._input_args)
+        key = tuple(tuple(feed[info.name].shape) for info in self._inputs)
         if key not in self._bound:
-            self._bound[key] = self._bind(dict(zip((arg.name for arg in self._input_args), key)))
+            self._bound[key] = self._bind(dict(zip((info.name for info in self._inputs), key)))
         return self._bound[key]
 
     def _check(self, feed: dict) -> None:
         model = self.model_path.name
-        expected = {arg.name: arg for arg in self._input_args}
+        expected = {info.name: info for info in self._inputs}
         if set(feed) != set(expected):
             raise UsageError(f"onnxruntime: the feed has inputs {sorted(feed)}, {model} takes {sorted(expected)}")
         for name, value in feed.items():
-            arg, shape = expected[name], tuple(value.shape)
-            if len(shape) != len(arg.shape) or any(isinstance(d, int) and d != s for d, s in zip(arg.shape, shape)):
-                raise UsageError(f"onnxruntime: input {name} has shape {list(shape)}, {model} takes {arg.shape}")
-            have, want = str(value.dtype).removeprefix("torch."), _bindable(arg, "input")
+            info, shape = expected[name], tuple(value.shape)
+            if len(shape) != len(info.shape) or any(isinstance(d, int) and d != s for d, s in zip(info.shape, shape)):
+                raise UsageError(f"onnxruntime: input {name} has shape {list(shape)}, {model} takes "
+                                 f"{list(info.shape)}")
+            have, want = str(value.dtype).removeprefix("torch."), _bindable(info, "input")
             if have != want and not (have in FLOATS and want in FLOATS):
                 raise UsageError(f"onnxruntime: input {name} is {have}, {model} takes {want} (only a floating-point "
                                  "input is converted)")
@@ -236,10 +238,10 @@ class OnnxRuntimeRunner(Runner):
         device = self.stream.device if self.stream is not None else torch.device("cpu")
         batch = next((shape[0] for shape in shapes.values() if shape), 1)
         with self._ordered():  # CUDA buffers belong to the stream that uses them (the caching allocator's rule)
-            inputs = {arg.name: torch.zeros(shapes[arg.name], dtype=_torch_dtype(arg, "input"), device=device)
-                      for arg in self._input_args}
-            outputs = {arg.name: torch.empty(self._static_shape(arg, batch), dtype=_torch_dtype(arg, "output"),
-                                             device=device) for arg in self._output_args}
+            inputs = {info.name: torch.zeros(shapes[info.name], dtype=_torch_dtype(info, "input"), device=device)
+                      for info in self._inputs}
+            outputs = {info.name: torch.empty(self._static_shape(info, batch), dtype=_torch_dtype(info, "output"),
+                                              device=device) for info in self._outputs}
         binding = self.session.io_binding()
         where = (device.type, device.index or 0)
         for name, tensor in inputs.items():
@@ -256,11 +258,11 @@ class OnnxRuntimeRunner(Runner):
                 return self._bind(shapes)
         return bound
 
-    def _static_shape(self, arg, batch: int) -> tuple[int, ...]:
+    def _static_shape(self, info: TensorInfo, batch: int) -> tuple[int, ...]:
         """An output's shape for this batch: the session's fixed axes; a symbolic axis 0 is the input batch."""
-        shape = tuple(batch if axis == 0 and not isinstance(d, int) else d for axis, d in enumerate(arg.shape))
+        shape = tuple(batch if axis == 0 and not isinstance(d, int) else d for axis, d in enumerate(info.shape))
         if not all(isinstance(d, int) for d in shape):
-            raise UsageError(f"onnxruntime: output {arg.name} of {self.model_path.name} has shape {arg.shape}; "
+            raise UsageError(f"onnxruntime: output {info.name} of {self.model_path.name} has shape {list(info.shape)}; "
                              "static buffers need every axis but the batch (0) fixed: export with fixed shapes")
         return shape
 
@@ -322,17 +324,17 @@ def _run_options(graph_id: int | None):
     return options
 
 
-def _bindable(arg, kind: str) -> str:
-    if arg.type not in BINDABLE:
-        raise UsageError(f"onnxruntime: {kind} {arg.name} is {arg.type}, which the runner's buffers cannot carry "
+def _bindable(info: TensorInfo, kind: str) -> str:
+    if info.dtype not in BINDABLE:
+        raise UsageError(f"onnxruntime: {kind} {info.name} is {info.dtype}, which the runner's buffers cannot carry "
                          f"({', '.join(BINDABLE)} can); export the model with float32 or float16 inputs and outputs")
-    return BINDABLE[arg.type]
+    return BINDABLE[info.dtype]
 
 
-def _torch_dtype(arg, kind: str):
+def _torch_dtype(info: TensorInfo, kind: str):
     import torch
 
-    return getattr(torch, _bindable(arg, kind))
+    return getattr(torch, _bindable(info, kind))
 
 
 def _numpy_dtype(tensor) -> np.dtype:
