@@ -126,21 +126,21 @@ class Model:
                                  "block); load it again to go on")
             if isinstance(batch, np.ndarray):
                 return {name: array[:count] for name, array in self.runner.infer({self.input_name: batch}).items()}
-            if self.device is None or not batch.is_cuda:
-                return {name: tensor[:count].clone()
-                        for name, tensor in self.runner.infer_device({self.input_name: batch}).items()}
-            return self._infer_cuda(batch, count)
+            return self._infer_tensor(batch, count)
 
-    def _infer_cuda(self, batch, count: int) -> dict:
-        """The runner overwrites its outputs on the next call, which may come from a thread on another CUDA stream:
-        that stream first waits until this call's copies are made."""
-        import torch
+    def _infer_tensor(self, batch, count: int) -> dict:
+        """The runner overwrites its outputs on the next call, so they are copied; on a GPU that call may come from a
+        thread on another CUDA stream, which first waits until this call's copies are made (an event)."""
+        on_gpu = self.device is not None and batch.is_cuda
+        if on_gpu:
+            import torch
 
-        current = torch.cuda.current_stream(batch.device)
-        current.wait_event(self._outputs_read)
+            current = torch.cuda.current_stream(batch.device)
+            current.wait_event(self._outputs_read)
         found = self.runner.infer_device({self.input_name: batch})
         kept = {name: tensor[:count].clone() for name, tensor in found.items()}
-        self._outputs_read.record(current)
+        if on_gpu:
+            self._outputs_read.record(current)
         return kept
 
     def warmup(self, iterations: int = 3) -> None:
