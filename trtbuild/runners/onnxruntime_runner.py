@@ -9,7 +9,8 @@ On the CUDA execution provider the runner owns the device path (device_io.py):
 - One stream: the runner's own torch CUDA stream is ONNX Runtime's compute stream (provider option
   `user_compute_stream`; copies stay on it too, `do_copy_in_default_stream` keeps its default). `RunnerStream.ordered`
   orders it against the caller's stream on the device, and runs pass `disable_synchronize_execution_providers`, so
-  frames that are already CUDA tensors (`infer_device`) never make the host wait.
+  frames that are already CUDA tensors (`infer_device`) do not make the host wait (a graph replay may: the CUDA
+  provider of some ONNX Runtime versions synchronises its stream after each replay).
 - Static buffers per bound input shape: torch tensors for every input and output, bound once by address (IO
   binding) and reused every frame. Output shapes come from the session (a symbolic batch axis follows the input
   batch), dtypes from its I/O types. Floating-point feeds of another float dtype are converted into the buffers.
