@@ -45,15 +45,18 @@ def stream(model, frames: Iterable, decode: dict, lookahead: int = 2,
         frame = as_frame(frame)
         return frame, timed("prepare", model.prepare, [frame])
 
-    def infer_and_decode(frame, batch) -> Result:
+    def alone(frame) -> Result:
+        frame, batch = prepare(frame)
         return timed("post", model.decode, timed("infer", model.infer, batch), [frame], **decode)[0]
 
-    if lookahead == 0:
-        for frame in frames:
-            yield infer_and_decode(*prepare(frame))
+    source = iter(frames)
+    # The first frame runs alone, so a runner that captures a CUDA graph when it first sees a shape (ONNX Runtime
+    # does, in CUDA's global capture mode) does it while no other thread uses the GPU; lookahead=0: every frame.
+    for frame in islice(source, 1 if lookahead else None):
+        yield alone(frame)
+    if not lookahead:
         return
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="trtbuild-stream") as pool:
-        source = iter(frames)
         prepared: deque[Future] = deque(pool.submit(prepare, f) for f in islice(source, lookahead))
         decoding: deque[Future] = deque()
         while prepared:
