@@ -26,17 +26,18 @@ STAGES = ("prepare", "infer", "post")
 def stream(model, frames: Iterable, decode: dict, lookahead: int = 2,
            timings: dict[str, list] | None = None) -> Iterator[Result]:
     """One Result per frame, in order. `lookahead` frames are prepared ahead and up to as many decoded behind;
-    `timings`: lists under "prepare", "infer" and "post" that get each frame's milliseconds per stage (the calling
-    thread's or the worker's time: on a GPU, work enqueued by one stage and still running is timed by the next
-    stage that waits for it)."""
+    `timings`: lists under "prepare", "infer" and "post" that get each frame's milliseconds per stage; on a GPU a
+    timed stage ends when the work it enqueued is done (it synchronises the stream), so each holds its own GPU time
+    (GPU runners return before their work is done: untimed, inference would be paid for in "post")."""
     if lookahead < 0:
         raise ValueError(f"lookahead={lookahead}: 0 or more frames")
-    on_stream = _callers_stream(model)
+    on_stream, finish = _callers_stream(model, timings is not None)
 
     def timed(stage: str, work, *args, **kwargs):
         with on_stream():
             start = time.perf_counter()
             found = work(*args, **kwargs)
+            finish()
         if timings is not None:
             timings[stage].append((time.perf_counter() - start) * 1000)
         return found
@@ -70,12 +71,12 @@ def stream(model, frames: Iterable, decode: dict, lookahead: int = 2,
             yield decoding.popleft().result()[0]
 
 
-def _callers_stream(model):
-    """A context factory that makes a thread's CUDA work go to the calling thread's current stream on the model's
-    GPU (nothing to do off the GPU)."""
+def _callers_stream(model, synchronise: bool):
+    """(context factory, finish): the context makes a thread's CUDA work go to the calling thread's current stream
+    on the model's GPU; `finish` waits for that stream when `synchronise` (nothing to do off the GPU)."""
     if model.device is None:
-        return nullcontext
+        return nullcontext, lambda: None
     import torch
 
     current = torch.cuda.current_stream(model.device)
-    return lambda: torch.cuda.stream(current)
+    return (lambda: torch.cuda.stream(current)), (current.synchronize if synchronise else lambda: None)
