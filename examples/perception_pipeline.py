@@ -87,7 +87,7 @@ def frame_source(frames: list, duration: float | None):
 def one_process(runtime: str, args) -> dict:
     frames = read_frames(args)
     threads = args.threads or os.cpu_count()
-    models = {task: trtbuild.load(folder, runtime=runtime, threads=threads, prepare_on=args.prepare_on)
+    models = {task: trtbuild.load(folder, runtime=runtime, threads=threads, **_load_settings(args))
               for task, folder in _folders(args)}
     for model in models.values():
         model.warmup()
@@ -108,7 +108,7 @@ def workers(runtime: str, args) -> dict:
     frames = read_frames(args)
     spawn = multiprocessing.get_context("spawn")  # CUDA's rule: never fork a process that may use the GPU
     threads = args.threads or max(1, os.cpu_count() // 2)  # two workers share the cores
-    settings = {"runtime": runtime, "threads": threads, "prepare_on": args.prepare_on}
+    settings = {"runtime": runtime, "threads": threads, **_load_settings(args)}
     inboxes = {task: spawn.Queue() for task, _ in _folders(args)}
     outboxes = {task: spawn.Queue() for task in inboxes}
     procs = [spawn.Process(target=worker, args=(task, str(folder), settings, args.lookahead, args.duration,
@@ -236,6 +236,11 @@ def _nvml():
     return pynvml
 
 
+def _load_settings(args) -> dict:
+    """`trtbuild.load`'s choices given on the command line (None: trtbuild's defaults)."""
+    return {"prepare_on": args.prepare_on, "cuda_graph": {"on": True, "off": False, None: None}[args.cuda_graph]}
+
+
 def _folders(args) -> list[tuple[str, Path]]:
     return [("detect", args.detect), ("depth", args.depth)]
 
@@ -269,6 +274,8 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--max-frames", type=int, default=256, help="frames read from the source (kept in memory)")
     parser.add_argument("--prepare-on", choices=["gpu", "cpu"], default=None,
                         help="where numpy frames are prepared when a model runs on a GPU (default: trtbuild's)")
+    parser.add_argument("--cuda-graph", choices=["on", "off"], default=None,
+                        help="engines and ONNX Runtime on a GPU replay CUDA graphs (default: trtbuild's); never torch")
     parser.add_argument("--lookahead", type=int, default=2,
                         help="Model.stream's frames prepared ahead in threads (0: no threads)")
     parser.add_argument("--threads", type=int, default=None,

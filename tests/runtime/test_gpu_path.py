@@ -113,6 +113,22 @@ def test_stream_on_the_gpu_from_a_side_stream_gives_what_predict_gives(yolo_engi
             np.testing.assert_allclose(ours.boxes, theirs.boxes, atol=1e-3)
 
 
+def test_a_cuda_graph_gives_what_plain_runs_give(yolo_engines):
+    """The runner replays into the same output buffers every frame: each Result must be the copy of its own frame's
+    outputs, taken before the next replay overwrites them (predict, and stream with threads)."""
+    plain, graphed = (load(yolo_engines, precision="fp32", cuda_graph=flag) for flag in (False, True))
+    graphed.warmup()
+    described = graphed.runner.describe()
+    assert described["cuda_graph"] or described["cuda_graph_fallback"]
+    frames = _frames(8)
+    expected = plain.predict(frames)
+    for got in (graphed.predict(frames), list(graphed.stream(frames))):
+        for ours, theirs in zip(got, expected, strict=True):
+            assert len(ours.boxes) == len(theirs.boxes)
+            np.testing.assert_allclose(ours.boxes, theirs.boxes, atol=1e-2)
+            np.testing.assert_allclose(ours.outputs["output0"], theirs.outputs["output0"], atol=1e-2)
+
+
 def test_the_upload_buffer_is_reused_only_after_its_copy_is_done():
     upload = Upload(torch.device("cuda", 0))
     first, second = (np.full((480, 640, 3), value, np.uint8) for value in (1, 2))

@@ -188,9 +188,11 @@ def test_a_bad_device_is_one_line(tmp_path, device, message):
     assert "\n" not in str(raised.value)
 
 
-def test_a_bad_prepare_on_is_one_line(tmp_path):
+def test_a_bad_prepare_on_or_cuda_graph_is_one_line(tmp_path):
     with pytest.raises(UsageError, match=r"prepare_on='GPU': one of 'gpu', 'cpu' .* or None for the measured default"):
         load(tmp_path / "never-read", prepare_on="GPU")
+    with pytest.raises(UsageError, match=r"cuda_graph='yes': True, False, or None for the measured default"):
+        load(tmp_path / "never-read", cuda_graph="yes")
 
 
 def test_frames_are_prepared_on_the_cpu_when_the_model_runs_there(yolo_engines):

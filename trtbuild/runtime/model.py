@@ -32,6 +32,10 @@ PREPARE_PLACES = ("gpu", "cpu")
 # the uint8 frame and prepares it with torch there, "cpu" prepares it with OpenCV and uploads the float32 input.
 # benchmarks/runtime_overhead.py times both on a GPU host: this default follows what it measures.
 PREPARE_ON = "gpu"
+# Whether an engine or ONNX Runtime's CUDA provider replays one CUDA graph per input shape (load's cuda_graph=None);
+# the runner falls back to plain runs, and says why in describe(), where it cannot capture. Eager PyTorch
+# (runtime="torch") never gets one: it is the baseline. benchmarks/onnxruntime_binding.py measures both.
+CUDA_GRAPH = False
 
 
 class Model:
@@ -174,20 +178,22 @@ class Model:
 
 def load(path, runtime: str = "auto", precision: str | None = None, engine: str | None = None,
          threads: int | None = None, device: int | str | None = None, prepare_on: str | None = None,
-         **options) -> Model:
+         cuda_graph: bool | None = None, **options) -> Model:
     """An `engines/<recipe>/` folder (or one engine/ONNX file in it) -> a ready Model.
 
     runtime: auto | engine | onnxruntime | torch; precision: fp32 | fp16 | bf16 | int8 (default: the newest
     build's); engine: one candidate's file name; threads: CPU threads for ONNX Runtime/PyTorch (None: all cores);
     device: the GPU every runtime uses, an index or "cuda:N" (None: the first GPU, when there is one);
     prepare_on: "gpu" | "cpu", where numpy frames are resized and normalised when the model runs on a GPU (None:
-    PREPARE_ON, the faster one measured); options: the task's post-processing defaults (detection: conf, iou,
-    max_det, classes, agnostic)."""
+    PREPARE_ON, the faster one measured); cuda_graph: engines and ONNX Runtime on a GPU replay a CUDA graph (None:
+    CUDA_GRAPH); options: the task's post-processing defaults (detection: conf, iou, max_det, classes, agnostic)."""
     _refuse_bad_fork()
     gpu = gpu_index(device)
     if prepare_on not in (None, *PREPARE_PLACES):
         raise UsageError(f"prepare_on={prepare_on!r}: one of {', '.join(map(repr, PREPARE_PLACES))} (where numpy "
                          "frames are prepared when the model runs on a GPU), or None for the measured default")
+    if cuda_graph not in (None, True, False):
+        raise UsageError(f"cuda_graph={cuda_graph!r}: True, False, or None for the measured default")
     path = Path(path)
     if path.is_file():  # one candidate: its folder's engine set, that file forced
         path, engine = path.parent, engine or path.name
@@ -196,7 +202,7 @@ def load(path, runtime: str = "auto", precision: str | None = None, engine: str 
     passed_over = list(chosen.passed_over)
     for option in chosen.options:
         try:
-            runner = _activate(engines, option, threads, gpu)
+            runner = _activate(engines, option, threads, gpu, CUDA_GRAPH if cuda_graph is None else cuda_graph)
         except TrtbuildError as exc:
             if engine is not None or option is chosen.options[-1]:
                 raise UsageError(f"{option.describe()}: {exc}") from None
@@ -225,13 +231,13 @@ def gpu_index(device) -> int | None:
     return index
 
 
-def _activate(engines: EngineSet, option: Option, threads: int | None, gpu: int | None):
+def _activate(engines: EngineSet, option: Option, threads: int | None, gpu: int | None, cuda_graph: bool):
     """The option's runner, activated; a file that changed since the build is refused (the runner checks the bytes it
     loads against engines.json's sha256)."""
     path = engines.path(option.candidate) if option.candidate else None  # None: torch, the recipe's checkpoint
     if path is not None and not path.is_file():
         raise UsageError(f"{path} is listed in engines.json but missing; rebuild with `trtbuild build`")
-    runner = _runner(engines, option, threads, gpu or 0)
+    runner = _runner(engines, option, threads, gpu or 0, cuda_graph)
     try:
         runner.activate()
     except ChangedModelFile:
@@ -244,17 +250,18 @@ def _activate(engines: EngineSet, option: Option, threads: int | None, gpu: int 
     return runner
 
 
-def _runner(engines: EngineSet, option: Option, threads: int | None, gpu: int):
+def _runner(engines: EngineSet, option: Option, threads: int | None, gpu: int, cuda_graph: bool):
     if option.runtime == "engine":
         from trtbuild.runners.tensorrt_runner import TensorRTRunner
 
-        return TensorRTRunner(engines.path(option.candidate), device=gpu, sha256=option.candidate.sha256)
+        return TensorRTRunner(engines.path(option.candidate), device=gpu, cuda_graph=cuda_graph,
+                              sha256=option.candidate.sha256)
     if option.runtime == "onnxruntime":
-        from trtbuild.runners.onnxruntime_runner import OnnxRuntimeRunner, session_providers
+        from trtbuild.runners.onnxruntime_runner import CUDA_EP, OnnxRuntimeRunner, session_providers
 
         return OnnxRuntimeRunner(engines.path(option.candidate), session_providers(option.provider), threads=threads,
-                                 device_id=gpu, simulated_qdq=option.candidate.precision == "int8",
-                                 sha256=option.candidate.sha256)
+                                 cuda_graph=cuda_graph and option.provider == CUDA_EP, device_id=gpu,
+                                 simulated_qdq=option.candidate.precision == "int8", sha256=option.candidate.sha256)
     import torch
 
     from trtbuild.runners.factory import torch_runner
