@@ -53,7 +53,6 @@ def main() -> None:
 
 
 def measure(folder: Path, frames: list, args) -> dict:
-    import numpy as np
 
     import trtbuild
 
@@ -64,7 +63,7 @@ def measure(folder: Path, frames: list, args) -> dict:
         found.update(runtime=model.runtime, why=model.why, device=str(model.device))
         paths = {}
         if place == "cpu":
-            paths["host"] = (lambda frame: np.stack([model.task.prepare(frame)]), model.infer,
+            paths["host"] = (lambda frame: model.task.prepare(frame)[None], model.infer,
                              lambda outputs, frame: model.task.results(outputs, [frame]))
         if model.device is not None:
             paths[place] = (lambda frame: model.prepare([frame]), model.infer,
