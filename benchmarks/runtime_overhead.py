@@ -53,7 +53,6 @@ def main() -> None:
 
 
 def measure(folder: Path, frames: list, args) -> dict:
-
     import trtbuild
 
     found: dict = {"threads": args.threads, "frames": len(frames), "passes": args.passes, "paths": {}}
