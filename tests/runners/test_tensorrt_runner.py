@@ -201,7 +201,7 @@ def test_outputs_are_ready_on_the_callers_stream(standin_engine, flavor, cuda_gr
         a, b = torch.randn(2, 3, 8, 8, device="cuda"), torch.randn(2, 3, 8, 8, device="cuda")
         runner.infer_device({"images": a})
         torch.cuda.synchronize()
-        with torch.cuda.stream(runner.stream):
+        with torch.cuda.stream(runner.stream.stream):
             torch.cuda._sleep(SLEEP_CYCLES)
         result = runner.infer_device({"images": b})["output0"].clone()  # on the default stream
         torch.cuda.synchronize()
@@ -367,7 +367,7 @@ def test_deactivate_waits_for_queued_work(standin_engine):
     frame = torch.ones(2, 3, 8, 8, device="cuda")
     runner.infer_device({"images": frame})
     torch.cuda.synchronize()
-    stream = runner.stream
+    stream = runner.stream.stream
     with torch.cuda.stream(caller):
         torch.cuda._sleep(SLEEP_CYCLES)
         runner.infer_device({"images": frame})  # queued behind the caller's sleep

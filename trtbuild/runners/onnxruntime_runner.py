@@ -39,7 +39,7 @@ import numpy as np
 
 from trtbuild.errors import StageUnavailable, UsageError
 from trtbuild.runners.base import Runner, TensorInfo, read_model
-from trtbuild.runners.device_io import RunnerStream, copy_from_host, pinned_like, to_pinned_host
+from trtbuild.runners.device_io import RunnerStream, copy_frames, copy_from_host, hand_over
 
 CUDA_EP = "CUDAExecutionProvider"
 CPU_EP = "CPUExecutionProvider"
@@ -134,11 +134,9 @@ class OnnxRuntimeRunner(Runner):
             return dict(zip(names, self.session.run(names, feed)))
         bound = self._bound_for(feed)
         with self.stream.ordered():
-            self._load_host_arrays(bound, feed)
+            copy_from_host(bound.inputs, feed, bound.staging)
             self._run(bound)
-            found = to_pinned_host(bound.outputs)
-        self.stream.synchronize()
-        return {name: tensor.numpy() for name, tensor in found.items()}
+            return self.stream.to_host(bound.outputs)
 
     def infer_device(self, feed: dict) -> dict:
         """torch tensors in (any device; a floating-point dtype is converted to the model's), the runner's static
@@ -146,11 +144,9 @@ class OnnxRuntimeRunner(Runner):
         synchronisation. The next call overwrites them: a caller that keeps them clones them first."""
         bound = self._bound_for(feed)
         with self._ordered():
-            for name, tensor in feed.items():
-                target = bound.inputs[name]
-                target.copy_(tensor, non_blocking=tensor.is_cuda and target.is_cuda)
+            copy_frames(bound.inputs, feed)
             self._run(bound)
-        return dict(bound.outputs)
+        return hand_over(bound.outputs)
 
     def on_gpu(self) -> bool:
         return self.session is not None and self.session.get_providers()[0] == CUDA_EP
@@ -160,7 +156,7 @@ class OnnxRuntimeRunner(Runner):
             return feed
         bound = self._bound_for(feed)
         with self.stream.ordered():
-            self._load_host_arrays(bound, feed)
+            copy_from_host(bound.inputs, feed, bound.staging)
         return bound
 
     def timed_step(self, staged: object) -> None:
@@ -272,12 +268,6 @@ class OnnxRuntimeRunner(Runner):
             self.session.run_with_iobinding(bound.binding, _run_options(NO_GRAPH))
             for _ in range(GRAPH_ID_RUNS):
                 self._run(bound)
-
-    def _load_host_arrays(self, bound: BoundShape, feed: dict[str, np.ndarray]) -> None:
-        for name, array in feed.items():
-            if name not in bound.staging:
-                bound.staging[name] = pinned_like(bound.inputs[name])
-            copy_from_host(bound.inputs[name], array, bound.staging[name])
 
     def _run(self, bound: BoundShape) -> None:
         self.session.run_with_iobinding(bound.binding, bound.run_options)

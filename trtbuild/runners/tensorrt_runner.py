@@ -5,8 +5,7 @@ the device memory: no cuda-python dependency).
 Per frame nothing is allocated and nothing pageable is copied: each bound set of input shapes gets static device
 buffers for every input and output, pinned host staging for numpy feeds, and with `cuda_graph` one CUDA graph over
 those addresses (captured by torch for full TensorRT, by the library itself where the flavor has built-in graphs).
-The runner's stream waits for the caller's current stream before it reads a frame, and the caller's stream waits for
-the runner's before it reads the outputs. Flavors that compile kernels at load time keep them in a runtime cache file
+The stream ordering against the caller's and the host transfers are device_io.py's, as for ONNX Runtime. Flavors that compile kernels at load time keep them in a runtime cache file
 (runtime_cache.py), saved after the first inference of each shape, at `deactivate` and at exit.
 
 Nothing touches CUDA or imports a TensorRT library before `activate()`, so worker processes may create it freely."""
@@ -16,15 +15,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trtbuild.errors import StageFailed, StageUnavailable
 from trtbuild.runners.base import DEVICE_RESIDENT, Runner, TensorInfo, read_model
+from trtbuild.runners.device_io import RunnerStream, copy_frames, copy_from_host, hand_over
 from trtbuild.runners.runtime_cache import RuntimeCacheFile
 from trtbuild.tensorrt.compat import check_compat, incompatible_message
-from trtbuild.tensorrt.dtypes import NOT_IN_NUMPY, dtype_name, uncarried_reason
+from trtbuild.tensorrt.dtypes import dtype_name, uncarried_reason
 from trtbuild.tensorrt.flavor import Flavor, get_flavor
 from trtbuild.tensorrt.sidecar import EngineSidecar, sidecar_path
 
@@ -83,7 +83,8 @@ class TensorRTRunner(Runner):
         self.sidecar: EngineSidecar | None = None
         self.flavor: Flavor | None = None
         self.notes: list[str] = []
-        self.device = self.engine = self.context = self.stream = None
+        self.device = self.engine = self.context = None
+        self.stream: RunnerStream | None = None
         self.runtime_config = self.runtime_cache = None  # flavors with a runtime cache; live as long as the context
         self.runtime = self._logger = None
         self._io: dict[str, tuple[bool, object]] = {}  # name -> (is_input, torch dtype)
@@ -92,7 +93,6 @@ class TensorRTRunner(Runner):
         self._graph_failure: str | None = None  # why torch capture is off after it failed once
         self._cache_file: RuntimeCacheFile | None = None
         self._save_cache = None  # weakref.finalize: saves the runtime cache at deactivate, or at exit without one
-        self._caller_ready = self._runner_done = None  # CUDA events, reused every call
 
     def activate(self) -> None:
         import torch
@@ -110,8 +110,7 @@ class TensorRTRunner(Runner):
         trt = self._import_bindings()
         data = read_model(self.engine_path, self.sha256)
         with torch.cuda.device(device):  # the engine and its context belong to `device`, not the thread's current one
-            self.device, self.stream = device, torch.cuda.Stream(device)
-            self._caller_ready, self._runner_done = torch.cuda.Event(), torch.cuda.Event()
+            self.device, self.stream = device, RunnerStream(device)
             self._logger = make_logger(trt, _LOG.info)  # keeps the library's errors for the messages below
             self.runtime = trt.Runtime(self._logger)
             if self.sidecar.version_compatible:
@@ -197,22 +196,11 @@ class TensorRTRunner(Runner):
 
     def infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Numpy in, numpy out (new arrays): staged through pinned host buffers, copied on the runner's stream."""
-        import torch
-
-        caller = torch.cuda.current_stream(self.device)
-        with torch.cuda.stream(self.stream):
-            bound = self._bind({name: tuple(feed[name].shape) for name in self._input_names()})
-            host_inputs, host_outputs = bound.staging()
-            for name, staging in host_inputs.items():
-                _fill(staging, feed[name])
-            self._wait_for(caller)
-            for name, static in bound.inputs.items():
-                static.copy_(host_inputs[name], non_blocking=True)
+        with self.stream.ordered():
+            bound = self._bind(self._input_shapes(feed))
+            copy_from_host(bound.inputs, feed, bound.staging)
             self._run(bound)
-            for name, staging in host_outputs.items():
-                staging.copy_(bound.outputs[name], non_blocking=True)
-        self.stream.synchronize()
-        return {name: _host_array(staging) for name, staging in host_outputs.items()}
+            return self.stream.to_host(bound.outputs)
 
     def on_gpu(self) -> bool:
         return True
@@ -235,31 +223,14 @@ class TensorRTRunner(Runner):
         """CUDA tensors written on the caller's current stream in; CUDA tensors out, valid on the caller's current
         stream, with no host synchronization. The outputs are the runner's static buffers: the next call overwrites
         them (clone what you keep)."""
-        import torch
-
-        caller = torch.cuda.current_stream(self.device)  # read before switching: the stream the frame was written on
-        with torch.cuda.stream(self.stream):
-            bound = self._bind({name: tuple(feed[name].shape) for name in self._input_names()})
-            self._wait_for(caller)
-            for name, static in bound.inputs.items():
-                frame = feed[name]
-                static.copy_(frame, non_blocking=True)  # casts to the engine's dtype on the way
-                if frame.device == self.device:
-                    frame.record_stream(self.stream)  # freed by the caller now, its memory still waits for this copy
+        with self.stream.ordered():
+            bound = self._bind(self._input_shapes(feed))
+            copy_frames(bound.inputs, feed)  # casts to the engine's dtypes on the way
             self._run(bound)
-        self._runner_done.record(self.stream)
-        caller.wait_event(self._runner_done)
-        for tensor in bound.outputs.values():
-            tensor.record_stream(caller)  # made on the runner's stream, read on the caller's
-        return dict(bound.outputs)
+        return hand_over(bound.outputs)
 
-    def _input_names(self) -> list[str]:
-        return [name for name, (is_input, _) in self._io.items() if is_input]
-
-    def _wait_for(self, caller) -> None:
-        """The runner's stream waits for all the caller queued so far: the frame, and reads of the last outputs."""
-        self._caller_ready.record(caller)
-        self.stream.wait_event(self._caller_ready)
+    def _input_shapes(self, feed: dict) -> dict[str, tuple[int, ...]]:
+        return {name: tuple(feed[name].shape) for name, (is_input, _) in self._io.items() if is_input}
 
     def _bind(self, shapes: dict[str, tuple[int, ...]]) -> _Bound:
         """The static buffers of these input shapes (made the first time), with the context set to them."""
@@ -314,7 +285,7 @@ class TensorRTRunner(Runner):
 
     def _execute(self) -> None:
         errors = len(self._logger.errors)
-        if not self.context.execute_async_v3(self.stream.cuda_stream):
+        if not self.context.execute_async_v3(self.stream.handle):
             raise StageFailed(f"engine: {self.engine_path.name}: inference failed: {self._library_error(errors)}")
 
     def _capture(self):
@@ -325,7 +296,7 @@ class TensorRTRunner(Runner):
 
         graph = torch.cuda.CUDAGraph()
         try:
-            with torch.cuda.graph(graph, stream=self.stream, capture_error_mode="thread_local"):
+            with torch.cuda.graph(graph, stream=self.stream.stream, capture_error_mode="thread_local"):
                 self._execute()
         except (RuntimeError, StageFailed) as exc:  # execute refused, or CUDA invalidated the capture
             self._graph_failure = f"off: capture failed ({_first_cause(exc)})"
@@ -367,35 +338,9 @@ class _Bound:
 
     inputs: dict  # name -> static CUDA tensor
     outputs: dict
-    host_inputs: dict | None = None  # pinned staging for numpy feeds, made on the first `infer`
-    host_outputs: dict | None = None
+    staging: dict = field(default_factory=dict)  # name -> pinned host copy of an input, for numpy feeds
     graph: object | None = None  # torch.cuda.CUDAGraph
     ran: bool = False
-
-    def staging(self) -> tuple[dict, dict]:
-        if self.host_inputs is None:
-            self.host_inputs, self.host_outputs = (
-                {name: t.new_empty(t.shape, device="cpu", pin_memory=True) for name, t in tensors.items()}
-                for tensors in (self.inputs, self.outputs))
-        return self.host_inputs, self.host_outputs
-
-
-def _fill(staging, array) -> None:
-    """Copy (and cast) a numpy feed into pinned staging on the host."""
-    import numpy as np
-    import torch
-
-    if str(staging.dtype).removeprefix("torch.") in NOT_IN_NUMPY:
-        staging.copy_(torch.from_numpy(np.array(array, dtype=np.float32)))
-    else:
-        np.copyto(staging.numpy(), array, casting="unsafe")
-
-
-def _host_array(staging) -> np.ndarray:
-    """A new numpy array of a pinned output (float32 for dtypes numpy lacks)."""
-    if str(staging.dtype).removeprefix("torch.") in NOT_IN_NUMPY:
-        return staging.float().numpy()
-    return staging.numpy().copy()
 
 
 def _one_line(exc: BaseException) -> str:
