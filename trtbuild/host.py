@@ -51,6 +51,14 @@ def gpus() -> tuple[Gpu, ...]:
     return tuple(found)
 
 
+def torch_drives_gpus() -> bool:
+    """An NVIDIA GPU is here and the installed torch is a CUDA build: what every GPU runner needs (their buffers and
+    streams are torch's). From nvidia-smi and package metadata: a CPU wheel's version carries the local label
+    `+cpu`, a CUDA wheel's none (PyPI) or `+cuNNN`; torch is not imported."""
+    version = package_version("torch")
+    return bool(gpus()) and version is not None and not version.endswith("+cpu")
+
+
 def host_summary(engine_libraries: dict[str, str | None]) -> dict:
     """`engine_libraries`: each engine library's installed version (the backend registry knows which exist)."""
     return {

@@ -89,11 +89,9 @@ def test_a_library_that_is_not_installed_is_a_reason_not_a_crash(tmp_path):
 def test_onnx_runtime_provider_is_the_runner_factorys(facts, monkeypatch):
     import onnxruntime
 
-    from trtbuild.host import Gpu
     from trtbuild.runners import factory
 
-    gpu = Gpu(facts.gpu_name, facts.compute_capability, "580", 1) if facts.compute_capability else None
-    monkeypatch.setattr(factory, "gpus", lambda: (gpu,) if gpu else ())
+    monkeypatch.setattr(factory, "torch_drives_gpus", lambda: facts.torch_cuda)
     monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: list(facts.onnxruntime_providers))
     assert factory.onnxruntime_runner(Path("model.onnx")).requested[0] == facts.onnxruntime_provider
 

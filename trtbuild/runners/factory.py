@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from trtbuild.host import gpus
+from trtbuild.host import gpus, torch_drives_gpus
 from trtbuild.recipe.schema import Recipe
 from trtbuild.runners import RUNNER_ALIASES, RUNNER_NAMES
 from trtbuild.runners.base import Runner
@@ -46,7 +46,7 @@ class RunnerOptions:
 
 
 def use_gpu() -> bool:
-    return bool(gpus())
+    return torch_drives_gpus()
 
 
 def unavailable_reason(name: str, files: RunnerFiles) -> str | None:

@@ -274,8 +274,9 @@ class OnnxRuntimeRunner(Runner):
 
 
 def onnx_provider(has_gpu: bool, available: Collection[str]) -> str:
-    """Where ONNX Runtime runs, one rule for the runner factory and `trtbuild.load`: its CUDA provider when there is
-    a GPU (nvidia-smi lists one) and the installed onnxruntime offers that provider, else its CPU one."""
+    """Where ONNX Runtime runs, one rule for the runner factory and `trtbuild.load`: its CUDA provider when torch can
+    drive a GPU here (`host.torch_drives_gpus`: the CUDA provider's static buffers are torch's) and the installed
+    onnxruntime offers that provider, else its CPU one."""
     return CUDA_EP if has_gpu and CUDA_EP in available else CPU_EP
 
 

@@ -27,12 +27,12 @@ class HostFacts:
     compute_capability: str | None
     libraries: dict[str, str | None]  # engine flavor -> installed bindings version
     onnxruntime_providers: tuple[str, ...]
-    torch_cuda: bool = False
+    torch_cuda: bool = False  # torch can drive that GPU (host.torch_drives_gpus)
 
     @property
     def onnxruntime_provider(self) -> str:
         """The provider ONNX Runtime runs on here, by the runners' rule."""
-        return onnx_provider(bool(self.compute_capability), self.onnxruntime_providers)
+        return onnx_provider(self.torch_cuda, self.onnxruntime_providers)
 
 
 @dataclass(frozen=True)
@@ -65,13 +65,13 @@ def host_facts() -> HostFacts:
     """This host, read without initialising CUDA (nvidia-smi and package metadata; ONNX Runtime is imported)."""
     import onnxruntime
 
-    from trtbuild.host import gpus
+    from trtbuild.host import gpus, torch_drives_gpus
     from trtbuild.tensorrt.flavor import FLAVORS
 
     found = gpus()
     return HostFacts(found[0].name if found else None, found[0].compute_capability if found else None,
                      {f.name: f.installed_version() for f in FLAVORS},
-                     tuple(onnxruntime.get_available_providers()), bool(found))
+                     tuple(onnxruntime.get_available_providers()), torch_drives_gpus())
 
 
 def normalise_runtime(runtime: str) -> str:
