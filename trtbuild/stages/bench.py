@@ -13,7 +13,6 @@ from trtbuild.stages.base import Artifacts, Stage, StageContext, StageOutput
 
 class BenchStage(Stage):
     tools = ("torch", "onnxruntime")
-    code = ("models", "runners", "bench", "feeds.py", "data.py", "plots.py")
     host_bound = True
     publish = {"latency_png": "{name}.bench.latency.png", "latencies": "{name}.bench.latencies.json"}
 

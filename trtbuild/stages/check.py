@@ -10,7 +10,6 @@ from trtbuild.stages.base import Artifacts, Stage, StageContext, StageOutput
 
 class CheckStage(Stage):
     tools = ("torch", "onnx", "onnxruntime")
-    code = ("models", "runners", "metrics", "feeds.py", "data.py")
 
     def params(self) -> dict:
         return {"check": self.recipe.check.model_dump(mode="json"), "outputs": self.recipe.export.output_names}

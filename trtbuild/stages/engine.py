@@ -28,7 +28,6 @@ from trtbuild.tensorrt.sidecar import EngineSidecar, GpuInfo, IoTensor, Ultralyt
 
 
 class EngineStage(Stage):
-    code = ("backends", "tensorrt")
     publish = {"engine": "{stem}.engine", "sidecar": "{stem}.engine.json", "layers": "{stem}.layers.json"}
 
     def publish_fields(self, metrics: dict) -> dict[str, str]:

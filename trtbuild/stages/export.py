@@ -12,7 +12,6 @@ from trtbuild.stages.base import Artifacts, Stage, StageContext, StageOutput
 
 class ExportStage(Stage):
     tools = ("torch", "onnx")
-    code = ("models",)
     publish = {"onnx": "{name}.raw.onnx"}
 
     def params(self) -> dict:

@@ -31,7 +31,6 @@ def spread(items: list, count: int) -> list:
 
 class PrecisionStage(Stage):
     tools = ("onnx", "onnxruntime", "onnxconverter-common", "torch", "ultralytics")
-    code = ("precision", "metrics", "models", "runners", "accuracy", "tasks", "feeds.py", "data.py")
     publish = {"onnx": "{name}.{precision}.onnx"}
 
     def params(self) -> dict:

@@ -14,7 +14,6 @@ from trtbuild.stages.base import Artifacts, Stage, StageContext, StageOutput
 
 class VerifyStage(Stage):
     tools = ("torch", "onnxruntime", "ultralytics")
-    code = ("models", "runners", "metrics", "accuracy", "tasks", "feeds.py", "data.py", "plots.py")
     fallback_reason: str | None = None  # set by inputs(): why a built engine is not the candidate here
 
     def published_name(self, role: str, file: str, metrics: dict) -> str | None:
