@@ -12,19 +12,26 @@ from pathlib import Path
 
 import numpy as np
 
+from trtbuild.accuracy.reference import PyTorchReference
 from trtbuild.recipe.schema import Recipe
+from trtbuild.runners.base import Runner
 
-Outputs = list[dict[str, np.ndarray]]  # one dict of named outputs per feed
+
+def graph_on_cpu(onnx_path: Path) -> Runner:
+    """The graph on ONNX Runtime CPU with Q/DQ as float ops: the same numbers on every CPU."""
+    from trtbuild.runners.onnxruntime_runner import OnnxRuntimeRunner
+
+    return OnnxRuntimeRunner(onnx_path, simulated_qdq=True)
 
 
-def compare_task_outputs(recipe: Recipe, feeds: list[dict[str, np.ndarray]], reference: Outputs, candidate: Outputs,
-                         images: list[Path] = (), labels: dict[Path, Path] | None = None) -> dict:
-    """`finite`, `basis` ("labels" | "pytorch") and the task's values; a task without metrics: the worst tensor
-    error. `images` are the files behind `feeds` (batch by batch), needed only with `labels`."""
+def task_accuracy(reference: PyTorchReference, candidate: Runner, labels: dict[Path, Path] | None = None) -> dict:
+    """`finite`, `basis` ("labels" | "pytorch") and the task's values of `candidate` against `reference`; a task
+    without metrics: the worst tensor error."""
     from trtbuild.tasks.compare import Comparison
 
+    recipe = reference.recipe
     comparison = Comparison(recipe, labels)
-    comparison.add_all(images, feeds, reference, candidate)
+    reference.compare(candidate, comparison.add)
     if comparison.accuracy is None:
         return {"task": recipe.task, "finite": comparison.finite(), "outputs": comparison.worst()}
     comparison.accuracy.evaluate()
@@ -32,15 +39,8 @@ def compare_task_outputs(recipe: Recipe, feeds: list[dict[str, np.ndarray]], ref
             **comparison.accuracy.values()}
 
 
-def accuracy_vs_pytorch(recipe: Recipe, onnx_path: Path, feeds: list[dict[str, np.ndarray]],
-                        threads: int | None = None, images: list[Path] = (),
+def accuracy_vs_pytorch(recipe: Recipe, onnx_path: Path, feeds: list[dict[str, np.ndarray]], images: list[Path] = (),
                         labels: dict[Path, Path] | None = None) -> dict:
-    """Run PyTorch FP32 (CPU) and the graph (ONNX Runtime CPU) on `feeds` and compare them task-wise."""
-    from trtbuild.runners.factory import torch_runner
-    from trtbuild.runners.onnxruntime_runner import OnnxRuntimeRunner
-
-    with torch_runner(recipe, "cpu") as reference_runner:
-        reference = [reference_runner.infer(f) for f in feeds]
-    with OnnxRuntimeRunner(onnx_path, threads=threads, simulated_qdq=True) as ort_runner:  # same result on every CPU
-        candidate = [ort_runner.infer(f) for f in feeds]
-    return compare_task_outputs(recipe, feeds, reference, candidate, images, labels)
+    """PyTorch FP32 (CPU) against the graph (ONNX Runtime CPU) on `feeds`, task-wise; `images` are the files behind
+    `feeds` (batch by batch), needed only with `labels`."""
+    return task_accuracy(PyTorchReference(recipe, feeds, images), graph_on_cpu(onnx_path), labels)

@@ -25,9 +25,9 @@ class CheckStage(Stage):
     def run(self, ctx: StageContext) -> StageOutput:
         import onnx
 
+        from trtbuild.accuracy.reference import PyTorchReference
         from trtbuild.feeds import feeds_for
         from trtbuild.metrics.parity import compare_outputs, merge_worst
-        from trtbuild.runners.factory import torch_runner
         from trtbuild.runners.onnxruntime_runner import OnnxRuntimeRunner
 
         path = ctx.inputs["onnx"]
@@ -41,9 +41,10 @@ class CheckStage(Stage):
         recipe = self.recipe
         feeds, source = feeds_for(recipe, check_set(recipe))
         ctx.log(f"inputs: {source}")
-        with torch_runner(recipe, "cpu") as reference, OnnxRuntimeRunner(path) as candidate:
-            per_sample = [compare_outputs(reference.infer(f), candidate.infer(f)) for f in feeds]
-            runner_info = candidate.describe()
+        per_sample = []
+        ran = PyTorchReference(recipe, feeds).compare(
+            OnnxRuntimeRunner(path), lambda images, feed, reference, candidate: per_sample.append(
+                compare_outputs(reference, candidate)))
         worst = merge_worst(per_sample)
         failures = []
         for output, stats in worst.items():
@@ -56,7 +57,7 @@ class CheckStage(Stage):
                 failures.append(f"{output} max_abs {stats['max_abs']:.3g} > {tol.max_abs:g}")
             if stats["rel_l2"] > tol.rel_l2:
                 failures.append(f"{output} rel_l2 {stats['rel_l2']:.3g} > {tol.rel_l2:g}")
-        metrics = {"inputs": source, "samples": len(feeds), "outputs": worst, "onnxruntime": runner_info}
+        metrics = {"inputs": source, "samples": len(feeds), "outputs": worst, "onnxruntime": ran["candidate"]}
         if failures:
             raise StageFailed(f"check: ONNX Runtime disagrees with PyTorch: {'; '.join(failures)}", metrics=metrics)
         warnings = [] if "images" in source else [f"check ran on {source}"]

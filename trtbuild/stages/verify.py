@@ -40,8 +40,9 @@ class VerifyStage(Stage):
 
     def run(self, ctx: StageContext) -> StageOutput:
         from trtbuild.accuracy.gates import evaluate, failure_message, not_measured
+        from trtbuild.accuracy.reference import PyTorchReference
         from trtbuild.feeds import image_feeds
-        from trtbuild.runners.factory import RunnerOptions, create_runner, torch_runner
+        from trtbuild.runners.factory import RunnerOptions, create_runner
         from trtbuild.tasks.compare import Comparison
 
         recipe = self.recipe
@@ -53,13 +54,8 @@ class VerifyStage(Stage):
             raise UsageError(f"verify has no task-level metrics for task {recipe.task!r} (use check for tensor parity)")
         feeds = image_feeds(recipe, image_set.images)
         images = image_set.images[: len(feeds) * comparison.batch]  # a last partial batch is not fed
-        # the reference runs on the CPU in fp32: the same numbers on every host
-        with torch_runner(recipe, "cpu") as reference, create_runner(
-                candidate_name, recipe, files, RunnerOptions(simulated_qdq=True)) as candidate:
-            for index, feed in enumerate(feeds):
-                batch_images = images[index * comparison.batch : (index + 1) * comparison.batch]
-                comparison.add(batch_images, feed, reference.infer(feed), candidate.infer(feed))
-            described = {"reference": reference.describe(), "candidate": candidate.describe()}
+        described = PyTorchReference(recipe, feeds, images).compare(
+            create_runner(candidate_name, recipe, files, RunnerOptions(simulated_qdq=True)), comparison.add)
         accuracy, task_gates = comparison.accuracy, comparison.task.gates()
         measured = image_set.user_data
         if measured:
