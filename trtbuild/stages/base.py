@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import inspect
+import functools
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,19 @@ from trtbuild.host import gpus, tool_versions
 from trtbuild.recipe.schema import Recipe
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+@functools.cache
+def package_digest(root: Path = PACKAGE_ROOT) -> str:
+    """Digest of every module of the package under `root`, by path relative to it and content: the code part of
+    every stage's key. The whole package, because what a stage runs is more than its import graph: registries load
+    modules by name (stages, tasks, backends, adapters, runners). Recipes and other data files are left out: what
+    they say reaches a key through the stage's params and inputs. Computed once per process (cost: docs/guide.md)."""
+    modules = sorted((path.relative_to(root).as_posix(), path) for path in root.rglob("*.py"))
+    h = hashlib.sha256()
+    for rel, path in modules:
+        h.update(f"{rel}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
+    return h.hexdigest()
 
 # Upstream artifacts by "stage.role" (e.g. "simplify.onnx"), filled in by the pipeline as stages finish.
 Artifacts = dict[str, Path]
@@ -51,7 +65,6 @@ class StageOutput:
 class Stage(ABC):
     name: ClassVar[str]  # its module's: trtbuild/stages/<name>.py (the names and their order: trtbuild.stages)
     tools: ClassVar[tuple[str, ...]] = ()  # distributions whose versions change the output
-    code: ClassVar[tuple[str, ...]] = ()  # package files/folders (besides this stage's own) the output depends on
     host_bound: ClassVar[bool] = False  # GPU, driver and the engine libraries' versions enter the key
     publish: ClassVar[dict[str, str]] = {}  # role -> stable file name under engines/<recipe>/ (publish_fields)
 
@@ -95,20 +108,13 @@ class Stage(ABC):
             "params": self.params(),
             "inputs": {role: _digest(value) for role, value in sorted(inputs.items())},
             "tools": tool_versions(self.tool_distributions()),
-            "code": self._code_digest(),
+            "code": package_digest(),
         }
         if self.host_bound:
             from trtbuild.backends.registry import library_versions
 
             material["host"] = {"libraries": library_versions(), "gpus": [g.__dict__ for g in gpus()]}
         return material
-
-    def _code_digest(self) -> str:
-        files = [Path(inspect.getfile(type(self)))]
-        for rel in self.code:
-            target = PACKAGE_ROOT / rel
-            files += sorted(target.rglob("*.py")) if target.is_dir() else [target]
-        return tree_digest(files)
 
     @staticmethod
     def key(material: dict) -> str:
