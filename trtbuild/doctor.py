@@ -64,13 +64,25 @@ def engine_backends() -> dict:
     return found
 
 
+def onnxruntime_packages(versions: dict[str, str | None]) -> str:
+    """`onnxruntime` and `onnxruntime-gpu` install the same `onnxruntime` folder: with both, the one installed last
+    wins and removing either breaks the other, so a GPU host keeps only the GPU one."""
+    cpu, gpu = versions.get("onnxruntime"), versions.get("onnxruntime-gpu")
+    if cpu and gpu:
+        return (f"onnxruntime {cpu} and onnxruntime-gpu {gpu} are both installed and share one package folder: "
+                "pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime-gpu")
+    return "ok"
+
+
 def diagnose() -> dict:
     from trtbuild.backends.registry import library_versions, select_backend
 
+    versions = tool_versions(TOOLS)
     return {
         "host": host_summary(library_versions()),
-        "versions": tool_versions(TOOLS),
+        "versions": versions,
         "lock": lock_status(),
+        "onnxruntime_packages": onnxruntime_packages(versions),
         "onnxruntime_providers": working_onnxruntime_providers(),
         "engine_stage": select_backend("auto")[1] or "available",
         "engine_backends": engine_backends(),
