@@ -80,7 +80,7 @@ def compare_rankings(name: str, work: Path, commit: str, sets: list[str]) -> dic
     from trtbuild.precision.int8 import calibrate, quantize_int8
     from trtbuild.precision.policy import name_nodes
     from trtbuild.recipe import load_recipe
-    from trtbuild.stages.precision import RANKING_SAMPLES, spread
+    from trtbuild.precision.int8_pass import RANKING_SAMPLES, evenly_spaced
 
     report, _ = build(name, "int8", work / "ranking", sets, until="simplify")
     recipe = load_recipe(name, overrides(name, "int8", sets)).recipe
@@ -91,7 +91,7 @@ def compare_rankings(name: str, work: Path, commit: str, sets: list[str]) -> dic
     feeds = image_feeds(recipe, required_calibration(recipe).images)
     quantize_int8(source, quantized, calibrate(source, feeds, recipe.precision.calibration.method,
                                                recipe.precision.calibration.percentile), [])
-    samples, keep = spread(feeds, RANKING_SAMPLES), recipe.precision.int8.max_fp32_nodes
+    samples, keep = evenly_spaced(feeds, RANKING_SAMPLES), recipe.precision.int8.max_fp32_nodes
     found = {}
     for label, rank in (("before", lambda: before_module(commit, work).rank_nodes(source, quantized, samples)),
                         ("after", lambda: sensitivity.rank_nodes(source, quantized, samples, keep))):

@@ -34,11 +34,10 @@ def main() -> None:
     from trtbuild.bench.timer import PerfCounterTimer
     from trtbuild.feeds import image_feeds
     from trtbuild.images import list_images
-    from trtbuild.models.base import create_adapter
     from trtbuild.pipeline import BuildOptions
-    from trtbuild.precision.accuracy import compare_task_outputs
+    from trtbuild.accuracy.reference import PyTorchReference
+    from trtbuild.precision.accuracy import graph_on_cpu, task_accuracy
     from trtbuild.recipe import Overrides, load_recipe
-    from trtbuild.runners.torch_runner import TorchRunner
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
@@ -54,10 +53,9 @@ def main() -> None:
         sets = [*cfg["sets"], f"precision.evaluate.images={cfg['images']}", "precision.evaluate.max_images=1000",
                 f"precision.calibration.images={CALIBRATION}"]
         recipe = load_recipe(name, Overrides(weights=Path(cfg["weights"]), sets=sets)).recipe
-        adapter = create_adapter(recipe)
         feeds = image_feeds(recipe, list_images(Path(cfg["images"])))
-        with TorchRunner(adapter.build(), [recipe.inputs[0].name], recipe.export.output_names) as torch_runner:
-            reference = [torch_runner.infer(f) for f in feeds]
+        reference = PyTorchReference(recipe, feeds)
+        reference.record()  # one PyTorch pass, replayed against each precision
         rows = {}
         for mode in ("fp32", "fp16", "int8"):
             start = time.perf_counter()
@@ -66,13 +64,12 @@ def main() -> None:
             seconds = round(time.perf_counter() - start, 1)
             path = Path(next(a.path for a in report.stages[-1].artifacts if a.role == "onnx"))
             session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-            candidate = [dict(zip([o.name for o in session.get_outputs()], session.run(None, f))) for f in feeds]
             rows[mode] = {
                 "onnx": str(path), "build_s_until_precision": seconds,
                 "size_mb": round(path.stat().st_size / 2**20, 2), "nodes": len(onnx.load(str(path)).graph.node),
                 "ort_cpu_median_ms": summarize(run_loop(lambda: session.run(None, feeds[0]), PerfCounterTimer(),
                                                         LoopConfig(1.0, 0.0, args.iterations)).latencies_ms).median_ms,
-                "accuracy_vs_pytorch_fp32": {"images": len(feeds), **compare_task_outputs(recipe, feeds, reference, candidate)},
+                "accuracy_vs_pytorch_fp32": {"images": len(feeds), **task_accuracy(reference, graph_on_cpu(path))},
                 "stage_metrics": {k: v for k, v in report.stages[-1].metrics.items()
                                   if k in ("tool", "fp32_reasons", "calibration", "repaired_mixed_type_nodes")},
             }

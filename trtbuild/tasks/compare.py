@@ -25,12 +25,6 @@ class Comparison:
         if self.accuracy is not None:
             self.accuracy.add(images, feed[self.task.input.name], reference, candidate)
 
-    def add_all(self, images: list[Path], feeds: list[dict], reference: list[dict], candidate: list[dict]) -> None:
-        """Batches in order; `images` are the files behind the feeds (needed only for labels)."""
-        b = self.batch
-        for index, (feed, ref, cand) in enumerate(zip(feeds, reference, candidate)):
-            self.add(list(images[index * b : (index + 1) * b]), feed, ref, cand)
-
     def worst(self) -> dict[str, dict]:
         return merge_worst(self.parity)
 
