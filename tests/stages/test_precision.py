@@ -155,7 +155,10 @@ def test_depth_int8_matmuls_are_quantized(shared_cache, in_repo_module):
     feeds = image_feeds(recipe, list_images(COCO8.parent / "images" / "val", 2))
     with OnnxRuntimeRunner(fp32) as reference:
         expected = [reference.infer(f)["depth"] for f in feeds]
-    for simulated in (True, False):
+    # ONNX Runtime's fused integer kernels saturate their 16-bit sums on x86 CPUs without VNNI (measured 91-92.5 % rel
+    # MSE on such a CPU, 0.9 % with VNNI); TensorRT never runs them, so they meet the bound only where VNNI is
+    vnni = {"avx512_vnni", "avx_vnni"} & set(int8_cpu_flags())
+    for simulated in (True, False) if vnni else (True,):
         with OnnxRuntimeRunner(path, simulated_qdq=simulated) as candidate:
             errors = [depth_errors(e, candidate.infer(f)["depth"]) for e, f in zip(expected, feeds)]
         # per image, measured 0.48 / 0.76 % simulated and 0.48 / 0.73 % with this CPU's integer kernels: 2x headroom
