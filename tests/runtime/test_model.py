@@ -189,9 +189,9 @@ def test_a_bad_device_is_one_line(tmp_path, device, message):
 
 
 def test_a_bad_prepare_on_or_cuda_graph_is_one_line(tmp_path):
-    with pytest.raises(UsageError, match=r"prepare_on='GPU': one of 'gpu', 'cpu' .* or None for the measured default"):
+    with pytest.raises(UsageError, match=r"prepare_on='GPU': one of 'gpu', 'cpu' .* or None for the default"):
         load(tmp_path / "never-read", prepare_on="GPU")
-    with pytest.raises(UsageError, match=r"cuda_graph='yes': True, False, or None for the measured default"):
+    with pytest.raises(UsageError, match=r"cuda_graph='yes': True, False, or None for the default"):
         load(tmp_path / "never-read", cuda_graph="yes")
 
 

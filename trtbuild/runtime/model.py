@@ -30,11 +30,15 @@ from trtbuild.tasks.base import Result
 PREPARE_PLACES = ("gpu", "cpu")
 # Where numpy frames are resized and normalised when the model runs on a GPU (load's prepare_on=None): "gpu" uploads
 # the uint8 frame and prepares it with torch there, "cpu" prepares it with OpenCV and uploads the float32 input.
-# benchmarks/runtime_overhead.py times both on a GPU host: this default follows what it measures.
+# Not yet measured on a GPU (benchmarks/runtime_overhead.py times both there): "gpu" because a 640x480 uint8 frame
+# is 0.9 MB against 4.9 MB of float32 640x640 input, and OpenCV's letterbox and normalise leave the CPU that feeds
+# the workers.
 PREPARE_ON = "gpu"
 # Whether an engine or ONNX Runtime's CUDA provider replays one CUDA graph per input shape (load's cuda_graph=None);
 # the runner falls back to plain runs, and says why in describe(), where it cannot capture. Eager PyTorch
-# (runtime="torch") never gets one: it is the baseline. benchmarks/onnxruntime_binding.py measures both.
+# (runtime="torch") never gets one: it is the baseline. Off until this change's graph paths have run on a GPU
+# (benchmarks/onnxruntime_binding.py measures both), though an earlier H100 run of ONNX Runtime's graphs gave
+# YOLO12n FP16 1.72 ms against 5.43 ms (benchmarks/results/h100.json).
 CUDA_GRAPH = False
 
 
@@ -185,15 +189,15 @@ def load(path, runtime: str = "auto", precision: str | None = None, engine: str 
     build's); engine: one candidate's file name; threads: CPU threads for ONNX Runtime/PyTorch (None: all cores);
     device: the GPU every runtime uses, an index or "cuda:N" (None: the first GPU, when there is one);
     prepare_on: "gpu" | "cpu", where numpy frames are resized and normalised when the model runs on a GPU (None:
-    PREPARE_ON, the faster one measured); cuda_graph: engines and ONNX Runtime on a GPU replay a CUDA graph (None:
+    PREPARE_ON); cuda_graph: engines and ONNX Runtime on a GPU replay a CUDA graph (None:
     CUDA_GRAPH); options: the task's post-processing defaults (detection: conf, iou, max_det, classes, agnostic)."""
     _refuse_bad_fork()
     gpu = gpu_index(device)
     if prepare_on not in (None, *PREPARE_PLACES):
         raise UsageError(f"prepare_on={prepare_on!r}: one of {', '.join(map(repr, PREPARE_PLACES))} (where numpy "
-                         "frames are prepared when the model runs on a GPU), or None for the measured default")
+                         "frames are prepared when the model runs on a GPU), or None for the default")
     if cuda_graph not in (None, True, False):
-        raise UsageError(f"cuda_graph={cuda_graph!r}: True, False, or None for the measured default")
+        raise UsageError(f"cuda_graph={cuda_graph!r}: True, False, or None for the default")
     path = Path(path)
     if path.is_file():  # one candidate: its folder's engine set, that file forced
         path, engine = path.parent, engine or path.name
