@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the payload for the lent GPU machine (PyTorch 2.11 + CUDA 13 image, no network): the packages it lacks, the
 # FP16 engine sets of both recipes (`trtbuild build RECIPE --until precision`) and the test data, as one xz tar split
-# into 62 MiB parts under .payload/ (ignored by git). Each part travels with one `run` call (carry .payload/part.NN),
+# into 58 MiB parts under .payload/ (ignored by git). Each part travels with one `run` call (carry .payload/part.NN),
 # back to back on one warm machine; benchmarks/device_payload.sh unpacks them there.
 #   bash benchmarks/gpu_payload.sh [../shared]
 set -euo pipefail
@@ -29,5 +29,12 @@ cp -r "$SHARED/assets/coco128" "$SHARED/assets/coco8" "$SHARED/assets/yolo12n-co
 cp "$SHARED/reference/depth_anything_v2_vits_seeded.pth" "$SHARED/reference/depth_anything_v2_vits_reference_io.pt" \
   "$WORK/payload/shared/reference/"
 rm -rf .payload; mkdir .payload
-tar cf - -C "$WORK" payload | xz -T0 -6 | split -b 62M -d - .payload/part.
+tar cf - -C "$WORK" payload | xz -T0 -6 | split -b 58M -d - .payload/part.
+# core.tar.xz: pydantic alone (2 MB), enough for the torch-only GPU tests (engine runner on the stand-in bindings,
+# device I/O), so the first call to a machine proves the runner while the parts still travel
+mkdir -p "$WORK/core"
+for wheel in "$WORK"/wheels/{pydantic,pydantic_core,annotated_types,typing_inspection}-*.whl; do
+  python3 -m zipfile -e "$wheel" "$WORK/core/site"
+done
+tar cf - -C "$WORK/core" site | xz -T0 -6 > .payload/core.tar.xz
 ls -l .payload
