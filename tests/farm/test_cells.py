@@ -7,7 +7,7 @@ from conftest import COCO128, YOLO_WEIGHTS
 
 from trtbuild import api
 from trtbuild.errors import UsageError
-from trtbuild.farm.cells import compute_capability
+from trtbuild.farm.cells import read_target
 
 
 def test_tensorrt_rtx_makes_one_cell_per_precision_for_all_targets():
@@ -34,8 +34,25 @@ def test_full_tensorrt_needs_targets():
 @pytest.mark.parametrize("bad", ["8.65", "86", "sm_86", "9.5", "", True])
 def test_a_target_that_is_not_a_compute_capability_is_one_line(bad):
     with pytest.raises(UsageError, match="is not a compute capability") as caught:
-        compute_capability(bad)
+        read_target(bad)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["9.9", "8.65", 9.5, "sm_86"])
+def test_a_bad_target_is_refused_the_same_in_a_recipe_and_a_farm(value):
+    with pytest.raises(UsageError) as by_recipe:
+        api.load("yolo12n", api.Overrides(sets=[f"engine.compute_capabilities=[{value!r}]"]))
+    with pytest.raises(UsageError) as by_farm:
+        read_target(value)
+    assert f"engine.compute_capabilities: {value!r} is not a compute capability" in str(by_recipe.value)
+    assert f"target {value!r} is not a compute capability" in str(by_farm.value)
+    assert "\n" not in str(by_recipe.value) + str(by_farm.value)
+
+
+@pytest.mark.parametrize("value, read", [("8.6", "8.6"), (12, "12.0"), (8.9, "8.9")])
+def test_a_good_target_reads_the_same_in_a_recipe_and_a_farm(value, read):
+    loaded = api.load("yolo12n", api.Overrides(sets=[f"engine.compute_capabilities=[{value!r}]"]))
+    assert loaded.recipe.engine.compute_capabilities == [read] == [read_target(value)]
 
 
 def test_unknown_precision_is_one_line():

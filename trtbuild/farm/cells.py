@@ -15,19 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from trtbuild.errors import UsageError
 from trtbuild.recipe import LoadedRecipe, Overrides
+from trtbuild.recipe.compute_capability import compute_capability
 from trtbuild.recipe.read import read_yaml_mapping
 
-# Compute capabilities CUDA has shipped GPUs for (a target outside this list is a typo, not a new GPU).
-COMPUTE_CAPABILITIES = ("5.0", "5.2", "5.3", "6.0", "6.1", "6.2", "7.0", "7.2", "7.5", "8.0", "8.6", "8.7", "8.9",
-                        "9.0", "10.0", "10.1", "10.3", "11.0", "12.0", "12.1")
-
-
-def compute_capability(value: object) -> str:
-    """'8.6', 8.6 or 12 -> '8.6' / '12.0'; anything else is one line naming it."""
-    text = str(float(value)) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
-    if text not in COMPUTE_CAPABILITIES:
-        raise UsageError(f"target {value!r} is not a compute capability (one of {', '.join(COMPUTE_CAPABILITIES)})")
-    return text
+def read_target(value: object) -> str:
+    """A `--target` / matrix `targets:` value, read by the recipe's own rule; a bad one is one line naming it."""
+    try:
+        return compute_capability(value)
+    except ValueError as exc:
+        raise UsageError(f"target {exc}") from None
 
 
 def precisions() -> tuple[str, ...]:
@@ -68,7 +64,7 @@ def expand(loaded: LoadedRecipe, ref: str, overrides: Overrides, precision_list:
     from trtbuild.backends.registry import backends, get_backend
 
     engine = loaded.recipe.engine
-    targets = [compute_capability(t) for t in (targets or engine.compute_capabilities or [])]
+    targets = [read_target(t) for t in (targets or engine.compute_capabilities or [])]
     unknown = [p for p in precision_list if p not in precisions()]
     if unknown:
         raise UsageError(f"precision {unknown[0]!r} is not one of {', '.join(precisions())}")

@@ -6,12 +6,12 @@ Every block is strict (unknown keys are errors) so a typo never silently falls b
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from trtbuild.recipe.compute_capability import compute_capability
 from trtbuild.recipe.names import given, known
 
 # Per input tensor at the top of its dynamic ranges: 2^28 elements = 1 GiB as float32. Far above real vision inputs
@@ -193,14 +193,10 @@ class EngineSpec(Strict):
 
     @field_validator("compute_capabilities", mode="before")
     @classmethod
-    def _compute_capability_format(cls, targets):
-        if isinstance(targets, list):  # YAML reads `[8.6, 12.0]` as floats
-            targets = [str(float(t)) if isinstance(t, (int, float)) and not isinstance(t, bool) else t
-                       for t in targets]
-        bad = [t for t in targets or [] if not isinstance(t, str) or not re.fullmatch(r"\d+\.\d+", t)]
-        if bad:
-            raise ValueError(f"compute capabilities look like '8.6', got {bad[0]!r}")
-        return targets
+    def _known_compute_capabilities(cls, targets):
+        if not isinstance(targets, list):
+            return targets  # pydantic names the type
+        return [compute_capability(t) for t in targets]
 
 
 class Gate(Strict):
