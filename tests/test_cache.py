@@ -49,24 +49,24 @@ def test_manifest_must_match_its_schema(tmp_path):
     """Damage at the manifest level is a miss, reported once through on_damage, and the entry is discarded."""
     import json
 
-    from trtbuild.cache import MANIFEST
+    from trtbuild.cache import CACHE_MANIFEST
 
     cache = Cache(tmp_path)
     for damaged in ("{}", "null", "[]", '"x"', "{not json", json.dumps({"stage": "export"})):
         entry = _commit(cache)
-        (entry.path / MANIFEST).write_text(damaged)
+        (entry.path / CACHE_MANIFEST).write_text(damaged)
         told = []
         assert cache.lookup("export", "k1", on_damage=told.append) is None
         assert len(told) == 1 and "manifest.json" in told[0] and not entry.path.exists(), damaged
 
 
 def test_entries_skip_damaged_manifests_and_report_them(tmp_path):
-    from trtbuild.cache import MANIFEST
+    from trtbuild.cache import CACHE_MANIFEST
 
     cache = Cache(tmp_path)
     _commit(cache, "good")
     bad = _commit(cache, "bad")
-    (bad.path / MANIFEST).write_text("{}")
+    (bad.path / CACHE_MANIFEST).write_text("{}")
     assert [e.key for e in cache.entries()] == ["good"]
     assert [path for path, _ in cache.damaged()] == [bad.path]
     assert cache.remove_damaged()[0] == 1 and cache.damaged() == []

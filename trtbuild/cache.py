@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from trtbuild import stale
 from trtbuild.digest import file_digest
 
-MANIFEST = "manifest.json"
+CACHE_MANIFEST = "manifest.json"
 CONFIG = "config.json"
 HOST = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
 _HOST_TAGGED = re.compile(r"^\d+-[0-9a-f]{32}-(?P<host>.+)$")
@@ -102,20 +102,20 @@ class Cache:
             return None
         manifest, problem = _read_manifest(path)
         if manifest and (manifest["stage"], manifest["key"]) != (stage, key):
-            problem = f"{MANIFEST} is for {manifest['stage']}/{manifest['key']}"
+            problem = f"{CACHE_MANIFEST} is for {manifest['stage']}/{manifest['key']}"
         problem = problem or _artifact_problem(path, manifest)
         if problem:
             shutil.rmtree(path, ignore_errors=True)
             if on_damage:
                 on_damage(f"cache entry {path} was damaged ({problem}); discarded and rebuilt")
             return None
-        os.utime(path / MANIFEST)  # its last use, for eviction
+        os.utime(path / CACHE_MANIFEST)  # its last use, for eviction
         return CacheEntry(path, manifest)
 
     def hold(self, entry: CacheEntry) -> None:
         """Keep `entry` from eviction until `release` (or this process's end); take it under the entry's lock."""
         if entry.path not in self._held:
-            fd = os.open(entry.path / MANIFEST, os.O_RDONLY)
+            fd = os.open(entry.path / CACHE_MANIFEST, os.O_RDONLY)
             fcntl.flock(fd, fcntl.LOCK_SH)
             self._held[entry.path] = fd
 
@@ -143,7 +143,7 @@ class Cache:
         limit = self.max_size
         if limit is None:
             return 0
-        entries = sorted(self.entries(), key=lambda e: (e.path / MANIFEST).stat().st_mtime)
+        entries = sorted(self.entries(), key=lambda e: (e.path / CACHE_MANIFEST).stat().st_mtime)
         sizes = {e.path: e.size() for e in entries}
         total, freed = sum(sizes.values()), 0
         for entry in entries:
@@ -161,7 +161,7 @@ class Cache:
         except (Timeout, OSError):  # a build is making or reading it right now
             return False
         try:
-            fd = os.open(entry.path / MANIFEST, os.O_RDONLY)
+            fd = os.open(entry.path / CACHE_MANIFEST, os.O_RDONLY)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # refused while a build holds it
                 shutil.rmtree(entry.path, ignore_errors=True)
@@ -188,7 +188,7 @@ class Cache:
         manifest["created"] = time.time()
         text = json.dumps(manifest, indent=2, default=str)
         Manifest.model_validate_json(text)  # what lookup will demand of it
-        (workdir / MANIFEST).write_text(text)
+        (workdir / CACHE_MANIFEST).write_text(text)
         target = self._entry_dir(manifest["stage"], manifest["key"])
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():  # a forced rerun replaces the old entry
@@ -270,17 +270,17 @@ def _owner_host(name: str) -> str | None:
 def _read_manifest(path: Path) -> tuple[dict | None, str | None]:
     """The manifest as parsed JSON (NaN metrics stay NaN) once it matches the schema, else why not."""
     try:
-        text = (path / MANIFEST).read_text()
+        text = (path / CACHE_MANIFEST).read_text()
     except FileNotFoundError:
-        return None, f"{MANIFEST} is missing"
+        return None, f"{CACHE_MANIFEST} is missing"
     except (OSError, UnicodeDecodeError) as exc:
-        return None, f"{MANIFEST} is unreadable: {exc}"
+        return None, f"{CACHE_MANIFEST} is unreadable: {exc}"
     try:
         Manifest.model_validate_json(text)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(map(str, err["loc"])) or "document"
-        return None, f"{MANIFEST} does not match the manifest schema at {where}: {err['msg']}"
+        return None, f"{CACHE_MANIFEST} does not match the manifest schema at {where}: {err['msg']}"
     return json.loads(text), None
 
 

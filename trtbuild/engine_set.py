@@ -17,7 +17,7 @@ from typing import NamedTuple
 from trtbuild.errors import UsageError
 from trtbuild.stale import write_atomically
 
-MANIFEST = "engines.json"
+ENGINE_SET_FILE = "engines.json"
 SCHEMA = 1
 # (stage, artifact role) -> (candidate kind, its precision; None: the recipe's): what an application can run. The
 # simplified graph is the FP32 candidate every build has, which ONNX Runtime's CPU provider runs fastest.
@@ -84,12 +84,12 @@ class EngineSet:
 
 
 def read_engine_set(folder: Path) -> EngineSet:
-    manifest = folder / MANIFEST
+    manifest = folder / ENGINE_SET_FILE
     if not folder.is_dir():
         raise UsageError(f"{folder}: no such folder (build one with `trtbuild build RECIPE`, which writes "
-                         f"engines/<recipe>/{MANIFEST})")
+                         f"engines/<recipe>/{ENGINE_SET_FILE})")
     if not manifest.is_file():
-        raise UsageError(f"{folder}: no {MANIFEST}, so nothing to choose from (build it with `trtbuild build "
+        raise UsageError(f"{folder}: no {ENGINE_SET_FILE}, so nothing to choose from (build it with `trtbuild build "
                          f"RECIPE --out {folder.parent}`; builds before this version did not write it)")
     try:
         data = json.loads(manifest.read_text())
@@ -137,7 +137,7 @@ def record(folder: Path, recipe, recipe_digest: str, published: dict[str, Publis
         new.append(candidate)
     if not new:
         return
-    with FileLock(str(folder / f".{MANIFEST}.lock")):  # two builds of one recipe (say fp16 and int8) at once
+    with FileLock(str(folder / f".{ENGINE_SET_FILE}.lock")):  # two builds of one recipe (say fp16 and int8) at once
         try:
             current = read_engine_set(folder)
             kept = [c for c in current.candidates if (folder / c.file).is_file()
@@ -150,4 +150,4 @@ def record(folder: Path, recipe, recipe_digest: str, published: dict[str, Publis
         recipes[recipe_digest] = {"recipe": _portable(recipe), "metadata": metadata}
         default = recipe.precision.mode if any(c.precision == recipe.precision.mode for c in candidates) else "fp32"
         found = EngineSet(folder, recipe.name, recipe.task, default, candidates, recipes)
-        write_atomically(folder / MANIFEST, (json.dumps(found.as_json(), indent=1) + "\n").encode())
+        write_atomically(folder / ENGINE_SET_FILE, (json.dumps(found.as_json(), indent=1) + "\n").encode())

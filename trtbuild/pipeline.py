@@ -22,7 +22,7 @@ from trtbuild import interrupts, stale
 from trtbuild.backends.registry import library_versions
 from trtbuild.cache import Cache, CacheEntry
 from trtbuild.capture import output_to
-from trtbuild.engine_set import CANDIDATE_ROLES, MANIFEST, PublishedFile
+from trtbuild.engine_set import CANDIDATE_ROLES, ENGINE_SET_FILE, PublishedFile
 from trtbuild.engine_set import record as record_candidates
 from trtbuild.errors import CannotWrite, Interrupted, StageFailed, StageUnavailable, TrtbuildError, UsageError
 from trtbuild.host import host_summary, tool_versions
@@ -30,7 +30,7 @@ from trtbuild.lock import lock_status
 from trtbuild.recipe import LoadedRecipe
 from trtbuild.report import ArtifactRecord, BuildReport, StageRecord
 from trtbuild.stages import STAGE_NAMES, stage_class
-from trtbuild.stages.base import Artifacts, StageContext
+from trtbuild.stages.base import Artifacts, StageContext, artifact_key, cached_artifacts
 from trtbuild.version import __version__
 
 
@@ -122,9 +122,9 @@ def _record_candidates(out_dir: Path, loaded: LoadedRecipe, stage: str, record: 
     """The engine set's manifest follows every published candidate (trtbuild.engine_set)."""
     if not any(s == stage for s, _ in CANDIDATE_ROLES):
         return
-    published = {f"{stage}.{a.role}": PublishedFile(Path(a.path), a.sha256, a.size) for a in record.artifacts}
+    published = {artifact_key(stage, a.role): PublishedFile(Path(a.path), a.sha256, a.size) for a in record.artifacts}
     metadata = json.loads(artifacts["export.metadata"].read_text())
-    with _writing(out_dir / MANIFEST, "--out"):
+    with _writing(out_dir / ENGINE_SET_FILE, "--out"):
         record_candidates(out_dir, loaded.recipe, loaded.digest, published, metadata)
 
 
@@ -189,7 +189,7 @@ def _run_stage(stage, artifacts: Artifacts, cache: Cache, options: BuildOptions,
         seconds = time.perf_counter() - start
     if status == "ran":
         cache.trim()
-    artifacts.update({f"{stage.name}.{role}": entry.artifact(role) for role in entry.manifest["artifacts"]})
+    artifacts.update(cached_artifacts(stage.name, entry))
     with _writing(out_dir, "--out"):
         _copy(entry.path / "stage.log", log_dst)
         published = _publish(stage, entry, out_dir)

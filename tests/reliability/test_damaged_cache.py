@@ -8,21 +8,21 @@ import pytest
 
 from reliability.builds import command, run, tiny_recipe
 from trtbuild import api
-from trtbuild.cache import MANIFEST, Cache
+from trtbuild.cache import CACHE_MANIFEST, Cache
 from trtbuild.pipeline import BuildOptions
 
 pytestmark = pytest.mark.reliability
 
 
 def _manifest(value):
-    return lambda entry: (entry / MANIFEST).write_text(json.dumps(value))
+    return lambda entry: (entry / CACHE_MANIFEST).write_text(json.dumps(value))
 
 
 def _edit_manifest(edit):
     def damage(entry):
-        data = json.loads((entry / MANIFEST).read_text())
+        data = json.loads((entry / CACHE_MANIFEST).read_text())
         edit(data)
-        (entry / MANIFEST).write_text(json.dumps(data))
+        (entry / CACHE_MANIFEST).write_text(json.dumps(data))
     return damage
 
 
@@ -46,9 +46,9 @@ DAMAGE = {
     "sha256 of the wrong type": _edit_manifest(lambda d: d["artifacts"]["onnx"].update(sha256=5)),
     "artifact path escaping the entry": _edit_manifest(lambda d: d["artifacts"]["onnx"].update(file="../../x.onnx")),
     "manifest of another key": _edit_manifest(lambda d: d.update(key="0" * 20)),
-    "manifest truncated": lambda e: (e / MANIFEST).write_text((e / MANIFEST).read_text()[:100]),
-    "manifest not UTF-8": lambda e: (e / MANIFEST).write_bytes(b"\xff\xfe{"),
-    "manifest deleted": lambda e: (e / MANIFEST).unlink(),
+    "manifest truncated": lambda e: (e / CACHE_MANIFEST).write_text((e / CACHE_MANIFEST).read_text()[:100]),
+    "manifest not UTF-8": lambda e: (e / CACHE_MANIFEST).write_bytes(b"\xff\xfe{"),
+    "manifest deleted": lambda e: (e / CACHE_MANIFEST).unlink(),
     "artifact byte flipped": _flip_byte,
     "artifact truncated": lambda e: _onnx(e).write_bytes(_onnx(e).read_bytes()[:1000]),
     "artifact deleted": lambda e: _onnx(e).unlink(),
@@ -85,7 +85,7 @@ def test_damaged_entry_is_rebuilt_with_one_warning(built, kind):
 def test_cache_info_and_prune_report_damaged_entries(built):
     recipe, cache, root = built
     entry = _simplify_entry(cache)
-    (entry.path / MANIFEST).write_text("null")
+    (entry.path / CACHE_MANIFEST).write_text("null")
     info = api.cache_info(cache)
     assert [d["path"] for d in info["damaged"]] == [str(entry.path)]
     assert "manifest.json does not match the manifest schema" in info["damaged"][0]["problem"]
@@ -95,7 +95,7 @@ def test_cache_info_and_prune_report_damaged_entries(built):
 
 def test_cli_build_over_a_damaged_manifest_warns_once(built, tmp_path):
     recipe, cache, _ = built
-    (_simplify_entry(cache).path / MANIFEST).write_text("{}")
+    (_simplify_entry(cache).path / CACHE_MANIFEST).write_text("{}")
     out = run(command(recipe, cache, tmp_path / "out", "--until", "simplify"), tmp_path)
     assert out.returncode == 0, out.stderr
     assert " ".join(out.stderr.split()).count("was damaged") == 1 and "Traceback" not in out.stderr

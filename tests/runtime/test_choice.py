@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from trtbuild.engine_set import MANIFEST, SCHEMA, Candidate, read_engine_set
+from trtbuild.engine_set import ENGINE_SET_FILE, SCHEMA, Candidate, read_engine_set
 from trtbuild.errors import UsageError
 from trtbuild.runtime.choice import CPU_EP, CUDA_EP, HostFacts, plan
 from trtbuild.tensorrt.sidecar import EngineSidecar
@@ -37,7 +37,7 @@ def _engine_set(folder: Path, default: str = "fp16", weights: str | None = None)
         candidates.append(Candidate(engine, "engine", precision, "s", 1, "d", built, f"{engine}.json",
                                     "tensorrt-rtx", "1.7.1", RTX_TARGETS))
     recipe = {"model": {"adapter": "ultralytics", "weights": weights}}
-    (folder / MANIFEST).write_text(json.dumps({
+    (folder / ENGINE_SET_FILE).write_text(json.dumps({
         "schema": SCHEMA, "recipe": "yolo12n", "task": "detect", "default_precision": default,
         "candidates": [c.__dict__ for c in candidates], "recipes": {"d": {"recipe": recipe, "metadata": {}}}}))
     return read_engine_set(folder)
@@ -132,6 +132,6 @@ def test_manifest_problems_are_one_line(tmp_path):
         read_engine_set(tmp_path / "missing")
     with pytest.raises(UsageError, match=r"no engines.json"):
         read_engine_set(tmp_path)
-    (tmp_path / MANIFEST).write_text("{not json")
+    (tmp_path / ENGINE_SET_FILE).write_text("{not json")
     with pytest.raises(UsageError, match=r"unreadable engine-set manifest"):
         read_engine_set(tmp_path)

@@ -8,13 +8,13 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from trtbuild.engine_set import MANIFEST, read_engine_set
+from trtbuild.engine_set import ENGINE_SET_FILE, read_engine_set
 from trtbuild.errors import TrtbuildError
 from trtbuild.farm.inputs import Files, materialize
 from trtbuild.pipeline import BuildOptions
 
 # written by the driver for the whole engine set, not copied from one cell
-DRIVER_WRITES = {MANIFEST, f".{MANIFEST}.lock", "report.json", "report.md"}
+DRIVER_WRITES = {ENGINE_SET_FILE, f".{ENGINE_SET_FILE}.lock", "report.json", "report.md"}
 
 
 @dataclass
