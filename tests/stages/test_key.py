@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from trtbuild.report import load_report
 from trtbuild.stages.base import PACKAGE_ROOT, package_digest
 
@@ -46,6 +48,7 @@ def _build(package_parent: Path, tmp_path: Path) -> dict[str, str]:
     return {s.name: s.status for s in load_report(out / "resnet18" / "report.json").stages}
 
 
+@pytest.mark.long  # three real builds in fresh processes, ~35 s: CI runs it with the long tests
 def test_editing_a_module_the_stage_imports_or_loads_by_name_reruns_it(tmp_path):
     root = _copy_package(tmp_path / "pkg")
     all_ran = {"export": "ran", "simplify": "ran", "check": "ran"}
