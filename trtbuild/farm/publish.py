@@ -14,6 +14,7 @@ from trtbuild.farm.worker import CellOutput
 from trtbuild.recipe import LoadedRecipe
 from trtbuild.report import BuildReport
 from trtbuild.report_markdown import write_markdown
+from trtbuild.stages.base import artifact_key
 
 REPORTS = "reports"
 
@@ -27,7 +28,7 @@ def publish(output: CellOutput, loaded: LoadedRecipe, cell_name: str, out_root: 
     if output.error:
         return report
     _write_all({folder / name: content for name, content in output.files.items()})
-    published = {f"{stage.name}.{a.role}": PublishedFile(Path(a.path), a.sha256, a.size)
+    published = {artifact_key(stage.name, a.role): PublishedFile(Path(a.path), a.sha256, a.size)
                  for stage in report.stages for a in stage.artifacts if Path(a.path).parent == folder}
     record(folder, loaded.recipe, loaded.digest, published, output.metadata)
     report.write(folder / "report.json")

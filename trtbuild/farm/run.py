@@ -99,6 +99,7 @@ def _stage_count(options: FarmOptions) -> int:
 def cached_stages(loaded: LoadedRecipe, cache: Cache, until: str) -> int:
     """How many of the build's stages, in order, the cache holds (keys as this host computes them)."""
     from trtbuild.stages import stage_class
+    from trtbuild.stages.base import cached_artifacts
 
     artifacts: dict[str, Path] = {}
     for count, name in enumerate(STAGE_NAMES[: STAGE_NAMES.index(until) + 1]):
@@ -108,7 +109,7 @@ def cached_stages(loaded: LoadedRecipe, cache: Cache, until: str) -> int:
         entry = cache.lookup(name, stage.key(stage.key_material(stage.inputs(artifacts))))
         if entry is None:
             return count
-        artifacts.update({f"{name}.{role}": entry.artifact(role) for role in entry.manifest["artifacts"]})
+        artifacts.update(cached_artifacts(name, entry))
     return STAGE_NAMES.index(until) + 1
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from trtbuild.cache import default_cache_dir
+from trtbuild.cache import CacheEntry, default_cache_dir
 from trtbuild.digest import file_digest, tree_digest, value_digest
 from trtbuild.host import gpus, tool_versions
 from trtbuild.recipe.schema import Recipe
@@ -32,6 +32,16 @@ def package_digest(root: Path = PACKAGE_ROOT) -> str:
 
 # Upstream artifacts by "stage.role" (e.g. "simplify.onnx"), filled in by the pipeline as stages finish.
 Artifacts = dict[str, Path]
+
+
+def artifact_key(stage: str, role: str) -> str:
+    """The name a stage's file goes by in Artifacts, engines.json and the farm's published files."""
+    return f"{stage}.{role}"
+
+
+def cached_artifacts(stage: str, entry: CacheEntry) -> Artifacts:
+    """A cached stage's files, by the keys later stages look them up with."""
+    return {artifact_key(stage, role): entry.artifact(role) for role in entry.manifest["artifacts"]}
 
 
 @dataclass
