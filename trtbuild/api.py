@@ -13,7 +13,7 @@ from trtbuild.recipe import Overrides
 from trtbuild.recipe.find import RecipeEntry
 from trtbuild.recipe.find import list_recipes as _list_recipes
 from trtbuild.report import BuildReport
-from trtbuild.single_build import build, load  # one recipe's build, also what each farm cell runs
+from trtbuild.single_build import build, load_checked_recipe  # one recipe's build, also what each farm cell runs
 
 
 def list_recipes() -> list[RecipeEntry]:
@@ -25,7 +25,7 @@ def show_recipe(ref: str, overrides: Overrides | None = None) -> dict:
     from trtbuild.data import describe_sources
     from trtbuild.recipe.paths import path_fields
 
-    loaded = load(ref, overrides)
+    loaded = load_checked_recipe(ref, overrides)
     paths = {key: {"path": str(value.absolute()), "exists": value.exists()}
              for key, _, _, value in path_fields(loaded.recipe)}
     return {"path": str(loaded.path), "digest": loaded.digest, "paths": paths,
@@ -46,7 +46,7 @@ def recipe_cells(ref: str, overrides: Overrides | None, precisions: list[str], t
     from trtbuild.farm.cells import expand
 
     overrides = overrides or Overrides()
-    return expand(load(ref, overrides), ref, overrides, precisions, targets)
+    return expand(load_checked_recipe(ref, overrides), ref, overrides, precisions, targets)
 
 
 def matrix_cells(path: Path) -> list:
@@ -157,7 +157,7 @@ def engine_folder(target: str, out_root: Path = Path("engines")) -> Path:
     folder = Path(target)
     if folder.is_dir() or folder.is_file():
         return folder
-    return out_root / load(target).recipe.name
+    return out_root / load_checked_recipe(target).recipe.name
 
 
 def predict(target: str, source: str, save_dir: Path | None = None, out_root: Path = Path("engines"),

@@ -16,7 +16,7 @@ from trtbuild.report import BuildReport
 from trtbuild.stages import STAGE_NAMES
 
 
-def load(ref: str, overrides: Overrides | None = None) -> LoadedRecipe:
+def load_checked_recipe(ref: str, overrides: Overrides | None = None) -> LoadedRecipe:
     """A recipe with every name checked against the registries (old spellings: a RenamedWarning each)."""
     return load_recipe(ref, overrides, recipe_names())
 
@@ -28,7 +28,7 @@ def build(
     cache_dir: Path | None = None,
     listener: Listener | None = None,
 ) -> BuildReport:
-    loaded = load(ref, overrides)
+    loaded = load_checked_recipe(ref, overrides)
     options = options or BuildOptions()
     out_dir = options.out_root / loaded.recipe.name
     check_inputs(loaded, options.until)

@@ -15,7 +15,7 @@ def test_tensorrt_rtx_makes_one_cell_per_precision_for_all_targets():
     assert [c.name for c in cells] == ["yolo12n.fp32.tensorrt-rtx.sm86-120", "yolo12n.fp16.tensorrt-rtx.sm86-120"]
     assert all(c.anywhere and c.targets == ("8.6", "12.0") for c in cells)
     overrides = cells[1].recipe_overrides()
-    loaded = api.load("yolo12n", overrides)
+    loaded = api.load_checked_recipe("yolo12n", overrides)
     assert loaded.recipe.precision.mode == "fp16"
     assert loaded.recipe.engine.compute_capabilities == ["8.6", "12.0"]
 
@@ -41,7 +41,7 @@ def test_a_target_that_is_not_a_compute_capability_is_one_line(bad):
 @pytest.mark.parametrize("value", ["9.9", "8.65", 9.5, "sm_86"])
 def test_a_bad_target_is_refused_the_same_in_a_recipe_and_a_farm(value):
     with pytest.raises(UsageError) as by_recipe:
-        api.load("yolo12n", api.Overrides(sets=[f"engine.compute_capabilities=[{value!r}]"]))
+        api.load_checked_recipe("yolo12n", api.Overrides(sets=[f"engine.compute_capabilities=[{value!r}]"]))
     with pytest.raises(UsageError) as by_farm:
         read_target(value)
     assert f"engine.compute_capabilities: {value!r} is not a compute capability" in str(by_recipe.value)
@@ -51,7 +51,7 @@ def test_a_bad_target_is_refused_the_same_in_a_recipe_and_a_farm(value):
 
 @pytest.mark.parametrize("value, read", [("8.6", "8.6"), (12, "12.0"), (8.9, "8.9")])
 def test_a_good_target_reads_the_same_in_a_recipe_and_a_farm(value, read):
-    loaded = api.load("yolo12n", api.Overrides(sets=[f"engine.compute_capabilities=[{value!r}]"]))
+    loaded = api.load_checked_recipe("yolo12n", api.Overrides(sets=[f"engine.compute_capabilities=[{value!r}]"]))
     assert loaded.recipe.engine.compute_capabilities == [read] == [read_target(value)]
 
 

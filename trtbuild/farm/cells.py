@@ -125,12 +125,12 @@ def load_matrix(path: Path) -> Matrix:
 
 def matrix_cells(matrix: Matrix) -> list[Cell]:
     """Every cell of a matrix, each recipe loaded with its names checked."""
-    from trtbuild.single_build import load
+    from trtbuild.single_build import load_checked_recipe
 
     cells = []
     for entry in matrix.builds:
         overrides = Overrides(weights=entry.weights, random_weights=entry.random_weights, sets=list(entry.set),
                               data=entry.data, calib=entry.calib)
-        cells += expand(load(entry.recipe, overrides), entry.recipe, overrides, entry.precisions, entry.targets,
-                        entry.backend)
+        cells += expand(load_checked_recipe(entry.recipe, overrides), entry.recipe, overrides, entry.precisions,
+                        entry.targets, entry.backend)
     return cells

@@ -54,7 +54,7 @@ def run_matrix(cells: list[Cell], options: FarmOptions, view) -> list[CellResult
     twice = next((n for n in names if names.count(n) > 1), None)
     if twice:
         raise UsageError(f"cell {twice} is in the matrix twice")
-    loaded = {c.name: single_build.load(c.recipe, c.recipe_overrides()) for c in cells}
+    loaded = {c.name: single_build.load_checked_recipe(c.recipe, c.recipe_overrides()) for c in cells}
     for recipe in loaded.values():
         single_build.check_inputs(recipe, options.build.until)
     results = {c.name: CellResult(c.name) for c in cells}
