@@ -62,7 +62,7 @@ def run_matrix(cells: list[Cell], options: FarmOptions, view) -> list[CellResult
         view.start(list(results.values()))
     try:
         if options.dry_run:
-            _plan(cells, loaded, options, results)
+            _forecast(cells, loaded, options, results)
         elif options.ray:
             _run_on_ray(cells, loaded, options, results, view)
         else:
@@ -73,7 +73,8 @@ def run_matrix(cells: list[Cell], options: FarmOptions, view) -> list[CellResult
     return list(results.values())
 
 
-def _plan(cells, loaded, options: FarmOptions, results) -> None:
+def _forecast(cells, loaded, options: FarmOptions, results) -> None:
+    """--dry-run: where each cell would run and how many of its stages the cache holds; builds nothing."""
     from trtbuild.farm import placement
 
     cache = Cache(options.cache_dir or default_cache_dir())
