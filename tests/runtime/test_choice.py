@@ -10,7 +10,7 @@ import pytest
 
 from trtbuild.engine_set import ENGINE_SET_FILE, SCHEMA, Candidate, read_engine_set
 from trtbuild.errors import UsageError
-from trtbuild.runtime.choice import CPU_EP, CUDA_EP, HostFacts, plan
+from trtbuild.runtime.choice import CPU_EP, CUDA_EP, HostFacts, choose
 from trtbuild.tensorrt.sidecar import EngineSidecar
 
 RTX_TARGETS = ["8.0", "8.6", "8.9", "12.0", "12.1"]
@@ -49,14 +49,14 @@ def _first(found) -> tuple[str, str | None, str | None]:
 
 
 def test_an_rtx_gpu_gets_the_default_precision_engine(tmp_path):
-    found = plan(_engine_set(tmp_path), RTX_LAPTOP)
+    found = choose(_engine_set(tmp_path), RTX_LAPTOP)
     assert _first(found) == ("engine", "yolo12n.fp16.tensorrt-rtx-1.sm80-86-89-120-121.engine", None)
     assert found.passed_over == []
-    assert _first(plan(_engine_set(tmp_path), RTX_LAPTOP, precision="int8"))[1].startswith("yolo12n.int8.")
+    assert _first(choose(_engine_set(tmp_path), RTX_LAPTOP, precision="int8"))[1].startswith("yolo12n.int8.")
 
 
 def test_hopper_falls_back_to_onnx_on_cuda_and_says_why(tmp_path):
-    found = plan(_engine_set(tmp_path), H200)
+    found = choose(_engine_set(tmp_path), H200)
     assert _first(found) == ("onnxruntime", "yolo12n.fp16.onnx", CUDA_EP)
     assert "built for compute capabilities 8.0, 8.6, 8.9, 12.0, 12.1 and this GPU is NVIDIA H200 (9.0)" \
         in found.passed_over[0]
@@ -64,23 +64,23 @@ def test_hopper_falls_back_to_onnx_on_cuda_and_says_why(tmp_path):
 
 def test_cpu_takes_fp32_onnx_unless_a_precision_is_asked_for(tmp_path):
     engines = _engine_set(tmp_path)
-    found = plan(engines, CPU_ONLY)
+    found = choose(engines, CPU_ONLY)
     assert _first(found) == ("onnxruntime", "yolo12n.fp32.onnx", CPU_EP)
     assert "no NVIDIA GPU" in found.passed_over[0] and "FP16 graphs slowly" in found.options[0].note
-    assert _first(plan(engines, CPU_ONLY, precision="fp16"))[1] == "yolo12n.fp16.onnx"
+    assert _first(choose(engines, CPU_ONLY, precision="fp16"))[1] == "yolo12n.fp16.onnx"
 
 
 def test_int8_onnx_only_when_asked_for(tmp_path):
     engines = _engine_set(tmp_path, default="int8")
-    found = plan(engines, H200)
+    found = choose(engines, H200)
     assert _first(found)[1] == "yolo12n.fp16.onnx"
     assert any("INT8 on ONNX Runtime only when asked for" in p for p in found.passed_over)
-    assert _first(plan(engines, H200, precision="int8"))[1] == "yolo12n.int8.onnx"
+    assert _first(choose(engines, H200, precision="int8"))[1] == "yolo12n.int8.onnx"
 
 
 def test_a_library_that_is_not_installed_is_a_reason_not_a_crash(tmp_path):
     no_rtx = HostFacts("RTX 4090", "8.9", {"tensorrt-rtx": None}, (CPU_EP,), True)
-    found = plan(_engine_set(tmp_path), no_rtx)
+    found = choose(_engine_set(tmp_path), no_rtx)
     assert _first(found)[0] == "onnxruntime" and "TensorRT-RTX is not installed" in found.passed_over[0]
 
 
@@ -98,32 +98,32 @@ def test_onnx_runtime_provider_is_the_runner_factorys(facts, monkeypatch):
 
 def test_forcing(tmp_path):
     engines = _engine_set(tmp_path)
-    assert _first(plan(engines, CPU_ONLY, runtime="onnxruntime", precision="fp16"))[1] == "yolo12n.fp16.onnx"
-    assert _first(plan(engines, CPU_ONLY, engine="yolo12n.int8.onnx"))[1] == "yolo12n.int8.onnx"
+    assert _first(choose(engines, CPU_ONLY, runtime="onnxruntime", precision="fp16"))[1] == "yolo12n.fp16.onnx"
+    assert _first(choose(engines, CPU_ONLY, engine="yolo12n.int8.onnx"))[1] == "yolo12n.int8.onnx"
     with pytest.raises(UsageError, match=r"cannot run here: no NVIDIA GPU"):
-        plan(engines, CPU_ONLY, engine="yolo12n.fp16.tensorrt-rtx-1.sm80-86-89-120-121.engine")
+        choose(engines, CPU_ONLY, engine="yolo12n.fp16.tensorrt-rtx-1.sm80-86-89-120-121.engine")
     with pytest.raises(UsageError, match=r"nothing can run here with runtime='engine'"):
-        plan(engines, CPU_ONLY, runtime="engine")
+        choose(engines, CPU_ONLY, runtime="engine")
     with pytest.raises(UsageError, match=r"engine='nope.engine': not in .*engines.json"):
-        plan(engines, CPU_ONLY, engine="nope.engine")
+        choose(engines, CPU_ONLY, engine="nope.engine")
     with pytest.raises(UsageError, match=r"precision='bf16': .* has fp16, fp32, int8"):
-        plan(engines, CPU_ONLY, precision="bf16")
+        choose(engines, CPU_ONLY, precision="bf16")
     with pytest.raises(UsageError, match=r"runtime='tensorflow': one of auto, engine, onnxruntime, torch"):
-        plan(engines, CPU_ONLY, runtime="tensorflow")
+        choose(engines, CPU_ONLY, runtime="tensorflow")
 
 
 def test_torch_only_with_a_checkpoint_on_disk(tmp_path):
     with pytest.raises(UsageError, match="checkpoint None is not on this host"):
-        plan(_engine_set(tmp_path), CPU_ONLY, runtime="torch")
+        choose(_engine_set(tmp_path), CPU_ONLY, runtime="torch")
     weights = tmp_path / "w.pt"
     weights.write_bytes(b"x")
-    assert _first(plan(_engine_set(tmp_path, weights=str(weights)), CPU_ONLY, runtime="torch"))[0] == "torch"
+    assert _first(choose(_engine_set(tmp_path, weights=str(weights)), CPU_ONLY, runtime="torch"))[0] == "torch"
 
 
 def test_a_damaged_sidecar_passes_the_engine_over(tmp_path):
     engines = _engine_set(tmp_path)
     (tmp_path / "yolo12n.fp16.tensorrt-rtx-1.sm80-86-89-120-121.engine.json").write_text("{")
-    found = plan(engines, RTX_LAPTOP)
+    found = choose(engines, RTX_LAPTOP)
     assert _first(found)[0] == "onnxruntime" and "unreadable sidecar" in found.passed_over[0]
 
 

@@ -56,7 +56,7 @@ class Option:
 
 
 @dataclass
-class Plan:
+class Choice:
     options: list[Option]
     passed_over: list[str] = field(default_factory=list)  # "what: why" for better options that cannot run here
 
@@ -81,12 +81,12 @@ def normalise_runtime(runtime: str) -> str:
     return name
 
 
-def plan(engines: EngineSet, facts: HostFacts, runtime: str = "auto", precision: str | None = None,
-         engine: str | None = None) -> Plan:
+def choose(engines: EngineSet, facts: HostFacts, runtime: str = "auto", precision: str | None = None,
+           engine: str | None = None) -> Choice:
     runtime = normalise_runtime(runtime)
     if engine is not None:
-        return Plan([_forced(engines, facts, engine)])
-    found = Plan([])
+        return Choice([_forced(engines, facts, engine)])
+    found = Choice([])
     precisions = {c.precision for c in engines.candidates}
     if precision is not None and precision not in precisions:
         raise UsageError(f"precision={precision!r}: {engines.folder} has {', '.join(sorted(precisions))} "
@@ -104,7 +104,7 @@ def plan(engines: EngineSet, facts: HostFacts, runtime: str = "auto", precision:
     return found
 
 
-def _engines(engines: EngineSet, facts: HostFacts, wanted: str, found: Plan) -> None:
+def _engines(engines: EngineSet, facts: HostFacts, wanted: str, found: Choice) -> None:
     for candidate in sorted((c for c in engines.candidates if c.kind == "engine" and c.precision == wanted),
                             key=lambda c: -c.built):
         reason = engine_reason(engines, candidate, facts)
@@ -122,7 +122,7 @@ def engine_reason(engines: EngineSet, candidate: Candidate, facts: HostFacts) ->
     return check_engine(engines.path(candidate), gpu, facts.libraries).problem
 
 
-def _onnx(engines: EngineSet, facts: HostFacts, wanted: str, asked: bool, found: Plan) -> None:
+def _onnx(engines: EngineSet, facts: HostFacts, wanted: str, asked: bool, found: Choice) -> None:
     provider = facts.onnxruntime_provider
     by_precision = {c.precision: c for c in sorted(engines.candidates, key=lambda c: c.built) if c.kind == "onnx"}
     if asked:
@@ -145,7 +145,7 @@ def _onnx(engines: EngineSet, facts: HostFacts, wanted: str, asked: bool, found:
         found.options.append(Option("onnxruntime", candidate, provider, note))
 
 
-def _torch(engines: EngineSet, found: Plan, note: str) -> None:
+def _torch(engines: EngineSet, found: Choice, note: str) -> None:
     weights = engines.recipes[engines.newest().recipe_digest]["recipe"]["model"].get("weights")
     if weights and Path(weights).is_file():
         found.options.append(Option("torch", None, note=note))

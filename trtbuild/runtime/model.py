@@ -23,7 +23,7 @@ import numpy as np
 from trtbuild.engine_set import EngineSet, read_engine_set
 from trtbuild.errors import TrtbuildError, UsageError
 from trtbuild.runners.base import ChangedModelFile
-from trtbuild.runtime.choice import Option, host_facts, plan
+from trtbuild.runtime.choice import Option, choose, host_facts
 from trtbuild.runtime.frames import Upload, as_frame, as_frames, is_tensor
 from trtbuild.tasks.base import Result
 
@@ -202,7 +202,7 @@ def load(path, runtime: str = "auto", precision: str | None = None, engine: str 
     if path.is_file():  # one candidate: its folder's engine set, that file forced
         path, engine = path.parent, engine or path.name
     engines = read_engine_set(path)
-    chosen = plan(engines, host_facts(), runtime, precision, engine)
+    chosen = choose(engines, host_facts(), runtime, precision, engine)
     passed_over = list(chosen.passed_over)
     for option in chosen.options:
         try:
@@ -214,7 +214,7 @@ def load(path, runtime: str = "auto", precision: str | None = None, engine: str 
             continue
         why = "; ".join(filter(None, [*passed_over, option.note]))
         return Model(engines, option, runner, why, options, gpu, prepare_on)
-    raise AssertionError("unreachable: plan() returns at least one option")
+    raise AssertionError("unreachable: choose() returns at least one option")
 
 
 def gpu_index(device) -> int | None:
