@@ -1,4 +1,5 @@
-"""report.json (schema-versioned, validated) and its views: the terminal table and a Markdown page."""
+"""report.json (schema-versioned, validated). Its views live elsewhere: the terminal table in console.py, report.md in
+report_markdown.py."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ def render(report: BuildReport, out_dir: Path) -> str:
 
 
 def _summary(verify: VerifySection | None, bench: BenchSection | None) -> list[str]:
-    """The seed's table: metric | PyTorch | candidate | speedup."""
+    """report.md's headline table: metric | PyTorch | candidate | speedup (verify's first two rows, then latency)."""
     rows = [[r.metric, _num(r.pytorch), _num(r.candidate), ""] for r in (verify.table[:2] if verify else [])]
     timings = {t.runner: t for t in (bench.runners if bench else [])}
     reference = timings.get("torch")

@@ -26,7 +26,8 @@ from trtbuild.version import __version__
 
 LOOPBACK = "127.0.0.1"
 MAX_RETRIES = 2  # a cell's task runs at most 1 + MAX_RETRIES times when its worker process or node dies
-REACH_TIMEOUT_S = 5.0  # an unreachable --ray-address fails within this (the issue's bound is 10 s)
+REACH_TIMEOUT_S = 5.0  # an unreachable --ray-address fails within this; the CLI must exit within 10 s
+# (tests/farm/test_run.py::test_unreachable_address_is_one_line_exit_2_within_10_s)
 VERSIONS_TIMEOUT_S = 60.0
 
 
@@ -186,7 +187,7 @@ class RaySpreader:
 
 
 class Submitted:
-    """Cells running as Ray tasks: `finished()` yields each cell as it ends, `where()` tells where each one runs."""
+    """Cells running as Ray tasks: `wait()` returns the cells that ended, `where()` tells where each one runs."""
 
     def __init__(self, jobs: list[tuple[Cell, dict, Files]], options: BuildOptions, cache_dir: Path | None,
                  nodes: list[dict]):

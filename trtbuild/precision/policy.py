@@ -1,7 +1,8 @@
 """The FP32 island policy: which nodes keep FP32 compute in a reduced-precision graph, and why.
 
-FP16 overflows in normalizations (sum of squares) and attention softmax (exp of large logits) are what turn ViT/DINOv2
-outputs into NaN (anchors.md §3 row 6), so those stay FP32 by default. Decomposed norms (opset < 17 LayerNorm, RMSNorm)
+FP16 overflows in normalizations (sum of squares) and attention softmax (exp of large logits): past FP16's largest
+value, 65504, they become inf, and the division or subtraction that follows (inf / inf, inf - inf) turns ViT/DINOv2
+outputs into NaN; so those stay FP32 by default. Decomposed norms (opset < 17 LayerNorm, RMSNorm)
 are found by their structure: a ReduceMean over a square, then Add(eps) / Sqrt / Reciprocal / Div towards the
 normalizing Div or Mul. Other Div/Pow nodes are left alone.
 """

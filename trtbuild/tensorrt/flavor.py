@@ -139,7 +139,7 @@ TENSORRT = Flavor(
                (10, 2, 0): "TensorRT 10.2.0 has known build regressions"},
 )
 
-# TensorRT for RTX (1.x): builds ahead of time on a CPU; facts in shared/reference/tensorrt_rtx.md
+# TensorRT for RTX (1.x): builds ahead of time on a CPU; the API calls used and NVIDIA's page for each: docs/engine.md
 TENSORRT_RTX = Flavor(
     name="tensorrt-rtx", title="TensorRT-RTX",
     # NVIDIA's SDK wheel `tensorrt_rtx` (module tensorrt_rtx); PyPI: `tensorrt-rtx` metapackage -> `tensorrt-rtx-cuNN`
