@@ -2,17 +2,22 @@
 stand-in here; it writes what trtexec writes), and real TensorRT-RTX builds on this CPU: YOLO12n FP32/FP16,
 Depth-Anything-V2 at 392, a dynamic-batch profile, an unsupported graph, and the stage cache."""
 
+import dataclasses
 import importlib.util
 import json
+import shlex
 from pathlib import Path
 
 import pytest
+import typer
 
-from conftest import DEPTH_SEEDED, YOLO_WEIGHTS, backend_checker, needs_tensorrt
+from conftest import COCO128, DEPTH_SEEDED, YOLO_WEIGHTS, backend_checker, needs_tensorrt
 from trtbuild import api
 from trtbuild.backends.registry import get_backend
 from trtbuild.tensorrt.flavor import TENSORRT as TRT
 from trtbuild.backends.trtexec import TrtexecBackend
+from trtbuild.cli import app as trtbuild_app
+from trtbuild.cli_options import PrecisionOptions, RecipeOptions
 from trtbuild.digest import file_digest
 from trtbuild.engine_set import read_engine_set
 from trtbuild.errors import StageFailed
@@ -61,7 +66,38 @@ def test_published_names_tell_flavors_and_targets_apart():
 
 def test_rebuild_command(in_repo):
     loaded = load_recipe("depth", Overrides(random_weights=True, precision="fp16", workspace_mib=4096))
-    assert rebuild_command(loaded.recipe) == "trtbuild build depth --precision fp16 --workspace 4096"
+    assert rebuild_command(loaded.recipe) == ("trtbuild build depth --precision fp16 --workspace 4096 "
+                                              "--random-weights --weights depth_anything_v2_vits.pth")
+
+
+def _parse_build(args: list[str]) -> tuple[str, Overrides]:
+    """`trtbuild build ARGS` parsed by the real command's options: its recipe, and its Overrides made as it makes
+    them."""
+    params = typer.main.get_command(trtbuild_app).commands["build"].make_context("build", list(args)).params
+    model, precision = (group(**{f.name: params[f.name] for f in dataclasses.fields(group)})
+                        for group in (RecipeOptions, PrecisionOptions))
+    return params["recipe"], model.overrides(precision, params["workspace"])
+
+
+def test_overrides_cli_args_parse_back_to_the_same_overrides(tmp_path, monkeypatch):
+    monkeypatch.delenv("TRTBUILD_DATA", raising=False)
+    given = Overrides(tmp_path / "w.pt", True, "int8", 512, ["engine.backend=trtexec", "a.b=1"], tmp_path / "data",
+                      tmp_path / "calib", tmp_path / "holdout")
+    assert _parse_build(["tiny", *given.cli_args()]) == ("tiny", given)
+
+
+def test_rebuild_command_round_trips_through_the_cli(in_repo, tmp_path, monkeypatch):
+    monkeypatch.delenv("TRTBUILD_DATA", raising=False)
+    sets = ["engine.compute_capabilities=[8.6, 12]", "engine.backend=tensorrt-rtx", "verify.labels=labels here"]
+    recipe = load_recipe("yolo12n", Overrides(tmp_path / "my weights.pt", precision="int8", workspace_mib=2048,
+                                              sets=sets, data=COCO128, calib=tmp_path / "calib",
+                                              holdout=tmp_path / "holdout")).recipe
+    args = shlex.split(rebuild_command(recipe))
+    assert args[:3] == ["trtbuild", "build", "yolo12n"]
+    again = load_recipe(*_parse_build(args[2:])).recipe
+    assert again == recipe
+    assert (again.model.weights, again.data, again.engine.compute_capabilities) == (
+        tmp_path / "my weights.pt", COCO128, ["8.6", "12.0"])
 
 
 def test_sidecar_for_a_detector(in_repo):

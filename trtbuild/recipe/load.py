@@ -37,6 +37,16 @@ class Overrides:
     calib: Path | None = None
     holdout: Path | None = None  # verify.images: the images only reported and gated on (trtbuild.data)
 
+    def cli_args(self) -> list[str]:
+        """The command-line options that give these overrides (trtbuild.cli_options.RecipeOptions.overrides)."""
+        args = ["--precision", self.precision] if self.precision is not None else []
+        args += ["--workspace", str(self.workspace_mib)] if self.workspace_mib is not None else []
+        args += ["--random-weights"] if self.random_weights else []
+        paths = (("--weights", self.weights), ("--data", self.data), ("--calib", self.calib),
+                 ("--holdout", self.holdout))
+        args += [arg for option, path in paths if path is not None for arg in (option, str(path))]
+        return [*args, *(arg for item in self.sets for arg in ("--set", item))]
+
     def as_pairs(self) -> list[tuple[str, object]]:
         pairs: list[tuple[str, object]] = []
         if self.weights is not None:

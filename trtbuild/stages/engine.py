@@ -10,7 +10,9 @@ TensorRT-RTX, which builds on a CPU for the RTX/Ampere+ GPUs in `engine.compute_
 
 from __future__ import annotations
 
+import functools
 import json
+import shlex
 import time
 
 from trtbuild.backends.base import Backend
@@ -19,7 +21,7 @@ from trtbuild.digest import file_digest
 from trtbuild.engine_set import engine_stem
 from trtbuild.errors import StageUnavailable
 from trtbuild.host import gpus
-from trtbuild.recipe.load import recipe_digest
+from trtbuild.recipe.load import DATA_KEYS, Overrides, recipe_digest
 from trtbuild.recipe.schema import Recipe
 from trtbuild.stages.base import Artifacts, Stage, StageContext, StageOutput
 from trtbuild.tensorrt.layer_info import normalize
@@ -91,14 +93,22 @@ class EngineStage(Stage):
 
 
 def rebuild_command(recipe: Recipe) -> str:
-    parts = ["trtbuild", "build", recipe.name, "--precision", recipe.precision.mode]
-    if recipe.engine.workspace_mib:
-        parts += ["--workspace", str(recipe.engine.workspace_mib)]
-    if recipe.precision.method != "graph":
-        parts += ["--set", f"precision.method={recipe.precision.method}"]
-    if recipe.engine.backend != "auto":
-        parts += ["--set", f"engine.backend={recipe.engine.backend}"]
-    return " ".join(parts)
+    """The command that builds this recipe again: its name plus, as options, every key the command line may have
+    changed that decides the engine (checkpoint, images, precision, backend, targets)."""
+    return shlex.join(["trtbuild", "build", recipe.name, *_command_line_overrides(recipe).cli_args()])
+
+
+def _command_line_overrides(recipe: Recipe) -> Overrides:
+    engine, precision = recipe.engine, recipe.precision
+    sets = [f"precision.method={precision.method}"] if precision.method != "graph" else []
+    sets += [f"engine.backend={engine.backend}"] if engine.backend != "auto" else []
+    if engine.compute_capabilities:
+        sets.append(f"engine.compute_capabilities=[{', '.join(engine.compute_capabilities)}]")
+    if recipe.data is not None:  # --data clears the image keys: the ones this recipe sets come back after it
+        values = {key: functools.reduce(getattr, key.split("."), recipe) for key in DATA_KEYS}
+        sets += [f"{key}={value}" for key, value in values.items() if value is not None]
+    return Overrides(recipe.model.weights, recipe.model.random_weights, precision.mode, engine.workspace_mib, sets,
+                     recipe.data, precision.calibration.images)
 
 
 def make_sidecar(recipe: Recipe, plan: BuildPlan, backend: Backend, io: list[IoTensor], *, onnx_sha256: str,
