@@ -169,3 +169,18 @@ def test_a_folder_named_by_a_relative_path_is_compared_by_the_same_paths_as_a_da
     assert read_images(relative, "verify.images").images == read_images(COCO8, "data", split="train").images
     with pytest.raises(UsageError, match="every calibration image"):
         roles(data=COCO8, holdout=relative)
+
+
+def test_the_search_never_falls_back_to_the_holdout():
+    """precision.evaluate.images unset, no `data`: no search set, though a holdout is given (schema description)."""
+    recipe = load_recipe("yolo12n", Overrides(weights=YOLO_WEIGHTS, holdout=ASSETS / "coco8/images/val")).recipe
+    assert recipe.precision.evaluate.images is None and len(verify_set(recipe).images) == 4
+    assert search_set(recipe) is None
+
+
+def test_evaluate_max_images_caps_the_search_and_the_precision_stages_holdout():
+    recipe = load_recipe("yolo12n", Overrides(weights=YOLO_WEIGHTS, data=COCO128,
+                                              sets=["precision.evaluate.max_images=5"])).recipe
+    assert len(search_set(recipe).images) == 5
+    assert len(verify_set(recipe, recipe.precision.evaluate.max_images).images) == 5  # the precision stage's share
+    assert len(verify_set(recipe).images) == 64  # verify's: verify.max_images (128) of the 64-image holdout

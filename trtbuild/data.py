@@ -5,6 +5,9 @@ The user's images play three roles, each read from its own key, else from `data`
   calibration  precision.calibration.images (--calib)   int8 ranges               none: int8 stops, names --calib
   search       precision.evaluate.images                what the FP32-node search tunes on   none: no search
   holdout      verify.images (+ labels) (--holdout)     the precision stage's headline accuracy and verify's gates
+The search never falls back to the holdout (a search tuned on the holdout would make its verdict a score on seen
+images). Caps: precision.evaluate.max_images bounds both the search set and the precision stage's share of the
+holdout (its first N images); verify reads the first verify.max_images of the same holdout.
 `data` as a dataset YAML: its train split calibrates (less any holdout image: COCO128's train and val are the same
 images), its val split is divided between search and holdout; as an image folder: divided among all three.
 Division is by the SHA-256 of each file name (ROLE_SHARES among the roles `data` supplies), so a file's role does

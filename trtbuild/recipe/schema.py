@@ -142,9 +142,13 @@ class CalibrationSpec(Strict):
 
 
 class PrecisionEvaluation(Strict):
-    images: Path | None = Field(None, description="image folder or dataset YAML for accuracy vs PyTorch FP32; "
-                                "unset = verify.images, else `data`")
-    max_images: int = Field(32, ge=1, description="kept small: ONNX Runtime CPU runs FP16 graphs slowly")
+    images: Path | None = Field(None, description="image folder or dataset YAML the int8 FP32-node search tunes on; "
+                                "unset = a share of `data`, never the holdout (verify.images), so the holdout stays "
+                                "unseen by the search (trtbuild.data)")
+    max_images: int = Field(32, ge=1, description="caps two sets: the search's first N images and the first N "
+                            "holdout images the precision stage reports its accuracy on (verify reads "
+                            "verify.max_images of the same holdout); kept small: ONNX Runtime CPU runs FP16 graphs "
+                            "slowly")
 
 
 class Int8Spec(Strict):
