@@ -63,7 +63,7 @@ BAD_RECIPES = [
     (lambda d: d["precision"].update(mode="fp8"), "precision.mode: Input should be 'fp32', 'fp16', 'bf16' or 'int8'"),
     (lambda d: d.pop("inputs"), "inputs: required key is missing"),
     (lambda d: d["model"].update(adapter="timm"), "model.adapter: unknown adapter 'timm' (adapters: ultralytics, "),
-    (lambda d: d["bench"].update(runners=["torch", "tensorrt-rtx"]), "bench.runners: unknown runner 'tensorrt-rtx'"),
+    (lambda d: d["bench"].update(runners=["torch", "tensorflow"]), "bench.runners: unknown runner 'tensorflow'"),
     (lambda d: d["verify"].update(runner="torch"), "verify.runner: torch is the reference"),
     (lambda d: d["inputs"][0].update(dynamic={0: {"min": 4, "opt": 2, "max": 8}}), "need min <= opt <= max"),
     (lambda d: d["engine"].update(optimization_level=9), "engine.optimization_level: Input should be less than"),

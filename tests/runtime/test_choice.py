@@ -108,7 +108,7 @@ def test_forcing(tmp_path):
         choose(engines, CPU_ONLY, engine="nope.engine")
     with pytest.raises(UsageError, match=r"precision='bf16': .* has fp16, fp32, int8"):
         choose(engines, CPU_ONLY, precision="bf16")
-    with pytest.raises(UsageError, match=r"runtime='tensorflow': one of auto, engine, onnxruntime, torch"):
+    with pytest.raises(UsageError, match=r"runtime='tensorflow': one of auto, torch, onnxruntime, engine"):
         choose(engines, CPU_ONLY, runtime="tensorflow")
 
 

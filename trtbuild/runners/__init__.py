@@ -2,4 +2,5 @@
 creates them."""
 
 RUNNER_NAMES = ("torch", "onnxruntime", "engine")  # engine: an engine of any TensorRT-family library
-RUNNER_ALIASES = {"tensorrt": "engine"}  # old spelling -> name; recipes may still use it
+# other spellings -> name, one table for recipes, --runner and load(runtime=...)
+RUNNER_ALIASES = {"tensorrt": "engine", "tensorrt-rtx": "engine", "ort": "onnxruntime", "pytorch": "torch"}

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from trtbuild.engine_set import Candidate, EngineSet
 from trtbuild.errors import UsageError
+from trtbuild.runners import RUNNER_ALIASES, RUNNER_NAMES
 from trtbuild.runners.onnxruntime_runner import CPU_EP, CUDA_EP, onnx_provider
 
-RUNTIMES = ("auto", "engine", "onnxruntime", "torch")
-RUNTIME_ALIASES = {"tensorrt": "engine", "tensorrt-rtx": "engine", "ort": "onnxruntime", "pytorch": "torch"}
+RUNTIMES = ("auto", *RUNNER_NAMES)  # auto: the first of the runners that can run here
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def host_facts() -> HostFacts:
 
 
 def normalise_runtime(runtime: str) -> str:
-    name = RUNTIME_ALIASES.get(runtime, runtime)
+    name = RUNNER_ALIASES.get(runtime, runtime)
     if name not in RUNTIMES:
         raise UsageError(f"runtime={runtime!r}: one of {', '.join(RUNTIMES)}")
     return name
