@@ -268,12 +268,12 @@ def _runner(engines: EngineSet, option: Option, threads: int | None, gpu: int, c
                                  simulated_qdq=option.candidate.precision == "int8", sha256=option.candidate.sha256)
     import torch
 
-    from trtbuild.runners.factory import torch_runner
+    from trtbuild.runners.factory import torch_runner, use_gpu
 
     if threads:
         torch.set_num_threads(threads)
     recipe = engines.recipe_for(engines.newest())
-    return torch_runner(recipe, f"cuda:{gpu}" if torch.cuda.is_available() else "cpu")
+    return torch_runner(recipe, f"cuda:{gpu}" if use_gpu() else "cpu")  # the runner factory's rule
 
 
 def _stack(prepared: list):
