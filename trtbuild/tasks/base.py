@@ -107,10 +107,12 @@ class HostArrays(Mapping):
 
 
 def _host_array(value) -> np.ndarray:
-    """A torch tensor (any device) or an array -> a numpy array (bfloat16, which numpy lacks, as float32)."""
+    """A torch tensor (any device) or an array -> a numpy array (the dtypes numpy lacks as float32: the runners' rule)."""
+    from trtbuild.tensorrt.dtypes import NOT_IN_NUMPY
+
     if isinstance(value, np.ndarray):
         return value
-    return (value.float() if str(value.dtype) == "torch.bfloat16" else value).cpu().numpy()
+    return (value.float() if str(value.dtype).removeprefix("torch.") in NOT_IN_NUMPY else value).cpu().numpy()
 
 
 @cache
