@@ -107,7 +107,7 @@ class HostArrays(Mapping):
 
 
 def _host_array(value) -> np.ndarray:
-    """A torch tensor (any device) or an array -> a numpy array (the dtypes numpy lacks as float32: the runners' rule)."""
+    """A torch tensor (any device) or an array -> a numpy array (dtypes numpy lacks as float32, the runners' rule)."""
     from trtbuild.tensorrt.dtypes import NOT_IN_NUMPY
 
     if isinstance(value, np.ndarray):
