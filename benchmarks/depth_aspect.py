@@ -35,7 +35,7 @@ def main() -> None:
     import torch
 
     import trtbuild
-    from trtbuild.metrics.depth import aggregate_depth_errors, depth_errors
+    from trtbuild.accuracy.depth import aggregate_depth_errors, depth_errors
 
     torch.set_num_threads(args.threads)
     model = trtbuild.load(args.depth, runtime="torch")

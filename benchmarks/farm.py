@@ -63,7 +63,7 @@ def int8_search(out: Path, recipe: str) -> dict:
 
 def ranking_workers(base: list[str]) -> dict:
     """The INT8 cell alone, its precision stage forced (earlier stages cached): in this process (1 worker) vs on a
-    local Ray instance, where the ranking is spread over its CPUs (trtbuild.parallel)."""
+    local Ray instance, where the ranking is spread over its CPUs (trtbuild.core.parallel)."""
     found = {}
     with tempfile.TemporaryDirectory(prefix="farm-bench-ranking-") as work:
         args = [*base, "--precision", "int8", "--until", "precision", "--cache-dir", f"{work}/cache"]

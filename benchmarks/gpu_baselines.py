@@ -35,7 +35,7 @@ PRECISIONS = ("fp32", "fp16", "int8")
 def main() -> None:
     args = _parse()
     from trtbuild.backends.registry import library_versions
-    from trtbuild.host import host_summary
+    from trtbuild.core.host import host_summary
     from trtbuild.runners.factory import use_gpu
 
     results = {"command": shlex.join([Path(sys.executable).name, *sys.argv]), "started": time.time(),
@@ -90,7 +90,7 @@ def _model(name: str, args) -> dict:
 
 def _build_onnx(name: str, weights: Path, sets: list[str], precision: str, work: Path) -> Path:
     from trtbuild import api
-    from trtbuild.pipeline import BuildOptions
+    from trtbuild.build.pipeline import BuildOptions
     from trtbuild.recipe import Overrides
 
     report = api.build(name, Overrides(weights=weights, precision=precision, sets=sets),
@@ -126,8 +126,8 @@ def _variants(onnx: dict[str, Path]) -> list[tuple[str, object]]:
 def _latencies(recipe, onnx: dict[str, Path], args) -> list[dict]:
     from trtbuild.bench.loop import LoopConfig
     from trtbuild.bench.session import time_active_runner
-    from trtbuild.data import check_set
-    from trtbuild.feeds import feeds_for
+    from trtbuild.data.datasets import check_set
+    from trtbuild.data.feeds import feeds_for
 
     feed = feeds_for(recipe, check_set(recipe).first(1))[0][0]
     config = LoopConfig(args.warmup, args.duration)
@@ -155,9 +155,9 @@ def _latencies(recipe, onnx: dict[str, Path], args) -> list[dict]:
 
 def _accuracy(recipe, onnx: Path) -> dict:
     """The verify stage's evaluation with this ONNX as the candidate (gates reported, not raised)."""
-    from trtbuild.errors import StageFailed
-    from trtbuild.stages.base import StageContext
-    from trtbuild.stages.verify import VerifyStage
+    from trtbuild.core.errors import StageFailed
+    from trtbuild.build.stages.base import StageContext
+    from trtbuild.build.stages.verify import VerifyStage
 
     stage = VerifyStage(recipe)
     inputs = stage.inputs({"precision.onnx": onnx})

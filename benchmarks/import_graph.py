@@ -20,26 +20,29 @@ from pathlib import Path
 
 # (layer, module patterns), lowest first. The first matching layer wins, so exact names come before wildcards.
 LAYERS = [
-    ("foundation", ["trtbuild.version", "trtbuild.errors", "trtbuild.digest", "trtbuild.stale", "trtbuild.interrupts",
-                    "trtbuild.capture", "trtbuild.parallel"]),
-    ("host", ["trtbuild.host", "trtbuild.lock"]),
-    ("recipe", ["trtbuild.recipe", "trtbuild.recipe.*", "trtbuild.cache"]),
+    # trtbuild/core: errors, digests, atomic writes, capture, interrupts (stdlib), then host facts and the lock
+    ("foundation", ["trtbuild.version", "trtbuild.core", "trtbuild.core.errors", "trtbuild.core.digest",
+                    "trtbuild.core.stale", "trtbuild.core.interrupts", "trtbuild.core.capture",
+                    "trtbuild.core.parallel", "trtbuild.core.plots", "trtbuild.core.host", "trtbuild.core.lock"]),
+    # the validated recipe document, then what core keeps of it: the stage cache and the published engine set
+    ("recipe", ["trtbuild.recipe", "trtbuild.recipe.*", "trtbuild.core.cache", "trtbuild.core.engine_set"]),
     # the TensorRT-family libraries' glue: versions, flavors, plans, sidecars, builders, trtexec
     ("tensorrt", ["trtbuild.tensorrt", "trtbuild.tensorrt.*"]),
     ("models", ["trtbuild.models", "trtbuild.models.*"]),
     ("runners", ["trtbuild.runners", "trtbuild.runners.*"]),
     ("backends", ["trtbuild.backends", "trtbuild.backends.*"]),
-    ("measurement", ["trtbuild.images", "trtbuild.data", "trtbuild.feeds", "trtbuild.metrics", "trtbuild.metrics.*",
-                     "trtbuild.bench", "trtbuild.bench.*", "trtbuild.plots", "trtbuild.accuracy",
-                     "trtbuild.accuracy.*", "trtbuild.tasks", "trtbuild.tasks.*", "trtbuild.precision",
-                     "trtbuild.precision.*", "trtbuild.engine_set", "trtbuild.runtime", "trtbuild.runtime.*"]),
-    ("stages", ["trtbuild.stages", "trtbuild.stages.*", "trtbuild.registries"]),
-    ("build", ["trtbuild.report", "trtbuild.pipeline", "trtbuild.console", "trtbuild.report_markdown",
-               "trtbuild.doctor", "trtbuild.single_build"]),
+    ("measurement", ["trtbuild.data", "trtbuild.data.*", "trtbuild.accuracy", "trtbuild.accuracy.*", "trtbuild.tasks",
+                     "trtbuild.tasks.*", "trtbuild.bench", "trtbuild.bench.*", "trtbuild.precision",
+                     "trtbuild.precision.*"]),
+    # the application-facing runtime and the build are peers over the measurement layer: neither imports the other
+    # (tests/test_import_graph.py checks that too)
+    ("runtime", ["trtbuild.runtime", "trtbuild.runtime.*"]),
+    ("build", ["trtbuild.build", "trtbuild.build.*", "trtbuild.doctor"]),
     # the package's public face (`trtbuild.load`): every module inside reads the version from trtbuild.version
     ("commands", ["trtbuild", "trtbuild.api", "trtbuild.farm", "trtbuild.farm.*", "trtbuild.cli_options", "trtbuild.cli",
                   "trtbuild.__main__"]),
 ]
+PEERS = {("build", "runtime")}  # (higher, lower) layers that stand side by side: the higher one may not import the lower
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -124,11 +127,14 @@ def analyse(root: Path) -> dict:
     named = {name: imports_of(path, name, known) for name, path in files.items()}
     upward = sorted(f"{a} ({LAYERS[layer_of(a)][0]}) -> {b} ({LAYERS[layer_of(b)][0]})"
                     for a, (targets, _) in named.items() for b in targets if layer_of(b) > layer_of(a))
+    peer = sorted(f"{a} ({LAYERS[layer_of(a)][0]}) -> {b} ({LAYERS[layer_of(b)][0]})"
+                  for a, (targets, _) in named.items() for b in targets
+                  if (LAYERS[layer_of(a)][0], LAYERS[layer_of(b)][0]) in PEERS)
     graph = {name: targets | implied for name, (targets, implied) in named.items()}
     knots = circles(graph)
     return {"modules": len(files), "imports": sum(map(len, graph.values())), "circles": len(knots),
             "modules_in_circles": sum(map(len, knots)), "upward_imports": len(upward),
-            "circle_members": knots, "upward": upward}
+            "peer_imports": len(peer), "circle_members": knots, "upward": upward, "peer": peer}
 
 
 def main() -> None:
@@ -139,17 +145,20 @@ def main() -> None:
     args = parser.parse_args()
     result = analyse(args.root)
     print(f"{result['modules']} modules, {result['imports']} imports: {result['circles']} circles "
-          f"({result['modules_in_circles']} modules), {result['upward_imports']} upward imports")
+          f"({result['modules_in_circles']} modules), {result['upward_imports']} upward imports, "
+          f"{result['peer_imports']} imports between peers")
     for knot in result["circle_members"]:
         print("circle:", " <-> ".join(knot))
     for line in result["upward"]:
         print("upward:", line)
+    for line in result["peer"]:
+        print("between peers:", line)
     if args.out:
         results = json.loads(args.out.read_text()) if args.out.exists() else {}
         results["layers"] = [{"layer": name, "modules": patterns} for name, patterns in LAYERS]
         results[args.label] = {"command": " ".join(["python", *sys.argv]), **result}
         args.out.write_text(json.dumps(results, indent=1) + "\n")
-    raise SystemExit(1 if result["circles"] or result["upward_imports"] else 0)
+    raise SystemExit(1 if result["circles"] or result["upward_imports"] or result["peer_imports"] else 0)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ MODELS = {
 def build_until_precision(name: str, work: Path, sets: list[str]):
     """(precision stage record, seconds) of an INT8 build of `name` with the model's data and `sets`."""
     from trtbuild.api import build
-    from trtbuild.pipeline import BuildOptions
+    from trtbuild.build.pipeline import BuildOptions
     from trtbuild.recipe import Overrides
 
     cfg = MODELS[name]

@@ -5,7 +5,7 @@ Per model:
   `--before` (one ONNX Runtime session of the whole graph per node, every sample) and by this checkout's
   (suffix runs, first sample then every sample until the top is settled): seconds of each, Spearman rank correlation
   over all nodes, and whether the worst `max_fp32_nodes` come in the same order (the search only looks there);
-- builds to precision, fresh caches: this checkout's INT8 build (data roles of trtbuild.data), optionally its FP16
+- builds to precision, fresh caches: this checkout's INT8 build (data roles of trtbuild.data.datasets), optionally its FP16
   build (--fp16) and the INT8 build of commit `--before` on the same search set (--before-build), whose shipped graph
   is then scored on this build's holdout.
 
@@ -47,7 +47,7 @@ def overrides(name: str, precision: str, sets: list[str]):
 
 def build(name: str, precision: str, work: Path, sets: list[str], until: str = "precision") -> tuple[object, float]:
     from trtbuild.api import build as run_build
-    from trtbuild.pipeline import BuildOptions
+    from trtbuild.build.pipeline import BuildOptions
 
     start = time.perf_counter()
     report = run_build(name, overrides(name, precision, sets), BuildOptions(until=until, out_root=work / "out"),
@@ -74,8 +74,8 @@ def before_module(commit: str, work: Path):
 def compare_rankings(name: str, work: Path, commit: str, sets: list[str]) -> dict:
     import onnx
 
-    from trtbuild.data import required_calibration
-    from trtbuild.feeds import image_feeds
+    from trtbuild.data.datasets import required_calibration
+    from trtbuild.data.feeds import image_feeds
     from trtbuild.precision import sensitivity
     from trtbuild.precision.int8 import calibrate, quantize_int8
     from trtbuild.precision.policy import name_nodes
@@ -125,8 +125,8 @@ def before_build(name: str, work: Path, commit: str, calibration_images: list[Pa
                  holdout) -> dict:
     """Commit `commit`'s INT8 build (its own code, in a subprocess) calibrating on `calibration_images` and searching
     on `search_images`, as this checkout's build does; its shipped graph scored here on `holdout`."""
-    from trtbuild.feeds import image_feeds
-    from trtbuild.precision.accuracy import accuracy_vs_pytorch
+    from trtbuild.data.feeds import image_feeds
+    from trtbuild.accuracy.graph_accuracy import accuracy_vs_pytorch
     from trtbuild.recipe import load_recipe
 
     tree = work / f"tree_{commit}"
@@ -141,7 +141,7 @@ def before_build(name: str, work: Path, commit: str, calibration_images: list[Pa
             f"precision.evaluate.max_images={len(search_images)}",  # commit's recipe said
             f"precision.int8.target={json.dumps(recipe.precision.int8.model_dump()['target'])}"]
     script = (f"import json, time; from pathlib import Path; from trtbuild.api import build; "
-              f"from trtbuild.pipeline import BuildOptions; from trtbuild.recipe import Overrides; "
+              f"from trtbuild.build.pipeline import BuildOptions; from trtbuild.recipe import Overrides; "
               f"t = time.perf_counter(); r = build({name!r}, Overrides(weights=Path({str(cfg['weights'])!r}), "
               f"precision='int8', data=Path({str(COCO128)!r}), calib=Path({str(calibration)!r}), "
               f"sets={sets!r}), "
@@ -212,7 +212,7 @@ def main() -> None:
                   flush=True)
             save()
         if args.before_build and not args.rank_only:
-            from trtbuild.data import calibration_set, search_set, verify_set
+            from trtbuild.data.datasets import calibration_set, search_set, verify_set
             from trtbuild.recipe import load_recipe
 
             recipe = load_recipe(name, overrides(name, "int8", args.sets)).recipe

@@ -30,8 +30,8 @@ def compare(name: str, work: Path, seed: int) -> dict:
     import onnx
     import onnxruntime as ort
 
-    from trtbuild.data import required_calibration
-    from trtbuild.feeds import image_feeds
+    from trtbuild.data.datasets import required_calibration
+    from trtbuild.data.feeds import image_feeds
     from trtbuild.precision.int8 import calibrate, quantize_int8
     from trtbuild.precision.policy import name_nodes
     from trtbuild.precision.qdq_graph import keep_fp32, quantized_nodes

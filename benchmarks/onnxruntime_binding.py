@@ -30,7 +30,7 @@ def main() -> None:
     import torch
 
     from trtbuild.backends.registry import library_versions
-    from trtbuild.host import host_summary
+    from trtbuild.core.host import host_summary
     from trtbuild.runners.onnxruntime_runner import BINDABLE, CPU_EP, CUDA_EP, OnnxRuntimeRunner
 
     plain = ort.InferenceSession(str(args.onnx), providers=[(CUDA_EP, {"device_id": str(args.device_id)}), CPU_EP])

@@ -32,11 +32,11 @@ def main() -> None:
     from trtbuild.bench.loop import LoopConfig, run_loop
     from trtbuild.bench.stats import summarize
     from trtbuild.bench.timer import PerfCounterTimer
-    from trtbuild.feeds import image_feeds
-    from trtbuild.images import list_images
-    from trtbuild.pipeline import BuildOptions
+    from trtbuild.data.feeds import image_feeds
+    from trtbuild.data.images import list_images
+    from trtbuild.build.pipeline import BuildOptions
     from trtbuild.accuracy.reference import PyTorchReference
-    from trtbuild.precision.accuracy import graph_on_cpu, task_accuracy
+    from trtbuild.accuracy.graph_accuracy import graph_on_cpu, task_accuracy
     from trtbuild.recipe import Overrides, load_recipe
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -36,7 +36,7 @@ WARM_FRAMES = 4  # run through each path untimed first (allocations, kernel sele
 def main() -> None:
     args = _parse()
     from trtbuild.backends.registry import library_versions
-    from trtbuild.host import host_summary
+    from trtbuild.core.host import host_summary
 
     results = {"command": shlex.join([Path(sys.executable).name, *sys.argv]), "host": host_summary(library_versions()),
                "goal_pct": GOAL_PCT, "models": {}}

@@ -60,7 +60,7 @@ def main() -> None:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         from trtbuild.backends.registry import library_versions
-        from trtbuild.host import host_summary
+        from trtbuild.core.host import host_summary
 
         found = {"command": shlex.join([Path(sys.executable).name, *sys.argv]), "source": args.source,
                  "host": host_summary(library_versions()), "load_average_1min": [load_before[0], os.getloadavg()[0]],

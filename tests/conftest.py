@@ -20,7 +20,7 @@ TENSORRT_MANIFESTS = REFERENCE / "tensorrt_api"
 
 
 def has_cuda_gpu() -> bool:
-    from trtbuild.host import gpus
+    from trtbuild.core.host import gpus
 
     return bool(gpus())
 
@@ -77,7 +77,7 @@ def shared_data(monkeypatch) -> Path:
 def yolo_export(tmp_path_factory):
     """One real `trtbuild export yolo12n` (export -> simplify -> check) shared by the tests that only read it."""
     from trtbuild import api
-    from trtbuild.pipeline import BuildOptions
+    from trtbuild.build.pipeline import BuildOptions
     from trtbuild.recipe import Overrides
 
     root = tmp_path_factory.mktemp("yolo_export")

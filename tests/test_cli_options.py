@@ -8,10 +8,10 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from trtbuild import interrupts
+from trtbuild.core import interrupts
 from trtbuild.cli import app as trtbuild_app
 from trtbuild.cli_options import OutputOptions, PrecisionOptions, RecipeArg, RecipeOptions, command_in
-from trtbuild.errors import StageUnavailable
+from trtbuild.core.errors import StageUnavailable
 
 app = typer.Typer()
 command = command_in(app)

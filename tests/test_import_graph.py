@@ -24,3 +24,7 @@ def test_no_import_circles(graph):
 
 def test_no_upward_imports(graph):
     assert graph["upward"] == []
+
+
+def test_build_and_runtime_stand_side_by_side(graph):
+    assert graph["peer"] == []

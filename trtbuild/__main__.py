@@ -1,6 +1,6 @@
 """`python -m trtbuild` and the `trtbuild` command: Ctrl-C is handled before the CLI's imports (half a second)."""
 
-from trtbuild import interrupts
+from trtbuild.core import interrupts
 
 
 def main() -> None:

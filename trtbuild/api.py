@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from trtbuild import stale
-from trtbuild.cache import Cache, default_cache_dir
-from trtbuild.errors import UsageError
-from trtbuild.pipeline import BuildOptions, Listener
+from trtbuild.core import stale
+from trtbuild.core.cache import Cache, default_cache_dir
+from trtbuild.core.errors import UsageError
+from trtbuild.build.pipeline import BuildOptions, Listener
 from trtbuild.recipe import Overrides
 from trtbuild.recipe.find import RecipeEntry
 from trtbuild.recipe.find import list_recipes as _list_recipes
-from trtbuild.report import BuildReport
-from trtbuild.single_build import build, load_checked_recipe  # one recipe's build, also what each farm cell runs
+from trtbuild.build.report import BuildReport
+from trtbuild.build.single_build import build, load_checked_recipe  # one recipe's build, also what each farm cell runs
 
 
 def list_recipes() -> list[RecipeEntry]:
@@ -22,7 +22,7 @@ def list_recipes() -> list[RecipeEntry]:
 
 def show_recipe(ref: str, overrides: Overrides | None = None) -> dict:
     from trtbuild.backends.preflight import describe_engine_plan
-    from trtbuild.data import describe_sources
+    from trtbuild.data.datasets import describe_sources
     from trtbuild.recipe.paths import path_fields
 
     loaded = load_checked_recipe(ref, overrides)

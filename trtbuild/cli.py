@@ -18,12 +18,12 @@ from typing import Annotated
 
 import typer
 
-from trtbuild import interrupts
+from trtbuild.core import interrupts
 from trtbuild.cli_options import (CacheDir, ClusterOptions, JsonOut, OutRoot, OutputOptions, PrecisionOptions,
                                   RecipeArg, RecipeOptions, Strict, Workspace, command_in)
-from trtbuild.errors import Interrupted, StageFailed, TrtbuildError, UsageError
+from trtbuild.core.errors import Interrupted, StageFailed, TrtbuildError, UsageError
 from trtbuild.runners import RUNNER_NAMES
-from trtbuild.stages import STAGE_NAMES
+from trtbuild.build.stages import STAGE_NAMES
 from trtbuild.version import __version__
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -166,7 +166,7 @@ def predict(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from trtbuild import api
-    from trtbuild.console import stderr_console
+    from trtbuild.build.console import stderr_console
 
     given = {"conf": conf, "iou": iou, "max_det": max_det, "classes": classes}
     console = stderr_console()
@@ -185,7 +185,7 @@ def predict(
 def _run_build(recipe: str, overrides, output: OutputOptions, action, **options) -> None:
     from rich.markup import escape
 
-    from trtbuild.console import LiveProgress, stderr_console, summary_table
+    from trtbuild.build.console import LiveProgress, stderr_console, summary_table
 
     build_options = output.build_options(**options)
     console = stderr_console()
@@ -215,7 +215,7 @@ def _run_build(recipe: str, overrides, output: OutputOptions, action, **options)
 
 def _run_matrix(cells: list, cluster: ClusterOptions, output: OutputOptions, **options) -> None:
     from trtbuild import api
-    from trtbuild.console import stderr_console
+    from trtbuild.build.console import stderr_console
     from trtbuild.farm.view import FarmView, summary
 
     console = stderr_console()
@@ -234,9 +234,9 @@ def _run_matrix(cells: list, cluster: ClusterOptions, output: OutputOptions, **o
 
 def _print_report(out_root: Path, recipe: str, json_out: bool, console) -> None:
     """After a failure: the partial report (if the build got far enough to write one)."""
-    from trtbuild.console import summary_table
+    from trtbuild.build.console import summary_table
     from trtbuild.recipe import load_recipe
-    from trtbuild.report import load_report
+    from trtbuild.build.report import load_report
 
     try:
         report = load_report(out_root / load_recipe(recipe).recipe.name / "report.json")

@@ -21,8 +21,8 @@ from typing import Annotated
 
 import typer
 
-from trtbuild import interrupts
-from trtbuild.errors import TrtbuildError, UsageError
+from trtbuild.core import interrupts
+from trtbuild.core.errors import TrtbuildError, UsageError
 
 RecipeArg = Annotated[str, typer.Argument(help="recipe name (see `trtbuild list`) or path to a .yaml file")]
 Workspace = Annotated[int | None, typer.Option("--workspace", help="TensorRT workspace pool in MiB")]
@@ -98,7 +98,7 @@ class OutputOptions:
 
     def build_options(self, **chosen):
         """The pipeline's BuildOptions with these outputs; `chosen`: the command's own (until, strict)."""
-        from trtbuild.pipeline import BuildOptions
+        from trtbuild.build.pipeline import BuildOptions
 
         return BuildOptions(force=self.force, force_stages=list(self.force_stage or []), out_root=self.out, **chosen)
 
@@ -178,7 +178,7 @@ def guarded(func, **arguments) -> None:
     except TrtbuildError as exc:
         from rich.text import Text
 
-        from trtbuild.console import stderr_console
+        from trtbuild.build.console import stderr_console
 
         # Text, not markup: the message quotes user input and install hints such as 'trtbuild[tensorrt]'
         stderr_console().print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False, soft_wrap=True)

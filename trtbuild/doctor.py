@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from trtbuild.host import host_summary, tool_versions
-from trtbuild.lock import lock_status
+from trtbuild.core.host import host_summary, tool_versions
+from trtbuild.core.lock import lock_status
 
 TOOLS = ("torch", "torchvision", "ultralytics", "onnx", "onnxsim", "onnxslim", "onnxruntime", "onnxruntime-gpu",
          "nvidia-modelopt", "onnxconverter-common")
@@ -41,7 +41,7 @@ def engine_backends() -> dict:
     """Each registered backend: can it build here (or why not), its library and version, and the GPUs its engines
     run on, including whether this host's GPU is one of them."""
     from trtbuild.backends.registry import backends, select_backend
-    from trtbuild.host import gpus
+    from trtbuild.core.host import gpus
     from trtbuild.tensorrt.compat import gpu_runs_engine
 
     local = gpus()

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from trtbuild.accuracy.reference import PyTorchReference
-from trtbuild.feeds import random_feeds
+from trtbuild.data.feeds import random_feeds
 from trtbuild.recipe import load_recipe
 from trtbuild.runners.factory import torch_runner
 

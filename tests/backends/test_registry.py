@@ -7,8 +7,8 @@ import pytest
 
 from conftest import backend_checker
 from trtbuild.backends.registry import backend_aliases, backend_names, backends, get_backend, select_backend
-from trtbuild.host import gpus
-from trtbuild.registries import recipe_names
+from trtbuild.core.host import gpus
+from trtbuild.build.registries import recipe_names
 from trtbuild.runners.factory import RunnerFiles, engine_unavailable_reason
 from trtbuild.tensorrt.flavor import get_flavor
 from trtbuild.tensorrt.sidecar import EngineSidecar

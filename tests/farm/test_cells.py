@@ -6,7 +6,7 @@ import pytest
 from conftest import COCO128, YOLO_WEIGHTS
 
 from trtbuild import api
-from trtbuild.errors import UsageError
+from trtbuild.core.errors import UsageError
 from trtbuild.farm.cells import read_target
 
 

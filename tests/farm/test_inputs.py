@@ -5,7 +5,7 @@ from __future__ import annotations
 from conftest import COCO128, YOLO_WEIGHTS
 
 from trtbuild import api
-from trtbuild.data import calibration_set, verify_set
+from trtbuild.data.datasets import calibration_set, verify_set
 from trtbuild.farm.inputs import materialize, pack
 from trtbuild.recipe import Overrides
 

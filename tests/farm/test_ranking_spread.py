@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from precision.test_int8_search import graphs  # noqa: F401 - the module fixture: a tiny real quantized graph
 
-from trtbuild import parallel
+from trtbuild.core import parallel
 from trtbuild.farm import ray_cluster
 from trtbuild.precision.int8 import quantize_int8
 from trtbuild.precision.sensitivity import rank_nodes

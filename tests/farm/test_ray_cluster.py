@@ -16,8 +16,8 @@ from farm.cluster import BIN, Cluster
 from conftest import COCO128, YOLO_WEIGHTS
 from reliability.builds import tiny_recipe, wait_for
 
-from trtbuild.digest import file_digest
-from trtbuild.engine_set import read_engine_set
+from trtbuild.core.digest import file_digest
+from trtbuild.core.engine_set import read_engine_set
 
 pytestmark = pytest.mark.long
 

@@ -11,8 +11,8 @@ import time
 import pytest
 from reliability.builds import TRTBUILD, tiny_recipe
 
-from trtbuild.digest import file_digest
-from trtbuild.engine_set import read_engine_set
+from trtbuild.core.digest import file_digest
+from trtbuild.core.engine_set import read_engine_set
 
 CELLS = ["--precision", "fp32", "--precision", "fp16", "--target", "8.6", "--until", "engine"]
 NAMES = ["tiny.fp32.tensorrt-rtx.sm86", "tiny.fp16.tensorrt-rtx.sm86"]

@@ -8,8 +8,8 @@ import yaml
 from conftest import ASSETS
 
 from trtbuild import api
-from trtbuild.errors import UsageError
-from trtbuild.pipeline import BuildOptions
+from trtbuild.core.errors import UsageError
+from trtbuild.build.pipeline import BuildOptions
 
 
 def _recipe(tmp_path, target: str) -> str:

@@ -9,8 +9,8 @@ import torch
 
 from conftest import YOLO_WEIGHTS
 from trtbuild import api
-from trtbuild.errors import UsageError
-from trtbuild.pipeline import BuildOptions
+from trtbuild.core.errors import UsageError
+from trtbuild.build.pipeline import BuildOptions
 from trtbuild.recipe import Overrides
 
 

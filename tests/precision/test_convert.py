@@ -10,10 +10,10 @@ import pytest
 from conftest import REPO
 
 from trtbuild.api import build
-from trtbuild.pipeline import BuildOptions
+from trtbuild.build.pipeline import BuildOptions
 from trtbuild.precision.convert import convert_graph
 from trtbuild.recipe import load_recipe
-from trtbuild.stages.base import StageContext
+from trtbuild.build.stages.base import StageContext
 
 RECIPE = """name: tiny
 task: other

@@ -16,7 +16,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from trtbuild.errors import UsageError
+from trtbuild.core.errors import UsageError
 from trtbuild.precision.int8 import calibrate, quantize_int8
 from trtbuild.precision.int8_search import Trial, _predict, search_fp32_nodes
 from trtbuild.precision.policy import name_nodes

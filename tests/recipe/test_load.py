@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from trtbuild.errors import UsageError
+from trtbuild.core.errors import UsageError
 from trtbuild.recipe import Overrides, list_recipes, load_recipe
 from trtbuild.recipe.find import PACKAGED_DIR
 from trtbuild.recipe.names import RenamedWarning
-from trtbuild.registries import recipe_names
+from trtbuild.build.registries import recipe_names
 
 
 def test_packaged_recipes_are_listed_from_any_directory(tmp_path, monkeypatch):

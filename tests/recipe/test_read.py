@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trtbuild.errors import UsageError
+from trtbuild.core.errors import UsageError
 from trtbuild.recipe.read import MAX_RECIPE_BYTES, parse_yaml, read_recipe_file
 
 

@@ -120,7 +120,7 @@ def _progress_line(line: str) -> bool:
 
 def assert_published_whole(out: Path, name: str = "tiny") -> None:
     """Every artifact the report lists exists with the recorded digest (published files are never partial)."""
-    from trtbuild.digest import file_digest
+    from trtbuild.core.digest import file_digest
 
     for stage in report(out, name)["stages"]:
         for artifact in stage["artifacts"]:

@@ -8,9 +8,9 @@ import pytest
 
 from reliability.builds import (assert_published_whole, command, launch, report, run, temp_files, tiny_recipe,
                                 wait_for, workdirs)
-from trtbuild.cache import Cache
+from trtbuild.core.cache import Cache
 from trtbuild.recipe import load_recipe
-from trtbuild.stages.export import ExportStage
+from trtbuild.build.stages.export import ExportStage
 
 pytestmark = pytest.mark.reliability
 

@@ -8,8 +8,8 @@ import pytest
 
 from reliability.builds import command, run, tiny_recipe
 from trtbuild import api
-from trtbuild.cache import CACHE_MANIFEST, Cache
-from trtbuild.pipeline import BuildOptions
+from trtbuild.core.cache import CACHE_MANIFEST, Cache
+from trtbuild.build.pipeline import BuildOptions
 
 pytestmark = pytest.mark.reliability
 

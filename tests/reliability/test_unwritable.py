@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import pytest
 
 from reliability.builds import command, run, stderr_lines, temp_files, tiny_recipe, workdirs
-from trtbuild.cache import Cache
+from trtbuild.core.cache import Cache
 
 pytestmark = pytest.mark.reliability
 

@@ -78,9 +78,9 @@ def standin_engine(standin, tmp_path, cache_dir):  # cache_dir: runtime caches g
 def write_sidecar(engine: Path, description: dict, flavor: Flavor) -> None:
     """The sidecar the engine stage would write (its own make_sidecar) for the described stand-in engine."""
     from trtbuild.backends.python_api import PythonApiBackend
-    from trtbuild.digest import file_digest
+    from trtbuild.core.digest import file_digest
     from trtbuild.recipe.schema import Recipe
-    from trtbuild.stages.engine import make_sidecar
+    from trtbuild.build.stages.engine import make_sidecar
     from trtbuild.tensorrt.dtypes import dtype_name
     from trtbuild.tensorrt.plan import make_plan
     from trtbuild.tensorrt.sidecar import IoTensor, sidecar_path

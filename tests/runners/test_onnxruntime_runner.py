@@ -19,11 +19,11 @@ from onnx import TensorProto, helper
 
 from conftest import ASSETS, DEPTH_SEEDED, REPO, YOLO_WEIGHTS
 from trtbuild import api
-from trtbuild.data import read_images
-from trtbuild.errors import UsageError
-from trtbuild.feeds import feeds_for
-from trtbuild.metrics.parity import compare_outputs
-from trtbuild.pipeline import BuildOptions
+from trtbuild.data.datasets import read_images
+from trtbuild.core.errors import UsageError
+from trtbuild.data.feeds import feeds_for
+from trtbuild.accuracy.parity import compare_outputs
+from trtbuild.build.pipeline import BuildOptions
 from trtbuild.recipe import Overrides, load_recipe
 from trtbuild.runners.factory import RunnerFiles, available_runners, create_runner, torch_runner
 from trtbuild.runners.base import ChangedModelFile

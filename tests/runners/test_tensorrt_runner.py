@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from conftest import needs_tensorrt
-from trtbuild.errors import StageFailed, StageUnavailable
+from trtbuild.core.errors import StageFailed, StageUnavailable
 from trtbuild.runners.tensorrt_runner import TensorRTRunner, check_engine
 from trtbuild.tensorrt.sidecar import EngineSidecar, sidecar_path
 
@@ -39,7 +39,7 @@ def test_import_and_construction_touch_neither_cuda_nor_tensorrt():
 def _runs_here(backend: str) -> None:
     """Skip unless `backend` builds here and its engines run on this GPU (TensorRT-RTX: RTX / Ampere+, not 9.0)."""
     from trtbuild.backends.registry import get_backend
-    from trtbuild.host import gpus
+    from trtbuild.core.host import gpus
     from trtbuild.tensorrt.compat import gpu_runs_engine
 
     if backend == "tensorrt":
@@ -56,8 +56,8 @@ def tiny_engine(request, tmp_path, cache_dir):  # cache_dir: the timing cache go
     """A real engine + sidecar built by the engine stage from a tiny ONNX (y = relu(2x + 1), dynamic batch 1..4)."""
     _runs_here(request.param)
     from trtbuild.recipe.schema import Recipe
-    from trtbuild.stages.base import StageContext
-    from trtbuild.stages.engine import EngineStage
+    from trtbuild.build.stages.base import StageContext
+    from trtbuild.build.stages.engine import EngineStage
 
     spec = importlib.util.spec_from_file_location("tiny_onnx", TESTS / "tensorrt" / "tiny_onnx.py")
     tiny = importlib.util.module_from_spec(spec)

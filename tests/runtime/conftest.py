@@ -6,7 +6,7 @@ import pytest
 
 from conftest import DEPTH_SEEDED, YOLO_WEIGHTS
 from trtbuild import api
-from trtbuild.pipeline import BuildOptions
+from trtbuild.build.pipeline import BuildOptions
 from trtbuild.recipe import Overrides
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from trtbuild.engine_set import ENGINE_SET_FILE, SCHEMA, Candidate, read_engine_set
-from trtbuild.errors import UsageError
+from trtbuild.core.engine_set import ENGINE_SET_FILE, SCHEMA, Candidate, read_engine_set
+from trtbuild.core.errors import UsageError
 from trtbuild.runtime.choice import CPU_EP, CUDA_EP, HostFacts, choose
 from trtbuild.tensorrt.sidecar import EngineSidecar
 

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from trtbuild.errors import UsageError
+from trtbuild.core.errors import UsageError
 from trtbuild.runtime.frames import FrameError, as_frame, as_frames, iter_source
 
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from conftest import ASSETS, YOLO_WEIGHTS, has_cuda_gpu
-from trtbuild.errors import UsageError
+from trtbuild.core.errors import UsageError
 from trtbuild.runtime.model import load
 
 IMAGES = sorted((ASSETS / "coco128" / "images" / "train2017").glob("*.jpg"))[:16]
@@ -100,7 +100,7 @@ def test_a_changed_file_is_never_loaded(yolo_engines, tmp_path):
 def test_depth_reproduces_the_reference_output_and_maps_back_to_the_frame(tmp_path):
     from conftest import DEPTH_SEEDED, REFERENCE
     from trtbuild import api
-    from trtbuild.pipeline import BuildOptions
+    from trtbuild.build.pipeline import BuildOptions
     from trtbuild.recipe import Overrides
 
     api.build("depth", Overrides(weights=DEPTH_SEEDED), BuildOptions("simplify", out_root=tmp_path / "engines"),

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from trtbuild.recipe.schema import Recipe
-from trtbuild.registries import recipe_names
+from trtbuild.build.registries import recipe_names
 from trtbuild.tasks.classify import probabilities, top_k
 from trtbuild.tasks.registry import create_task
 

@@ -7,7 +7,7 @@ import pytest
 
 from trtbuild.tensorrt.flavor import TENSORRT as TRT
 from trtbuild.tensorrt.flavor import TENSORRT_RTX as RTX
-from trtbuild.errors import UsageError
+from trtbuild.core.errors import UsageError
 from trtbuild.tensorrt.plan import make_plan, mib_to_bytes, timing_cache_path
 from trtbuild.tensorrt.version import TrtVersion, parse_version
 

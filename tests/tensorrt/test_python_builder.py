@@ -6,7 +6,7 @@ import json
 import pytest
 
 from trtbuild.tensorrt.flavor import TENSORRT as TRT
-from trtbuild.errors import StageFailed, UsageError
+from trtbuild.core.errors import StageFailed, UsageError
 from trtbuild.tensorrt import python_builder
 from trtbuild.tensorrt.parser_errors import parse_failure
 from trtbuild.tensorrt.plan import make_plan

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
 
-from trtbuild.host import gpus
+from trtbuild.core.host import gpus
 from trtbuild.recipe.schema import Recipe
 from trtbuild.tensorrt.built_engine import BuiltEngine, Log
 from trtbuild.tensorrt.flavor import Flavor

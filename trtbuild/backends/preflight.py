@@ -5,7 +5,7 @@ instead of after minutes of export and calibration; `show` prints the same verdi
 from __future__ import annotations
 
 from trtbuild.backends.registry import select_backend
-from trtbuild.errors import UsageError
+from trtbuild.core.errors import UsageError
 from trtbuild.recipe.schema import Recipe
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from trtbuild.backends.base import Backend
-from trtbuild.host import gpus
+from trtbuild.core.host import gpus
 from trtbuild.tensorrt.built_engine import BuiltEngine, Log
 from trtbuild.tensorrt.flavor import Flavor
 from trtbuild.tensorrt.plan import BuildPlan
@@ -25,7 +25,7 @@ class PythonApiBackend(Backend):
         return self.flavor.parsed_version()
 
     def build(self, plan: BuildPlan, onnx: Path, log: Log) -> BuiltEngine:
-        from trtbuild.errors import StageUnavailable
+        from trtbuild.core.errors import StageUnavailable
         from trtbuild.tensorrt.compat import gpu_runs_engine
         from trtbuild.tensorrt.python_builder import build_engine
 

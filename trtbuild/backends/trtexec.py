@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from trtbuild.backends.base import Backend
-from trtbuild.errors import StageFailed
+from trtbuild.core.errors import StageFailed
 from trtbuild.tensorrt.flavor import TENSORRT
 from trtbuild.tensorrt.built_engine import BuiltEngine, Log
 from trtbuild.tensorrt.layer_info import normalize

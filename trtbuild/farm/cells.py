@@ -13,7 +13,7 @@ from typing import get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from trtbuild.errors import UsageError
+from trtbuild.core.errors import UsageError
 from trtbuild.recipe import LoadedRecipe, Overrides
 from trtbuild.recipe.compute_capability import compute_capability
 from trtbuild.recipe.read import read_yaml_mapping
@@ -125,7 +125,7 @@ def load_matrix(path: Path) -> Matrix:
 
 def matrix_cells(matrix: Matrix) -> list[Cell]:
     """Every cell of a matrix, each recipe loaded with its names checked."""
-    from trtbuild.single_build import load_checked_recipe
+    from trtbuild.build.single_build import load_checked_recipe
 
     cells = []
     for entry in matrix.builds:

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import yaml
 
-from trtbuild.data import DATASET_SUFFIXES
+from trtbuild.data.datasets import DATASET_SUFFIXES
 from trtbuild.recipe import Recipe
 from trtbuild.recipe.paths import path_fields
-from trtbuild.stale import write_atomically
+from trtbuild.core.stale import write_atomically
 
 
 @dataclass(frozen=True)

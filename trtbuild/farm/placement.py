@@ -48,7 +48,7 @@ def where(cell: Cell, nodes: list[dict]) -> str:
 
 def local_resources() -> dict[str, int]:
     """This host's GPUs as Ray custom resources: one `sm_XY` per GPU of that compute capability."""
-    from trtbuild.host import gpus
+    from trtbuild.core.host import gpus
 
     found: dict[str, int] = {}
     for gpu in gpus():

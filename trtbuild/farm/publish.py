@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trtbuild import stale
-from trtbuild.engine_set import PublishedFile, record
+from trtbuild.core import stale
+from trtbuild.core.engine_set import PublishedFile, record
 from trtbuild.farm.worker import CellOutput
 from trtbuild.recipe import LoadedRecipe
-from trtbuild.report import BuildReport
-from trtbuild.report_markdown import write_markdown
-from trtbuild.stages.base import artifact_key
+from trtbuild.build.report import BuildReport
+from trtbuild.build.report_markdown import write_markdown
+from trtbuild.build.stages.base import artifact_key
 
 REPORTS = "reports"
 

@@ -16,12 +16,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
-from trtbuild.errors import UsageError
+from trtbuild.core.errors import UsageError
 from trtbuild.farm.cells import Cell
 from trtbuild.farm.inputs import Files
 from trtbuild.farm.placement import required_resources
 from trtbuild.farm.worker import CellOutput, build_cell
-from trtbuild.pipeline import BuildOptions
+from trtbuild.build.pipeline import BuildOptions
 from trtbuild.version import __version__
 
 LOOPBACK = "127.0.0.1"
@@ -166,7 +166,7 @@ def _build_on_node(board, cell: str, recipe: dict, files: Files, options: BuildO
                    cache_dir: str | None) -> CellOutput:
     import ray
 
-    from trtbuild.parallel import spreading
+    from trtbuild.core.parallel import spreading
 
     ray.get(board.started.remote(cell, ray.get_runtime_context().get_node_id()))
     with spreading(RaySpreader(ray)):
@@ -174,7 +174,7 @@ def _build_on_node(board, cell: str, recipe: dict, files: Files, options: BuildO
 
 
 class RaySpreader:
-    """A stage's independent pieces (trtbuild.parallel) as Ray tasks of one CPU each, over the cluster's CPUs; the
+    """A stage's independent pieces (trtbuild.core.parallel) as Ray tasks of one CPU each, over the cluster's CPUs; the
     cell's own task gives its CPU back while it waits for them."""
 
     def __init__(self, ray):

@@ -8,12 +8,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trtbuild.cache import Cache, default_cache_dir
-from trtbuild.errors import Interrupted, TrtbuildError, UsageError
+from trtbuild.core.cache import Cache, default_cache_dir
+from trtbuild.core.errors import Interrupted, TrtbuildError, UsageError
 from trtbuild.farm.cells import Cell
-from trtbuild.pipeline import BuildOptions
+from trtbuild.build.pipeline import BuildOptions
 from trtbuild.recipe import LoadedRecipe
-from trtbuild.stages import STAGE_NAMES
+from trtbuild.build.stages import STAGE_NAMES
 
 
 @dataclass
@@ -42,7 +42,7 @@ class CellResult:
 
 def run_matrix(cells: list[Cell], options: FarmOptions, view) -> list[CellResult]:
     """`view`: the live view (trtbuild.farm.view.FarmView) or None."""
-    from trtbuild import single_build
+    from trtbuild.build import single_build
 
     if not cells:
         raise UsageError("the matrix is empty: no cell to build")
@@ -99,8 +99,8 @@ def _stage_count(options: FarmOptions) -> int:
 
 def cached_stages(loaded: LoadedRecipe, cache: Cache, until: str) -> int:
     """How many of the build's stages, in order, the cache holds (keys as this host computes them)."""
-    from trtbuild.stages import stage_class
-    from trtbuild.stages.base import cached_artifacts
+    from trtbuild.build.stages import stage_class
+    from trtbuild.build.stages.base import cached_artifacts
 
     artifacts: dict[str, Path] = {}
     for count, name in enumerate(STAGE_NAMES[: STAGE_NAMES.index(until) + 1]):
@@ -116,9 +116,9 @@ def cached_stages(loaded: LoadedRecipe, cache: Cache, until: str) -> int:
 
 def _run_here(cells, options: FarmOptions, results, view) -> None:
     """One after another in this process: each cell is a plain local build into OUT/<recipe>/."""
-    from trtbuild import single_build
+    from trtbuild.build import single_build
     from trtbuild.farm.publish import keep_cell_report
-    from trtbuild.report import load_report
+    from trtbuild.build.report import load_report
 
     for cell in cells:
         row = results[cell.name]

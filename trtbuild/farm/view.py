@@ -60,7 +60,7 @@ class FarmView:
 
     def listener(self):
         """The stage view of a build running in this process."""
-        from trtbuild.console import LiveProgress
+        from trtbuild.build.console import LiveProgress
 
         return LiveProgress(self.console)
 

@@ -8,10 +8,10 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from trtbuild.engine_set import ENGINE_SET_FILE, read_engine_set
-from trtbuild.errors import TrtbuildError
+from trtbuild.core.engine_set import ENGINE_SET_FILE, read_engine_set
+from trtbuild.core.errors import TrtbuildError
 from trtbuild.farm.inputs import Files, materialize
-from trtbuild.pipeline import BuildOptions
+from trtbuild.build.pipeline import BuildOptions
 
 # written by the driver for the whole engine set, not copied from one cell
 DRIVER_WRITES = {ENGINE_SET_FILE, f".{ENGINE_SET_FILE}.lock", "report.json", "report.md"}
@@ -29,7 +29,7 @@ class CellOutput:
 
 def build_cell(recipe: dict, files: Files, options: BuildOptions, cache_dir: str | None) -> CellOutput:
     """`recipe`: the cell's resolved recipe (model_dump); `cache_dir`: a path this node mounts, or None (its own)."""
-    from trtbuild.single_build import build
+    from trtbuild.build.single_build import build
 
     recipe_file = materialize(recipe, files)
     with tempfile.TemporaryDirectory(prefix="trtbuild-cell-") as out_root:

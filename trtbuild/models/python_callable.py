@@ -6,7 +6,7 @@ import importlib
 
 import torch
 
-from trtbuild.errors import UsageError
+from trtbuild.core.errors import UsageError
 from trtbuild.models.base import ModelAdapter
 
 

@@ -6,7 +6,7 @@ import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from trtbuild.errors import UsageError
+from trtbuild.core.errors import UsageError
 
 
 @dataclass(frozen=True)

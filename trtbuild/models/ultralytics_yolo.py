@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from trtbuild.errors import UsageError
+from trtbuild.core.errors import UsageError
 from trtbuild.models.base import ModelAdapter
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import onnx
 
 from trtbuild.accuracy.reference import PyTorchReference
-from trtbuild.data import NO_DATA_HINT, search_set
+from trtbuild.data.datasets import NO_DATA_HINT, search_set
 from trtbuild.precision.pass_contract import Converted, Job
 from trtbuild.recipe.schema import Recipe
 
@@ -25,7 +25,7 @@ class TrialScorer:
         self.scored: dict[tuple[str, ...], dict] = {}
 
     def __call__(self, nodes: list[str]) -> dict:
-        from trtbuild.precision.accuracy import graph_on_cpu, task_accuracy
+        from trtbuild.accuracy.graph_accuracy import graph_on_cpu, task_accuracy
         from trtbuild.precision.qdq_graph import keep_fp32
 
         onnx.save(keep_fp32(self.quantized, self.fp32, nodes), str(self.trial))
@@ -35,8 +35,8 @@ class TrialScorer:
 
 def run_auto_keep_fp32(recipe: Recipe, job: Job, source: Path, target: Path, ranking_feeds: list[dict]) -> Converted:
     """`target` (quantized from `source` but for keep_fp32.nodes) rewritten with the searched nodes kept FP32; reads
-    `precision.int8` and the search set (trtbuild.data.search_set)."""
-    from trtbuild.feeds import image_feeds
+    `precision.int8` and the search set (trtbuild.data.datasets.search_set)."""
+    from trtbuild.data.feeds import image_feeds
     from trtbuild.precision.int8_search import search_fp32_nodes
     from trtbuild.precision.qdq_graph import keep_fp32
     from trtbuild.precision.sensitivity import rank_nodes

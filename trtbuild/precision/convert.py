@@ -13,7 +13,7 @@ def convert_graph(recipe: Recipe, job: Job, source: Path, target: Path, calibrat
     """`source` (FP32) converted to `recipe.precision.mode` (fp16 or int8) at `target`."""
     import onnx
 
-    from trtbuild.feeds import random_feeds
+    from trtbuild.data.feeds import random_feeds
     from trtbuild.precision.graph_stats import graph_stats
     from trtbuild.precision.policy import name_nodes
     from trtbuild.precision.validate import validate_graph

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import onnx
 
-from trtbuild.errors import UsageError
+from trtbuild.core.errors import UsageError
 from trtbuild.precision.pass_contract import Converted
 from trtbuild.precision.fp16 import convert_fp16
 from trtbuild.precision.policy import fp32_islands

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import onnx
 
-from trtbuild.data import RECOMMENDED_CALIBRATION_IMAGES, required_calibration
-from trtbuild.errors import UsageError
+from trtbuild.data.datasets import RECOMMENDED_CALIBRATION_IMAGES, required_calibration
+from trtbuild.core.errors import UsageError
 from trtbuild.precision.pass_contract import Converted, Job
 from trtbuild.recipe.schema import Recipe
 
@@ -26,8 +26,8 @@ def run_int8(recipe: Recipe, job: Job, model: onnx.ModelProto, source: Path, tar
              images: list[Path]) -> Converted:
     """`source` (FP32, nodes named; `model` is its graph) quantized at `target`, calibrated on `images`; reads
     `precision.calibration`, `precision.keep_fp32.nodes` and `precision.int8`."""
-    from trtbuild.digest import tree_digest
-    from trtbuild.feeds import image_feeds
+    from trtbuild.core.digest import tree_digest
+    from trtbuild.data.feeds import image_feeds
     from trtbuild.precision.int8 import QUANTIZER_SETTINGS, calibrate, quantize_int8
     from trtbuild.precision.policy import match_nodes
     from trtbuild.runners.onnxruntime_runner import SIMULATED_QDQ_MODE, int8_cpu_flags

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from trtbuild.errors import UsageError
+from trtbuild.core.errors import UsageError
 from trtbuild.recipe.schema import Gate
 
 CREEP_LIMIT = 2

@@ -8,7 +8,7 @@ from typing import Protocol
 
 
 class Job(Protocol):
-    """Where a pass works and tells of its progress (trtbuild.stages.base.StageContext is one)."""
+    """Where a pass works and tells of its progress (trtbuild.build.stages.base.StageContext is one)."""
 
     workdir: Path
 

@@ -38,7 +38,7 @@ def rank_nodes(fp32_path: Path, qdq_path: Path, feeds: list[dict[str, np.ndarray
     """(node, relative MSE % of the graph outputs with only that node quantized) for every quantized node, worst
     first; measured on every feed for at least the worst `keep`. Evaluated with simulated Q/DQ, so the ranking is
     the same on every CPU."""
-    from trtbuild import parallel
+    from trtbuild.core import parallel
 
     suffixes = _Suffixes(onnx.load(str(fp32_path)), onnx.load(str(qdq_path)))
     measure, chunk = _measure_with(suffixes, fp32_path, qdq_path), max(CHUNK, parallel.workers())
@@ -71,9 +71,9 @@ def _percent(error: float, power: float) -> float:
 
 
 def _measure_with(suffixes: _Suffixes, fp32_path: Path, qdq_path: Path):
-    """`suffixes.errors`, split over the build's workers when it has several (trtbuild.parallel: Ray tasks in a
+    """`suffixes.errors`, split over the build's workers when it has several (trtbuild.core.parallel: Ray tasks in a
     farm): each node's error is measured alone, so the numbers, and the nodes kept FP32, are the same."""
-    from trtbuild import parallel
+    from trtbuild.core import parallel
 
     def measure(names: list[str], feeds: list[dict[str, np.ndarray]], done=None,
                 ahead=()) -> dict[str, tuple[float, float]]:

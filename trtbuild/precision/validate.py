@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trtbuild.errors import StageFailed
+from trtbuild.core.errors import StageFailed
 
 
 def validate_graph(path: Path, feed: dict[str, np.ndarray]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from trtbuild.errors import UsageError
+from trtbuild.core.errors import UsageError
 from trtbuild.recipe.read import read_recipe_file
 
 PACKAGED_DIR = Path(__file__).resolve().parent.parent / "recipes"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from trtbuild.errors import UsageError
+from trtbuild.core.errors import UsageError
 from trtbuild.recipe.find import PACKAGED_DIR, find_recipe
 from trtbuild.recipe.names import RecipeNames
 from trtbuild.recipe.paths import resolve_paths
@@ -35,7 +35,7 @@ class Overrides:
     sets: list[str] = field(default_factory=list)
     data: Path | None = None  # replaces the recipe's image keys (check, evaluation, verify); calibration: `calib`
     calib: Path | None = None
-    holdout: Path | None = None  # verify.images: the images only reported and gated on (trtbuild.data)
+    holdout: Path | None = None  # verify.images: the images only reported and gated on (trtbuild.data.datasets)
 
     def cli_args(self) -> list[str]:
         """The command-line options that give these overrides (trtbuild.cli_options.RecipeOptions.overrides)."""
@@ -87,7 +87,7 @@ def recipe_digest(recipe: Recipe) -> str:
 
 
 def load_recipe(ref: str, overrides: Overrides | None = None, names: RecipeNames | None = None) -> LoadedRecipe:
-    """`names`: what the registries offer (trtbuild.registries.recipe_names()); without them names are checked only
+    """`names`: what the registries offer (trtbuild.build.registries.recipe_names()); without them names are checked only
     when a registry looks them up."""
     path = find_recipe(ref)
     data = read_recipe_file(path)

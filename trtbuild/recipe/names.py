@@ -1,5 +1,5 @@
 """The names a recipe may use (model adapters, engine backends, runners, tasks) belong to registries above the recipe
-layer. Whoever loads a recipe hands them to validation as pydantic's context (trtbuild.registries.recipe_names()), so
+layer. Whoever loads a recipe hands them to validation as pydantic's context (trtbuild.build.registries.recipe_names()), so
 the schema checks every name without importing what it names. A recipe validated without them (a bare
 `Recipe.model_validate`) has its names checked only when a registry looks them up."""
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from trtbuild.errors import UsageError
+from trtbuild.core.errors import UsageError
 
 MAX_RECIPE_BYTES = 1 << 20  # 1 MiB; the packaged recipes are ~2 KB
 MAX_NESTING = 32

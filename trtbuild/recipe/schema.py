@@ -144,7 +144,7 @@ class CalibrationSpec(Strict):
 class PrecisionEvaluation(Strict):
     images: Path | None = Field(None, description="image folder or dataset YAML the int8 FP32-node search tunes on; "
                                 "unset = a share of `data`, never the holdout (verify.images), so the holdout stays "
-                                "unseen by the search (trtbuild.data)")
+                                "unseen by the search (trtbuild.data.datasets)")
     max_images: int = Field(32, ge=1, description="caps two sets: the search's first N images and the first N "
                             "holdout images the precision stage reports its accuracy on (verify reads "
                             "verify.max_images of the same holdout); kept small: ONNX Runtime CPU runs FP16 graphs "

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from trtbuild.errors import UsageError
+from trtbuild.core.errors import UsageError
 
 if TYPE_CHECKING:  # choosing a runner (every build through verify or bench) must not import numpy
     import numpy as np

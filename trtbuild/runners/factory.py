@@ -1,6 +1,6 @@
 """Pick and create runners by name for a recipe and the artifacts a build produced.
 
-Nothing here initialises CUDA: GPU presence comes from nvidia-smi (trtbuild.host), torch/onnxruntime/tensorrt are
+Nothing here initialises CUDA: GPU presence comes from nvidia-smi (trtbuild.core.host), torch/onnxruntime/tensorrt are
 imported when a runner is created and touch the device only in `activate`, so runners can be made in workers.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from trtbuild.host import gpus, torch_drives_gpus
+from trtbuild.core.host import gpus, torch_drives_gpus
 from trtbuild.recipe.schema import Recipe
 from trtbuild.runners import RUNNER_ALIASES, RUNNER_NAMES
 from trtbuild.runners.base import Runner

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trtbuild.errors import StageUnavailable, UsageError
+from trtbuild.core.errors import StageUnavailable, UsageError
 from trtbuild.runners.base import Runner, TensorInfo, read_model
 from trtbuild.runners.device_io import RunnerStream, copy_frames, copy_from_host, hand_over
 

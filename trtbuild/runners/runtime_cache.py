@@ -1,6 +1,6 @@
 """The runtime cache file: kernels a flavor compiles when it loads an engine (TensorRT-RTX's JIT), kept between starts.
 
-One file per engine digest, GPU model, compute capability and driver, in the user's cache (trtbuild.cache's
+One file per engine digest, GPU model, compute capability and driver, in the user's cache (trtbuild.core.cache's
 directory, `runtime-cache/`): never beside the engine, where it would travel with a shipped engine folder to other
 GPUs. Written atomically (a concurrent start reads the old file or the new one, never half of one; two Models of one
 engine in separate processes: the last writer wins). A file that cannot be read or written costs a recompilation,
@@ -14,8 +14,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from trtbuild.cache import default_cache_dir
-from trtbuild.stale import write_atomically
+from trtbuild.core.cache import default_cache_dir
+from trtbuild.core.stale import write_atomically
 
 _LOG = logging.getLogger(__name__)
 _WRITING = threading.Lock()  # the temp file is named per process: one writer per process at a time

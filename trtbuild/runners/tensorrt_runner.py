@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from trtbuild.errors import StageFailed, StageUnavailable
+from trtbuild.core.errors import StageFailed, StageUnavailable
 from trtbuild.runners.base import DEVICE_RESIDENT, Runner, TensorInfo, read_model
 from trtbuild.runners.device_io import RunnerStream, copy_frames, copy_from_host, hand_over
 from trtbuild.runners.runtime_cache import RuntimeCacheFile
@@ -158,7 +158,7 @@ class TensorRTRunner(Runner):
         """For flavors that compile kernels at load time: the runtime cache (kernels compiled on an earlier start) and,
         when asked, the library's own CUDA-graph capture. Kept as an attribute: NVIDIA's samples keep it as long as
         the context."""
-        from trtbuild.host import gpus
+        from trtbuild.core.host import gpus
 
         self.runtime_config = self.engine.create_runtime_config()
         runtime_cache = self.runtime_config.create_runtime_cache()

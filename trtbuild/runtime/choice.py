@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trtbuild.engine_set import Candidate, EngineSet
-from trtbuild.errors import UsageError
+from trtbuild.core.engine_set import Candidate, EngineSet
+from trtbuild.core.errors import UsageError
 from trtbuild.runners import RUNNER_ALIASES, RUNNER_NAMES
 from trtbuild.runners.onnxruntime_runner import CPU_EP, CUDA_EP, onnx_provider
 
@@ -65,7 +65,7 @@ def host_facts() -> HostFacts:
     """This host, read without initialising CUDA (nvidia-smi and package metadata; ONNX Runtime is imported)."""
     import onnxruntime
 
-    from trtbuild.host import gpus, torch_drives_gpus
+    from trtbuild.core.host import gpus, torch_drives_gpus
     from trtbuild.tensorrt.flavor import FLAVORS
 
     found = gpus()

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from trtbuild.errors import UsageError
-from trtbuild.images import IMAGE_SUFFIXES, list_images
+from trtbuild.core.errors import UsageError
+from trtbuild.data.images import IMAGE_SUFFIXES, list_images
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
 

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from trtbuild.engine_set import EngineSet, read_engine_set
-from trtbuild.errors import TrtbuildError, UsageError
+from trtbuild.core.engine_set import EngineSet, read_engine_set
+from trtbuild.core.errors import TrtbuildError, UsageError
+from trtbuild.recipe.schema import Recipe
 from trtbuild.runners.base import ChangedModelFile
 from trtbuild.runtime.choice import Option, choose, host_facts
 from trtbuild.runtime.frames import Upload, as_frame, as_frames, is_tensor
@@ -50,7 +51,7 @@ class Model:
         self.engines = engines
         self.option = option
         candidate = option.candidate or engines.newest()
-        self.recipe = engines.recipe_for(candidate)
+        self.recipe = Recipe.model_validate(engines.recipe_document(candidate))
         self.task = create_task(self.recipe, engines.metadata_for(candidate))
         self.runner = runner
         self.runtime = option.describe()  # what runs, in one line
@@ -220,7 +221,7 @@ def load(path, runtime: str = "auto", precision: str | None = None, engine: str 
 def gpu_index(device) -> int | None:
     """load's `device=` -> a CUDA device index: None stays None (the first GPU, if any), an int or "cuda:N" must name
     a GPU nvidia-smi lists; anything else is one line."""
-    from trtbuild.host import gpus
+    from trtbuild.core.host import gpus
 
     if device is None:
         return None
@@ -272,7 +273,7 @@ def _runner(engines: EngineSet, option: Option, threads: int | None, gpu: int, c
 
     if threads:
         torch.set_num_threads(threads)
-    recipe = engines.recipe_for(engines.newest())
+    recipe = Recipe.model_validate(engines.recipe_document(engines.newest()))
     return torch_runner(recipe, f"cuda:{gpu}" if use_gpu() else "cpu")  # the runner factory's rule
 
 

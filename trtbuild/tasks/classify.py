@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trtbuild.metrics.detection import drop_pct
+from trtbuild.accuracy.detection import drop_pct
 from trtbuild.recipe.schema import Gate
 from trtbuild.tasks.base import Result, Task, TaskAccuracy
 

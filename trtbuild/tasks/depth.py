@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trtbuild.metrics.depth import aggregate_depth_errors, depth_errors
+from trtbuild.accuracy.depth import aggregate_depth_errors, depth_errors
 from trtbuild.recipe.schema import Gate
 from trtbuild.tasks.base import Result, Task, TaskAccuracy
 
@@ -77,7 +77,7 @@ class DepthAccuracy(TaskAccuracy):
         return {"summary": self.summary, "per_image": self.per_image}
 
     def plot(self, workdir: Path) -> dict[str, str]:
-        from trtbuild.plots import depth_error_map
+        from trtbuild.core.plots import depth_error_map
 
         path = workdir / "depth_error.png"
         depth_error_map(*self.first, path)

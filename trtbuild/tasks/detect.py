@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trtbuild.metrics.detection import decode_yolo, drop_pct, load_yolo_labels, map_vs_labels, map_vs_reference
+from trtbuild.accuracy.detection import decode_yolo, drop_pct, load_yolo_labels, map_vs_labels, map_vs_reference
 from trtbuild.recipe.schema import Gate
 from trtbuild.tasks.base import Result, Task, TaskAccuracy, resize_tensor
 
@@ -80,7 +80,7 @@ class DetectTask(Task):
 class DetectionAccuracy(TaskAccuracy):
     def __init__(self, task: DetectTask, labels: dict[Path, Path] | None):
         self.task = task
-        self.label_files = labels  # image -> YOLO label file (trtbuild.data.ImageSet.labels)
+        self.label_files = labels  # image -> YOLO label file (trtbuild.data.datasets.ImageSet.labels)
         self.reference: list[np.ndarray] = []
         self.candidate: list[np.ndarray] = []
         self.labels: list[np.ndarray] = []
@@ -141,7 +141,7 @@ class DetectionAccuracy(TaskAccuracy):
         return "labels" if self.candidate_labels else "pytorch"
 
     def plot(self, workdir: Path) -> dict[str, str]:
-        from trtbuild.plots import detection_overlay
+        from trtbuild.core.plots import detection_overlay
 
         image, ref, cand = self.first
         path = workdir / "detections.png"

@@ -8,7 +8,7 @@ import functools
 import importlib
 import pkgutil
 
-_NOT_TASKS = {"base", "registry", "compare"}
+_NOT_TASKS = {"base", "registry"}
 
 
 @functools.cache

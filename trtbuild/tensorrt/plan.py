@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trtbuild.errors import UsageError
+from trtbuild.core.errors import UsageError
 from trtbuild.recipe.schema import Recipe
 from trtbuild.tensorrt.flavor import Flavor, compute_capability_member
 from trtbuild.tensorrt.version import TrtVersion

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from trtbuild.errors import StageFailed
-from trtbuild.stale import write_atomically
+from trtbuild.core.errors import StageFailed
+from trtbuild.core.stale import write_atomically
 from trtbuild.tensorrt.built_engine import BuiltEngine, Log
 from trtbuild.tensorrt.dtypes import dtype_name
 from trtbuild.tensorrt.parser_errors import parse_failure

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from trtbuild.errors import UsageError
+from trtbuild.core.errors import UsageError
 from trtbuild.models.base import ModelAdapter
 
 class DepthAnythingV2Adapter(ModelAdapter):

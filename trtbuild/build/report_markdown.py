@@ -1,0 +1,100 @@
+"""The human view of report.json: engines/<recipe>/report.md, with the plots the stages published beside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from trtbuild.build.report import BenchSection, BuildReport, VerifySection
+
+def write_markdown(report: BuildReport, out_dir: Path) -> Path:
+    path = out_dir / "report.md"
+    path.write_text(render(report, out_dir))
+    return path
+
+
+def render(report: BuildReport, out_dir: Path) -> str:
+    from trtbuild.build.console import headline
+
+    lines = [f"# trtbuild report: {report.recipe} ({report.status})", "",
+             f"recipe `{report.recipe_path}` · trtbuild {report.trtbuild} · schema {report.schema_version} · "
+             f"{_host(report.host)} · {report.seconds:.1f} s", ""]
+    if report.random_weights:
+        lines += ["**Random weights: the numbers check numerics only, not model quality.**", ""]
+    if report.error:
+        lines += [f"**Error (exit {report.exit_code}):** {report.error}", ""]
+    if report.not_measured:
+        lines += ["**Accuracy not measured** (a warning; `--strict` makes it an error):", ""]
+        lines += [f"- {reason}" for reason in report.not_measured] + [""]
+    lines += _table(["stage", "status", "seconds", "result"],
+                    [[s.name, s.status, f"{s.seconds:.2f}", headline(s).replace("|", "/")] for s in report.stages])
+    if report.verify or report.bench:
+        lines += ["", "## Summary", ""] + _summary(report.verify, report.bench)
+    if report.verify:
+        lines += ["", "## Accuracy (verify)", ""] + _verify(report.verify)
+    if report.bench:
+        lines += ["", "## Latency (bench)", ""] + _bench(report.bench)
+    plots = [(Path(a.path).name, f"{s.name}: {a.role.removesuffix('_png').replace('_', ' ')}")
+             for s in report.stages for a in s.artifacts
+             if a.path.endswith(".png") and (out_dir / Path(a.path).name).exists()]
+    if plots:
+        lines += ["", "## Plots", ""] + [f"![{title}]({name})\n" for name, title in plots]
+    return "\n".join(lines) + "\n"
+
+
+def _summary(verify: VerifySection | None, bench: BenchSection | None) -> list[str]:
+    """report.md's headline table: metric | PyTorch | candidate | speedup (verify's first two rows, then latency)."""
+    rows = [[r.metric, _num(r.pytorch), _num(r.candidate), ""] for r in (verify.table[:2] if verify else [])]
+    timings = {t.runner: t for t in (bench.runners if bench else [])}
+    reference = timings.get("torch")
+    for name, timing in timings.items():
+        if reference and name != "torch":
+            rows.append([f"median latency, {name} ({timing.mode}) ms", _num(reference.stats.median_ms),
+                         _num(timing.stats.median_ms), f"{timing.speedup_vs_torch:.2f}x"])
+    return _table(["metric", "PyTorch", "candidate", "speedup"], rows)
+
+
+def _verify(verify: VerifySection) -> list[str]:
+    providers = verify.candidate.get("providers")
+    lines = [f"candidate: **{verify.candidate_runner}**" + (f" ({', '.join(providers)})" if providers else "") +
+             f" · model `{verify.candidate.get('model', verify.candidate.get('plan', ''))}` · {verify.inputs}", ""]
+    lines += _table(["metric", "PyTorch", "candidate", "difference"],
+                    [[r.metric, _num(r.pytorch), _num(r.candidate),
+                      _num(r.candidate - r.pytorch) if None not in (r.pytorch, r.candidate) else ""]
+                     for r in verify.table])
+    lines += ["", "| gate | value | bound | result |", "|---|---|---|---|"]
+    for g in verify.gates:
+        bound = " and ".join(f"{op} {b:g}" for op, b in (("<=", g.max), (">=", g.min)) if b is not None)
+        result = {"pass": "pass", "fail": f"**FAIL** by {_num(g.excess)}"}.get(g.status, f"**{g.status}**")
+        lines.append(f"| {g.metric} | {_num(g.value)} | {bound} | {result} |")
+    lines += ["", "Tensor parity (worst over images):", ""]
+    lines += _table(["output", "max abs", "rel L2", "finite"],
+                    [[name, _num(p["max_abs"]), _num(p["rel_l2"]), str(p["finite"])]
+                     for name, p in verify.parity.items()])
+    return lines
+
+
+def _bench(bench: BenchSection) -> list[str]:
+    rows = [[t.runner, t.mode, t.timer, *(_num(getattr(t.stats, k)) for k in
+             ("median_ms", "mean_ms", "p90_ms", "p99_ms", "min_ms", "max_ms")),
+             f"{t.stats.cov_pct:.1f}", f"{t.stats.throughput_qps:.1f}",
+             f"{t.speedup_vs_torch:.2f}x" if t.speedup_vs_torch else "", t.memory.get("verdict", "")]
+            for t in bench.runners]
+    lines = [f"batch {bench.batch} · input: {bench.input} · warm-up {bench.warmup_s:g} s · "
+             + (f"{bench.iterations} iterations" if bench.iterations else f"{bench.duration_s:g} s per runner"), ""]
+    lines += _table(["runner", "mode", "timer", "median ms", "mean", "p90", "p99", "min", "max", "CoV %", "qps",
+                     "vs torch", "memory"], rows)
+    lines += [f"- {name} skipped: {why}" for name, why in bench.skipped.items()]
+    return lines
+
+
+def _host(host: dict) -> str:
+    gpus = host.get("gpus") or []
+    return f"GPU {gpus[0]['name']}" if gpus else f"CPU only ({host.get('cpu_count')} cores)"
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return [f"| {' | '.join(header)} |", f"|{'---|' * len(header)}"] + [f"| {' | '.join(r)} |" for r in rows]

@@ -1,0 +1,112 @@
+"""precision: write the requested precision into the ONNX graph (TensorRT 11 takes precision only from the graph).
+
+fp32 passes the graph through; fp16 converts with FP32 islands (trtbuild.precision.policy); int8 inserts symmetric
+Q/DQ from calibration images; method `builder` (TensorRT 10 only) passes FP32 through and asks the engine stage for
+the FP16 flag. Every converted graph is checked (onnx.checker, ONNX Runtime load + run), and every graph is scored
+against PyTorch on the user's evaluation data (trtbuild.data.datasets), with the labels' mAP where the data has labels; without
+data, accuracy is `not measured` (never a number measured on noise) and a converted graph is only checked for
+NaN/Inf on the pictures bundled with ultralytics.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from trtbuild.data.datasets import NO_DATA_HINT, describe_roles, required_calibration, role_warnings, search_set, verify_set
+from trtbuild.core.errors import StageFailed, UsageError
+from trtbuild.models.registry import checkpoint_path
+from trtbuild.build.stages.base import Artifacts, Stage, StageContext, StageOutput
+
+NOT_MEASURED = f"no holdout images ({NO_DATA_HINT}, or --holdout)"
+
+
+class PrecisionStage(Stage):
+    tools = ("onnx", "onnxruntime", "onnxconverter-common", "torch", "ultralytics")
+    publish = {"onnx": "{name}.{precision}.onnx"}
+
+    def params(self) -> dict:
+        return {"precision": self.recipe.precision.model_dump(mode="json"), "task": self.recipe.task,
+                "outputs": self.recipe.export.output_names}
+
+    def inputs(self, artifacts: Artifacts) -> dict:
+        found = {"onnx": artifacts["simplify.onnx"]}
+        if self.recipe.precision.method != "graph":
+            return found
+        weights = checkpoint_path(self.recipe.model)
+        if weights:
+            found["weights"] = weights
+        for role, images in self._roles().items():  # each set's identity (names, content, labels) enters the key
+            found[f"{role}_images"] = images.images
+            if role != "calibration":
+                found[f"{role}_labels"] = images.label_files()
+        return found
+
+    def _roles(self) -> dict:
+        """The image sets this stage reads (trtbuild.data.datasets): calibration (int8), search (the int8 FP32-node search)
+        and the holdout its headline accuracy is measured on (the first precision.evaluate.max_images)."""
+        spec = self.recipe.precision
+        found = {"calibration": required_calibration(self.recipe)} if spec.mode == "int8" else {}
+        if spec.mode == "int8" and spec.int8.auto_keep_fp32:
+            found["search"] = search_set(self.recipe)
+        found["holdout"] = verify_set(self.recipe, spec.evaluate.max_images)
+        return {role: images for role, images in found.items() if images}
+
+    def _converts(self) -> bool:
+        spec = self.recipe.precision
+        return spec.mode != "fp32" and spec.method == "graph"
+
+    def run(self, ctx: StageContext) -> StageOutput:
+        spec = self.recipe.precision
+        target = ctx.workdir / "model.onnx"
+        metrics = {"mode": spec.mode, "method": spec.method}
+        if not self._converts():
+            shutil.copyfile(ctx.inputs["onnx"], target)
+            if spec.method == "builder":
+                if spec.mode == "fp16":
+                    metrics["builder_flags"] = ["fp16"]  # TensorRT 10 weak typing; the engine stage sets the flag
+                return StageOutput(artifacts={"onnx": target.name}, metrics=metrics)
+            warnings = []
+        else:
+            if spec.mode == "bf16":
+                raise UsageError("precision.mode: bf16 in-graph conversion is not supported (ONNX Runtime CPU has "
+                                 "almost no BF16 kernels to validate it); use fp16")
+            from trtbuild.precision.convert import convert_graph
+
+            converted = convert_graph(self.recipe, ctx, ctx.inputs["onnx"], target,
+                                      ctx.inputs.get("calibration_images", []))
+            metrics.update(converted.metrics)
+            warnings = converted.warnings
+        self._measure(ctx, target, metrics, warnings)
+        roles = self._roles()
+        metrics["data_roles"] = describe_roles(roles)
+        warnings += role_warnings(self.recipe, [role for role in roles if role != "holdout"])
+        return StageOutput(artifacts={"onnx": target.name}, metrics=metrics, warnings=warnings)
+
+    def _measure(self, ctx: StageContext, target, metrics: dict, warnings: list[str]) -> None:
+        """The graph against PyTorch FP32 on the evaluation set (labels' mAP beside the paired numbers); without one,
+        `not measured`, and a converted graph still has to stay finite on real pictures."""
+        from trtbuild.data.datasets import bundled_samples
+        from trtbuild.data.feeds import image_feeds
+        from trtbuild.accuracy.graph_accuracy import accuracy_vs_pytorch
+
+        recipe = self.recipe
+        evaluation = verify_set(recipe, recipe.precision.evaluate.max_images)
+        if evaluation is None:
+            metrics["not_measured"] = NOT_MEASURED
+            metrics["accuracy_vs_pytorch_fp32"] = {"status": "not measured", "reason": NOT_MEASURED}
+            warnings.append(f"accuracy not measured: {NOT_MEASURED}")
+            if self._converts():
+                samples = bundled_samples()
+                result = accuracy_vs_pytorch(recipe, target, image_feeds(recipe, samples.images))
+                metrics["finite_on_samples"] = {"inputs": samples.describe(), "finite": result["finite"]}
+                if not result["finite"]:
+                    raise StageFailed(f"precision: {recipe.precision.mode} graph gives NaN/Inf on real inputs",
+                                      metrics=metrics)
+            return
+        feeds = image_feeds(recipe, evaluation.images)
+        accuracy = accuracy_vs_pytorch(recipe, target, feeds, images=evaluation.images, labels=evaluation.labels)
+        metrics["accuracy_vs_pytorch_fp32"] = {"status": "measured", "runtime": "onnxruntime CPU", "role": "holdout",
+                                               "inputs": evaluation.describe(), "samples": len(feeds), **accuracy}
+        ctx.log(f"accuracy vs PyTorch FP32: {accuracy}")
+        if not accuracy["finite"]:
+            raise StageFailed(f"precision: {recipe.precision.mode} graph gives NaN/Inf on real inputs", metrics=metrics)
