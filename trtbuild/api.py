@@ -162,12 +162,14 @@ def engine_folder(target: str, out_root: Path = Path("engines")) -> Path:
 
 def predict(target: str, source: str, save_dir: Path | None = None, out_root: Path = Path("engines"),
             runtime: str = "auto", precision: str | None = None, progress=None, save_images: bool = True,
-            **options):
+            warn=None, **options):
     """`trtbuild predict`: load the recipe's engine set, run it over `source`, write views and results.jsonl
-    (default under runs/predict/<recipe>/); returns a PredictSummary."""
+    (default under runs/predict/<recipe>/); returns a PredictSummary, whose `failed` lists the inputs passed over
+    (each also given to `warn`, one line). `options`: the task's (checked by its declaration before anything is
+    written)."""
     from trtbuild.runtime.model import load as load_model
     from trtbuild.runtime.predict import predict_source
 
-    with load_model(engine_folder(target, out_root), runtime=runtime, precision=precision) as model:
+    with load_model(engine_folder(target, out_root), runtime=runtime, precision=precision, **options) as model:
         target_dir = save_dir or Path("runs") / "predict" / model.engines.recipe
-        return predict_source(model, source, target_dir, progress, save_images, **options)
+        return predict_source(model, source, target_dir, progress, save_images, warn)

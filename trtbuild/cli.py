@@ -162,24 +162,38 @@ def predict(
     classes: Annotated[list[int] | None, typer.Option("--classes", help="detection: only these class ids")] = None,
     save: Annotated[bool, typer.Option("--save/--no-save", help="write annotated images / depth views")] = True,
 ) -> None:
-    """Run the engine set on frames, as `yolo predict` does: views and results.jsonl under --save-dir."""
+    """Run the engine set on frames, as `yolo predict` does: views and results.jsonl under --save-dir. An unreadable
+    input is a warning and an "error" line in results.jsonl; the run goes on and exits 1 at the end."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.text import Text
 
     from trtbuild import api
     from trtbuild.build.console import stderr_console
 
     given = {"conf": conf, "iou": iou, "max_det": max_det, "classes": classes}
     console = stderr_console()
+
+    def warn(line: str) -> None:
+        console.print(Text.assemble(("warning:", "bold yellow"), f" {line}"), highlight=False, soft_wrap=True)
+
     with Progress(TextColumn("predict"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[fps]:.1f} FPS"),
                   TimeElapsedColumn(), console=console, transient=True) as bar:
         task = bar.add_task("predict", total=None, fps=0.0)
-        summary = api.predict(target, source, save_dir, out, runtime, precision,
-                              lambda done, total, fps: bar.update(task, completed=done, total=total, fps=fps),
-                              save, **{k: v for k, v in given.items() if v is not None})
-    console.print(f"{summary.frames} frames in {summary.seconds:.1f} s ({summary.fps:.1f} FPS) on {summary.runtime}")
+        try:
+            summary = api.predict(target, source, save_dir, out, runtime, precision,
+                                  lambda done, total, fps: bar.update(task, completed=done, total=total, fps=fps),
+                                  save, warn, **{k: v for k, v in given.items() if v is not None})
+        except Interrupted as exc:
+            raise KeyboardInterrupt(str(exc)) from None
+    failed = f", {len(summary.failed)} inputs failed" if summary.failed else ""
+    console.print(f"{summary.frames} frames in {summary.seconds:.1f} s ({summary.fps:.1f} FPS) on {summary.runtime}"
+                  f"{failed}", highlight=False)
     if summary.why:
         console.print(f"why: {summary.why}", highlight=False)
     typer.echo(str(summary.save_dir))
+    if summary.failed:
+        raise StageFailed(f"{len(summary.failed)} inputs could not be read (each named above and in "
+                          f"{summary.save_dir / 'results.jsonl'}); the other frames' results are kept")
 
 
 def _run_build(recipe: str, overrides, output: OutputOptions, action, **options) -> None:

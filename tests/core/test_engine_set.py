@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from trtbuild.core.digest import file_digest
-from trtbuild.core.engine_set import PublishedFile, engine_stem, read_engine_set, record
+from trtbuild.core.engine_set import PublishedFile, engine_stem, publishing, read_engine_set
 from trtbuild.recipe.schema import Recipe
 
 
@@ -21,6 +21,11 @@ def _publish(folder, name: str, content: bytes, sidecar: dict | None = None) -> 
         return {"precision.onnx": _published(folder / name)}
     (folder / f"{name}.json").write_text(json.dumps(sidecar))
     return {"engine.engine": _published(folder / name), "engine.sidecar": _published(folder / f"{name}.json")}
+
+
+def record(folder, *args) -> None:
+    with publishing(folder) as record_in_set:
+        record_in_set(*args)
 
 
 def _published(path) -> PublishedFile:

@@ -22,8 +22,7 @@ from trtbuild.core import interrupts, stale
 from trtbuild.backends.registry import library_versions
 from trtbuild.core.cache import Cache, CacheEntry
 from trtbuild.core.capture import output_to
-from trtbuild.core.engine_set import CANDIDATE_ROLES, ENGINE_SET_FILE, PublishedFile
-from trtbuild.core.engine_set import record as record_candidates
+from trtbuild.core.engine_set import CANDIDATE_ROLES, PublishedFile, lock_path, publishing
 from trtbuild.core.errors import CannotWrite, Interrupted, StageFailed, StageUnavailable, TrtbuildError, UsageError
 from trtbuild.core.host import host_summary, tool_versions
 from trtbuild.core.lock import lock_status
@@ -84,13 +83,12 @@ def run_pipeline(loaded: LoadedRecipe, cache: Cache, options: BuildOptions, list
         for stage in stages:
             current = stage.name
             try:
-                record = _run_stage(stage, artifacts, cache, options, out_dir, listener)
+                record = _run_stage(stage, loaded, artifacts, cache, options, out_dir, listener)
             except _Stopped as stop:
                 _add(report, stop.record, listener)
                 raise stop.error from None
             current = None  # committed and published: from here an interrupt loses nothing of it
             _add(report, record, listener)
-            _record_candidates(out_dir, loaded, stage.name, record, artifacts)
             report.write(out_dir / "report.json")
         report.status = "ok"
     except KeyboardInterrupt:
@@ -117,15 +115,13 @@ def run_pipeline(loaded: LoadedRecipe, cache: Cache, options: BuildOptions, list
     return report
 
 
-def _record_candidates(out_dir: Path, loaded: LoadedRecipe, stage: str, record: StageRecord,
+def _record_candidates(record_in_set, loaded: LoadedRecipe, stage: str, published: list[ArtifactRecord],
                        artifacts: Artifacts) -> None:
     """The engine set's manifest follows every published candidate (trtbuild.core.engine_set)."""
     if not any(s == stage for s, _ in CANDIDATE_ROLES):
         return
-    published = {artifact_key(stage, a.role): PublishedFile(Path(a.path), a.sha256, a.size) for a in record.artifacts}
-    metadata = json.loads(artifacts["export.metadata"].read_text())
-    with _writing(out_dir / ENGINE_SET_FILE, "--out"):
-        record_candidates(out_dir, loaded.recipe, loaded.digest, published, metadata)
+    files = {artifact_key(stage, a.role): PublishedFile(Path(a.path), a.sha256, a.size) for a in published}
+    record_in_set(loaded.recipe, loaded.digest, files, json.loads(artifacts["export.metadata"].read_text()))
 
 
 def _record_error(report: BuildReport, status: str, error: TrtbuildError) -> None:
@@ -164,7 +160,8 @@ class _Stopped(Exception):
         self.record, self.error = record, error
 
 
-def _run_stage(stage, artifacts: Artifacts, cache: Cache, options: BuildOptions, out_dir: Path, listener):
+def _run_stage(stage, loaded: LoadedRecipe, artifacts: Artifacts, cache: Cache, options: BuildOptions, out_dir: Path,
+               listener):
     reason = stage.unavailable()
     if reason:
         record = StageRecord(name=stage.name, status="unavailable", error=reason)
@@ -190,9 +187,11 @@ def _run_stage(stage, artifacts: Artifacts, cache: Cache, options: BuildOptions,
     if status == "ran":
         cache.trim()
     artifacts.update(cached_artifacts(stage.name, entry))
-    with _writing(out_dir, "--out"):
-        _copy(entry.path / "stage.log", log_dst)
-        published = _publish(stage, entry, out_dir)
+    with _writing(lock_path(out_dir).parent, "TRTBUILD_CACHE_DIR"), publishing(out_dir) as record_candidates:
+        with _writing(out_dir, "--out"):  # files and engines.json at once for a load meanwhile (engine_set)
+            _copy(entry.path / "stage.log", log_dst)
+            published = _publish(stage, entry, out_dir)
+            _record_candidates(record_candidates, loaded, stage.name, published, artifacts)
     return StageRecord(
         name=stage.name,
         status=status,
@@ -248,7 +247,7 @@ def _run_in(workdir: Path, stage, inputs, material, key, cache: Cache, log_dst: 
         "key": key,
         "key_material": material,
         "artifacts": {role: {"file": name} for role, name in output.artifacts.items()},
-        "metrics": output.metrics,
+        "metrics": output.metrics.record(),
         "warnings": output.warnings,
         "seconds": round(time.perf_counter() - start, 3),
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from trtbuild.core import stale
-from trtbuild.core.engine_set import PublishedFile, record
+from trtbuild.core.engine_set import PublishedFile, publishing
 from trtbuild.farm.worker import CellOutput
 from trtbuild.recipe import LoadedRecipe
 from trtbuild.build.report import BuildReport
@@ -27,10 +27,11 @@ def publish(output: CellOutput, loaded: LoadedRecipe, cell_name: str, out_root: 
         keep_cell_report(report, folder, cell_name)
     if output.error:
         return report
-    _write_all({folder / name: content for name, content in output.files.items()})
     published = {artifact_key(stage.name, a.role): PublishedFile(Path(a.path), a.sha256, a.size)
                  for stage in report.stages for a in stage.artifacts if Path(a.path).parent == folder}
-    record(folder, loaded.recipe, loaded.digest, published, output.metadata)
+    with publishing(folder) as record:  # files and engines.json at once for a load meanwhile
+        _write_all({folder / name: content for name, content in output.files.items()})
+        record(loaded.recipe, loaded.digest, published, output.metadata)
     report.write(folder / "report.json")
     write_markdown(report, folder)
     return report

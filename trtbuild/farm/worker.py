@@ -14,7 +14,7 @@ from trtbuild.farm.inputs import Files, materialize
 from trtbuild.build.pipeline import BuildOptions
 
 # written by the driver for the whole engine set, not copied from one cell
-DRIVER_WRITES = {ENGINE_SET_FILE, f".{ENGINE_SET_FILE}.lock", "report.json", "report.md"}
+DRIVER_WRITES = {ENGINE_SET_FILE, "report.json", "report.md"}
 
 
 @dataclass

@@ -105,22 +105,24 @@ def as_frames(frames) -> list[np.ndarray]:
     return [as_frame(frames)]
 
 
-def iter_source(source: str) -> tuple[int | None, Iterator[tuple[str, np.ndarray]]]:
-    """(frame count if known, iterator of (name, BGR frame)) for an image, folder, glob or video file."""
+def iter_source(source: str) -> tuple[int | None, Iterator[tuple[str, Path | np.ndarray]]]:
+    """(frame count if known, iterator of (name, frame)) for an image, folder, glob or video file: an image is its
+    path, read by `as_frame` when its turn comes (so one unreadable file fails alone), a video frame its BGR array;
+    a video's count is what its container states."""
     path = Path(source)
     if path.is_dir():
         images = list_images(path)
         if not images:
             raise UsageError(f"--source {source}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
-        return len(images), ((p.name, read_image(p)) for p in images)
+        return len(images), ((p.name, p) for p in images)
     if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
         return _video(path)
     if path.is_file():
-        return 1, iter([(path.name, read_image(path))])
+        return 1, iter([(path.name, path)])
     matches = sorted(Path(p) for p in glob.glob(source) if Path(p).suffix.lower() in IMAGE_SUFFIXES)
     if not matches:
         raise UsageError(f"--source {source}: no such image, folder, video or glob match")
-    return len(matches), ((p.name, read_image(p)) for p in matches)
+    return len(matches), ((p.name, p) for p in matches)
 
 
 def _video(path: Path) -> tuple[int | None, Iterator[tuple[str, np.ndarray]]]:

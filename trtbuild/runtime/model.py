@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trtbuild.core.engine_set import EngineSet, read_engine_set
+from trtbuild.core.engine_set import EngineSet, read_engine_set, reading, unreadable
 from trtbuild.core.errors import TrtbuildError, UsageError
 from trtbuild.recipe.schema import Recipe
 from trtbuild.runners.base import ChangedModelFile
@@ -75,7 +75,7 @@ class Model:
 
     @property
     def names(self) -> dict[int, str]:
-        return {int(k): v for k, v in self.task.metadata.get("names", {}).items()}
+        return self.task.names
 
     def __repr__(self) -> str:
         return f"Model({self.engines.recipe!r}, task={self.task.name!r}, runtime={self.runtime!r})"
@@ -85,8 +85,8 @@ class Model:
 
     def predict(self, frames, **options) -> list[Result]:
         """One frame or a list (BGR uint8 arrays, image paths, or uint8 (H, W, 3) torch tensors) -> one Result per
-        frame. Options (detection: conf, iou, max_det, classes, agnostic) override those given to `load` for this
-        call."""
+        frame. Options (the task's declaration, `model.task.options`: detection's conf, iou, max_det, classes,
+        agnostic; classification's k) override those given to `load` for this call."""
         frames = as_frames(frames)
         self._checked(options)
         results = []
@@ -174,10 +174,8 @@ class Model:
         self.close()
 
     def _checked(self, options: dict) -> dict:
-        unknown = sorted(set(options) - set(self.task.decode_options))
-        if unknown:
-            known = ", ".join(self.task.decode_options) or "none"
-            raise UsageError(f"{unknown[0]}: not an option of the {self.task.name} task (options: {known})")
+        """`options` as given, once the task's declaration accepts them (one line naming the first problem)."""
+        self.task.settings(**options)
         return dict(options)
 
 
@@ -191,7 +189,10 @@ def load(path, runtime: str = "auto", precision: str | None = None, engine: str 
     device: the GPU every runtime uses, an index or "cuda:N" (None: the first GPU, when there is one);
     prepare_on: "gpu" | "cpu", where numpy frames are resized and normalised when the model runs on a GPU (None:
     PREPARE_ON); cuda_graph: engines and ONNX Runtime on a GPU replay a CUDA graph (None:
-    CUDA_GRAPH); options: the task's post-processing defaults (detection: conf, iou, max_det, classes, agnostic)."""
+    CUDA_GRAPH); options: the task's post-processing defaults, checked by its declaration (`Model.predict`).
+
+    The engine set is read under its shared lock (trtbuild.core.engine_set), so a `trtbuild build` republishing the
+    folder meanwhile gives either the old candidate or the new one, each with its own digest."""
     _refuse_bad_fork()
     gpu = gpu_index(device)
     if prepare_on not in (None, *PREPARE_PLACES):
@@ -202,20 +203,37 @@ def load(path, runtime: str = "auto", precision: str | None = None, engine: str 
     path = Path(path)
     if path.is_file():  # one candidate: its folder's engine set, that file forced
         path, engine = path.parent, engine or path.name
-    engines = read_engine_set(path)
-    chosen = choose(engines, host_facts(), runtime, precision, engine)
-    passed_over = list(chosen.passed_over)
-    for option in chosen.options:
-        try:
-            runner = _activate(engines, option, threads, gpu, CUDA_GRAPH if cuda_graph is None else cuda_graph)
-        except TrtbuildError as exc:
-            if engine is not None or option is chosen.options[-1]:
-                raise UsageError(f"{option.describe()}: {exc}") from None
-            passed_over.append(f"{option.describe()}: {exc}")
-            continue
-        why = "; ".join(filter(None, [*passed_over, option.note]))
-        return Model(engines, option, runner, why, options, gpu, prepare_on)
+    with reading(path):
+        engines = read_engine_set(path)
+        _check_recipes(engines)
+        chosen = choose(engines, host_facts(), runtime, precision, engine)
+        passed_over = list(chosen.passed_over)
+        for option in chosen.options:
+            try:
+                runner = _activate(engines, option, threads, gpu, CUDA_GRAPH if cuda_graph is None else cuda_graph)
+            except TrtbuildError as exc:
+                if engine is not None or option is chosen.options[-1]:
+                    raise UsageError(f"{option.describe()}: {exc}") from None
+                passed_over.append(f"{option.describe()}: {exc}")
+                continue
+            why = "; ".join(filter(None, [*passed_over, option.note]))
+            try:
+                return Model(engines, option, runner, why, options, gpu, prepare_on)
+            except TrtbuildError:  # options the task refuses: nothing stays loaded
+                runner.deactivate()
+                raise
     raise AssertionError("unreachable: choose() returns at least one option")
+
+
+def _check_recipes(engines: EngineSet) -> None:
+    """Every recipe engines.json records is one this trtbuild reads, else one line naming it."""
+    from pydantic import ValidationError
+
+    for digest, recorded in engines.recipes.items():
+        try:
+            Recipe.model_validate(recorded["recipe"])
+        except ValidationError as exc:
+            raise unreadable(engines.folder, exc, ("recipes", digest, "recipe")) from None
 
 
 def gpu_index(device) -> int | None:

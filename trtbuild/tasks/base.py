@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from trtbuild.core.errors import UsageError
 from trtbuild.models.registry import InputFormat, input_format
 from trtbuild.recipe.schema import Gate, Recipe
 
@@ -186,10 +188,17 @@ def resize_tensor(frame, size_hw: tuple[int, int], interpolation: str):
     return resized[0].permute(1, 2, 0).round().clamp(0, 255)
 
 
+class TaskOptions(BaseModel):
+    """A task's post-processing options, declared once: `load(...)`, `model(frame, ...)` and `trtbuild predict`'s
+    flags of the same names are all validated here (a field's description says what it means). None by default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 class Task(ABC):
     name: ClassVar[str]
     default_gates: ClassVar[tuple[Gate, ...]] = ()  # used when the recipe lists none
-    decode_options: ClassVar[dict[str, object]] = {}  # what `Model.predict(**options)` accepts, with defaults
+    options: ClassVar[type[TaskOptions]] = TaskOptions
 
     def __init__(self, recipe: Recipe, metadata: dict | None = None):
         self.recipe = recipe
@@ -247,6 +256,27 @@ class Task(ABC):
         return self._tensor_format[device]
 
     # model -> results
+
+    @property
+    def names(self) -> dict[int, str]:
+        """Class id -> name, from the export metadata (empty when the model has none)."""
+        return {int(k): v for k, v in self.metadata.get("names", {}).items()}
+
+    def settings(self, **given) -> TaskOptions:
+        """`given` options checked against the task's declaration (class ids against the model's names), defaults
+        filled in; the first problem is one line naming the option, its value and what it takes."""
+        try:
+            return self.options.model_validate(given, context={"names": self.names})
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            name = ".".join(map(str, error["loc"][:1]))
+            if error["type"] == "extra_forbidden":
+                known = ", ".join(self.options.model_fields) or "none"
+                raise UsageError(f"{name}: not an option of the {self.name} task (options: {known})") from None
+            field = self.options.model_fields[name]
+            problem = error["msg"].removeprefix("Value error, ")
+            raise UsageError(f"{name}={given[name]!r}: {problem[:1].lower()}{problem[1:]} ({self.name} option: "
+                             f"{field.description})") from None
 
     @abstractmethod
     def results(self, outputs: dict[str, np.ndarray], frames: list[np.ndarray], **options) -> list[Result]:

@@ -8,10 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from pydantic import Field
 
 from trtbuild.accuracy.detection import drop_pct
 from trtbuild.recipe.schema import Gate
-from trtbuild.tasks.base import Result, Task, TaskAccuracy
+from trtbuild.tasks.base import Result, Task, TaskAccuracy, TaskOptions
 
 
 def probabilities(scores: np.ndarray) -> np.ndarray:
@@ -28,16 +29,20 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return np.argsort(-np.asarray(scores).reshape(len(scores), -1), axis=1, kind="stable")[:, :k]
 
 
+class ClassifyOptions(TaskOptions):
+    k: int = Field(5, ge=1, description="classes ranked per frame, 1 or more")
+
+
 class ClassifyTask(Task):
     name = "classify"
     default_gates = (Gate(metric="top1_agreement_pct", min=99.0),)
-    decode_options = {"k": 5}
+    options = ClassifyOptions
 
-    def results(self, outputs: dict[str, np.ndarray], frames: list[np.ndarray], k: int = 5) -> list[Result]:
+    def results(self, outputs: dict[str, np.ndarray], frames: list[np.ndarray], **options) -> list[Result]:
         scores = self.first_output(outputs)
         probs = probabilities(scores if isinstance(scores, np.ndarray) else scores.float().cpu().numpy())
-        names = {int(i): v for i, v in self.metadata.get("names", {}).items()} or None
-        best_k = top_k(probs, k)
+        names = self.names or None
+        best_k = top_k(probs, self.settings(**options).k)
         found = []
         for index, frame in enumerate(frames):
             best = best_k[index]

@@ -7,19 +7,39 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from pydantic import Field, ValidationInfo, field_validator
 
 from trtbuild.accuracy.detection import decode_yolo, drop_pct, load_yolo_labels, map_vs_labels, map_vs_reference
 from trtbuild.recipe.schema import Gate
-from trtbuild.tasks.base import Result, Task, TaskAccuracy, resize_tensor
+from trtbuild.tasks.base import Result, Task, TaskAccuracy, TaskOptions, resize_tensor
 
 OVERLAY_CONF = 0.25  # boxes drawn on the overlay (mAP uses every detection down to decode_yolo's 0.001)
+
+
+class DetectOptions(TaskOptions):
+    """Ultralytics predict's meaning and defaults."""
+
+    conf: float = Field(0.25, ge=0, le=1, description="minimum confidence, 0 to 1")
+    iou: float = Field(0.7, ge=0, le=1, description="NMS IoU threshold, 0 to 1")
+    max_det: int = Field(300, ge=1, description="most boxes per frame, 1 or more")
+    classes: list[int] | None = Field(None, description="only these class ids, of the model's names")
+    agnostic: bool = Field(False, description="NMS across classes, True or False")
+
+    @field_validator("classes")
+    @classmethod
+    def _known(cls, classes: list[int] | None, info: ValidationInfo) -> list[int] | None:
+        names = (info.context or {}).get("names") or {}
+        unknown = [c for c in classes or [] if names and c not in names]
+        if unknown:
+            raise ValueError(f"class {unknown[0]} is not one of the model's {len(names)} classes "
+                             f"({min(names)}-{max(names)})")
+        return classes
 
 
 class DetectTask(Task):
     name = "detect"
     default_gates = (Gate(metric="map50_95_drop_pct", max=1.0),)
-    # Ultralytics predict's meaning and defaults: minimum confidence, NMS IoU, most boxes, only these class ids
-    decode_options = {"conf": 0.25, "iou": 0.7, "max_det": 300, "classes": None, "agnostic": False}
+    options = DetectOptions
 
     def prepare(self, frame_bgr: np.ndarray) -> np.ndarray:
         """Ultralytics' square letterbox (auto=False): a fixed-size engine needs it; the minimal-padding rectangle
@@ -41,11 +61,11 @@ class DetectTask(Task):
         boxed = F.pad(resized, (left, right, top, bottom), value=114.0)
         return self.normalise_tensor(boxed.permute(1, 2, 0))
 
-    def results(self, outputs: dict[str, np.ndarray], frames: list[np.ndarray], conf: float = 0.25, iou: float = 0.7,
-                max_det: int = 300, classes: list[int] | None = None, agnostic: bool = False) -> list[Result]:
-        """Ultralytics' NMS where the outputs are: numpy on the host, a tensor on its device (on a GPU with
-        torchvision's NMS kernel, which Ultralytics uses once torchvision is imported; its own fallback loops in Python
-        and waits for the GPU at every step). Only the kept boxes come to the host, in one copy."""
+    def results(self, outputs: dict[str, np.ndarray], frames: list[np.ndarray], **options) -> list[Result]:
+        """Ultralytics' NMS with these options (DetectOptions) where the outputs are: numpy on the host, a tensor on
+        its device (on a GPU with torchvision's NMS kernel, which Ultralytics uses once torchvision is imported; its
+        own fallback loops in Python and waits for the GPU at every step). Only the kept boxes come to the host, in
+        one copy."""
         import torch
         from ultralytics.utils.nms import non_max_suppression
         from ultralytics.utils.ops import scale_boxes
@@ -53,11 +73,12 @@ class DetectTask(Task):
         raw = self.first_output(outputs)  # (B, 4 + nc, anchors): host array, or a tensor on the frames' device
         if isinstance(raw, torch.Tensor) and raw.is_cuda:
             import torchvision  # noqa: F401 - what makes non_max_suppression run torchvision.ops.nms
-        names = {int(k): v for k, v in self.metadata.get("names", {}).items()}
+        names, given = self.names, self.settings(**options)
         found = []
         for index, frame in enumerate(frames):
-            (detections,) = non_max_suppression(_candidates(raw[index], conf), conf_thres=conf, iou_thres=iou,
-                                                classes=classes, agnostic=agnostic, max_det=max_det)
+            (detections,) = non_max_suppression(_candidates(raw[index], given.conf), conf_thres=given.conf,
+                                                iou_thres=given.iou, classes=given.classes, agnostic=given.agnostic,
+                                                max_det=given.max_det)
             boxes = scale_boxes(self.input_hw, detections[:, :4].clone(), frame.shape[:2])
             kept = torch.cat([boxes, detections[:, 4:6]], dim=1).cpu().numpy()
             found.append(Result(task=self.name, shape=tuple(frame.shape[:2]), outputs=self.unbatch(outputs, index),
