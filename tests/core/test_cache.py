@@ -169,3 +169,13 @@ def test_cache_limit_takes_sizes_and_none(tmp_path):
     assert api.cache_info(tmp_path)["max_size"] is None
     with pytest.raises(UsageError, match="expected a size such as 20G"):
         api.cache_limit("20x", tmp_path)
+
+
+def test_an_artifact_replaced_by_a_symlink_is_a_miss_even_with_the_same_bytes(tmp_path):
+    cache = Cache(tmp_path / "cache")
+    entry = _commit(cache)
+    outside = tmp_path / "outside.onnx"
+    outside.write_bytes(b"onnx bytes")  # the recorded digest: only the link gives it away
+    entry.artifact("onnx").unlink()
+    entry.artifact("onnx").symlink_to(outside)
+    assert cache.lookup("export", "k1") is None

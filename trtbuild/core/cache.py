@@ -287,6 +287,8 @@ def _read_manifest(path: Path) -> tuple[dict | None, str | None]:
 def _artifact_problem(path: Path, manifest: dict) -> str | None:
     for info in manifest["artifacts"].values():
         artifact = path / info["file"]
+        if artifact.is_symlink():  # an entry holds its own bytes; a link could lead anywhere
+            return f"{info['file']} is a symlink"
         if not artifact.is_file():
             return f"{info['file']} is missing"
         if artifact.stat().st_size != info["size"] or file_digest(artifact) != info["sha256"]:
