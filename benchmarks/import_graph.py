@@ -20,8 +20,10 @@ from pathlib import Path
 
 # (layer, module patterns), lowest first. The first matching layer wins, so exact names come before wildcards.
 LAYERS = [
-    # trtbuild/core: errors, digests, atomic writes, capture, interrupts (stdlib), then host facts and the lock
+    # trtbuild/core: errors, digests, atomic writes, capture, interrupts, the registry idiom (stdlib), then host facts
+    # and the lock
     ("foundation", ["trtbuild.version", "trtbuild.core", "trtbuild.core.errors", "trtbuild.core.digest",
+                    "trtbuild.core.registry",
                     "trtbuild.core.stale", "trtbuild.core.interrupts", "trtbuild.core.capture",
                     "trtbuild.core.parallel", "trtbuild.core.plots", "trtbuild.core.host", "trtbuild.core.lock"]),
     # the validated recipe document, then what core keeps of it: the stage cache and the published engine set

@@ -1,4 +1,4 @@
-"""The backend registry: every flavor module is found, `auto` picks by preference and availability, reasons are one
+"""The backend registry: every declared backend loads, `auto` picks by preference and availability, reasons are one
 line, and an engine's runnability is decided from its sidecar before any library is imported (an RTX engine on a
 Hopper GPU, reported by a stand-in nvidia-smi: the one thing this CPU host cannot have)."""
 
@@ -6,10 +6,10 @@ Hopper GPU, reported by a stand-in nvidia-smi: the one thing this CPU host canno
 import pytest
 
 from conftest import backend_checker
-from trtbuild.backends.registry import backend_aliases, backend_names, backends, get_backend, select_backend
+from trtbuild.backends.registry import BACKENDS, backend_aliases, backend_names, backends, get_backend, select_backend
 from trtbuild.core.host import gpus
 from trtbuild.build.registries import recipe_names
-from trtbuild.runners.factory import RunnerFiles, engine_unavailable_reason
+from trtbuild.runners.factory import RunnerFiles, unavailable_reason
 from trtbuild.tensorrt.flavor import get_flavor
 from trtbuild.tensorrt.sidecar import EngineSidecar
 
@@ -28,6 +28,14 @@ def test_every_backend_module_is_registered_in_preference_order():
     assert get_flavor("tensorrt-rtx").module == "tensorrt_rtx_bindings"
     with pytest.raises(KeyError, match="unknown engine backend 'tensorrt11'"):
         get_backend("tensorrt11")
+
+
+def test_each_backend_object_is_what_its_declaration_says():
+    """The registry declares names, old spellings and the `auto` order without importing a backend; the objects
+    its targets load carry the same."""
+    loaded = backends()
+    assert [(b.name, tuple(b.aliases)) for b in loaded] == [(p.name, p.aliases) for p in BACKENDS.values()]
+    assert [b.preference for b in loaded] == sorted(b.preference for b in loaded)
 
 
 def test_unknown_backend_in_a_recipe_is_a_schema_error():
@@ -84,7 +92,7 @@ def _rtx_engine(tmp_path):
 @backend_checker("tensorrt-rtx")
 def test_rtx_engine_on_hopper_is_refused_before_import(tmp_path, h200):
     assert gpus()[0].compute_capability == "9.0"
-    reason = engine_unavailable_reason(_rtx_engine(tmp_path))
+    reason = unavailable_reason("engine", _rtx_engine(tmp_path))
     assert reason.startswith("depth.fp16.engine cannot run here: it was built for compute capabilities 8.0, 8.6, "
                              "8.9, 12.0, 12.1 and this GPU is NVIDIA H200 (9.0)")
     assert "--set engine.backend=tensorrt-bindings" in reason and "\n" not in reason
@@ -95,6 +103,6 @@ def test_engine_without_sidecar_or_library_is_not_run(tmp_path):
     if files is None:
         pytest.skip("needs the tensorrt-rtx distribution for the sidecar's version")
     files.sidecar.write_text("{}")
-    assert engine_unavailable_reason(files).startswith("unreadable sidecar depth.fp16.engine.json")
+    assert unavailable_reason("engine", files).startswith("unreadable sidecar depth.fp16.engine.json")
     files.sidecar.unlink()
-    assert "no sidecar beside depth.fp16.engine" in engine_unavailable_reason(files)
+    assert "no sidecar beside depth.fp16.engine" in unavailable_reason("engine", files)

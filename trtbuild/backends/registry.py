@@ -1,46 +1,44 @@
-"""Finds every backend module in this package (a module that defines `BACKEND`) and picks one for a recipe."""
+"""The engine backends, in `auto` preference order, each name with its module's `BACKEND` and the old spellings
+recipes may still use; picks one for a recipe. Listing names imports no backend module."""
 
 from __future__ import annotations
 
 import functools
-import importlib
-import pkgutil
+from typing import TYPE_CHECKING
 
-from trtbuild.backends.base import Backend
-from trtbuild.tensorrt.flavor import FLAVORS, get_flavor  # noqa: F401 - get_flavor: trtbuild.runtime reads it here
+from trtbuild.core.registry import Part, Registry
+from trtbuild.tensorrt.flavor import FLAVORS
 
-_NOT_BACKENDS = {"base", "registry", "python_api"}
+if TYPE_CHECKING:  # the backend modules import it; names and aliases need none of them
+    from trtbuild.backends.base import Backend
+
+BACKENDS = Registry("engine backend", [
+    Part("tensorrt-bindings", "trtbuild.backends.tensorrt:BACKEND", aliases=("tensorrt", "python")),
+    Part("trtexec", "trtbuild.backends.trtexec:BACKEND"),
+    Part("tensorrt-rtx-bindings", "trtbuild.backends.tensorrt_rtx:BACKEND", aliases=("tensorrt-rtx",)),
+], plural="backends")
 
 
 @functools.cache
 def backends() -> tuple[Backend, ...]:
     """All registered backends, in `auto` preference order."""
-    import trtbuild.backends as package
-
-    found = []
-    for info in pkgutil.iter_modules(package.__path__):
-        if info.name not in _NOT_BACKENDS:
-            module = importlib.import_module(f"{package.__name__}.{info.name}")
-            if hasattr(module, "BACKEND"):
-                found.append(module.BACKEND)
-    return tuple(sorted(found, key=lambda b: b.preference))
+    return tuple(BACKENDS.load(name) for name in BACKENDS)
 
 
 def backend_names() -> tuple[str, ...]:
     """Every name a recipe may give `engine.backend` (old spellings are in `backend_aliases`)."""
-    return ("auto", *(b.name for b in backends()))
+    return ("auto", *BACKENDS)
 
 
 def backend_aliases() -> dict[str, str]:
     """Old spelling -> backend name; recipes may still use them (the loader notes the new name)."""
-    return {alias: b.name for b in backends() for alias in b.aliases}
+    return BACKENDS.aliases
 
 
 def get_backend(name: str) -> Backend:
-    for backend in backends():
-        if name == backend.name or name in backend.aliases:
-            return backend
-    raise KeyError(f"unknown engine backend {name!r} (backends: {', '.join(backend_names())})")
+    if name not in BACKENDS:
+        raise KeyError(f"unknown engine backend {name!r} (backends: {', '.join(backend_names())})")
+    return BACKENDS.load(name)
 
 
 def select_backend(requested: str) -> tuple[Backend | None, str | None]:

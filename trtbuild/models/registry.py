@@ -1,12 +1,13 @@
-"""Model adapters by name, without importing torch: the recipe schema and cache keys only need this table."""
+"""Model adapters by name (`ADAPTERS`), without importing torch: the recipe schema, cache keys and runtime read only
+the declarations."""
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from trtbuild.core.errors import UsageError
+from trtbuild.core.registry import Part, Registry
 
 
 @dataclass(frozen=True)
@@ -21,23 +22,26 @@ class InputFormat:
 IMAGENET = InputFormat((0.485, 0.456, 0.406), (0.229, 0.224, 0.225), "cubic")
 
 
-@dataclass(frozen=True)
-class AdapterInfo:
-    target: str  # "module:Class" of the ModelAdapter subclass, imported only when a model is built
+@dataclass(frozen=True, kw_only=True)
+class Adapter(Part):
+    """An adapter's declaration: its ModelAdapter subclass (the target, imported only when a model is built) and what
+    the recipe schema, cache keys and runtime read without importing torch."""
+
     spatial_multiple: int  # H and W must be multiples of this (0: no constraint)
-    distributions: tuple[str, ...]  # installed packages whose versions change the exported graph
+    distributions: tuple[str, ...] = ()  # installed packages whose versions change the exported graph
     input_format: InputFormat = InputFormat()
     format_options: bool = False  # the recipe's model.options mean/std override the declared format
     weights_optional: bool = False  # builds its model without a checkpoint unless model.weights names one
 
 
-ADAPTERS: dict[str, AdapterInfo] = {
-    "ultralytics": AdapterInfo("trtbuild.models.ultralytics_yolo:UltralyticsAdapter", 32, ("ultralytics",)),
-    "depth_anything_v2": AdapterInfo("trtbuild.models.depth_anything_v2.adapter:DepthAnythingV2Adapter", 14, (),
-                                     IMAGENET),
-    "python": AdapterInfo("trtbuild.models.python_callable:PythonCallableAdapter", 0, (), format_options=True,
-                          weights_optional=True),
-}
+ADAPTERS = Registry("model adapter", [
+    Adapter("ultralytics", "trtbuild.models.ultralytics_yolo:UltralyticsAdapter", spatial_multiple=32,
+            distributions=("ultralytics",)),
+    Adapter("depth_anything_v2", "trtbuild.models.depth_anything_v2.adapter:DepthAnythingV2Adapter",
+            spatial_multiple=14, input_format=IMAGENET),
+    Adapter("python", "trtbuild.models.python_callable:PythonCallableAdapter", spatial_multiple=0,
+            format_options=True, weights_optional=True),
+], plural="adapters")
 
 
 def input_format(spec) -> InputFormat:
@@ -51,8 +55,7 @@ def input_format(spec) -> InputFormat:
 
 
 def load_adapter_class(name: str):
-    module, _, cls = ADAPTERS[name].target.partition(":")
-    return getattr(importlib.import_module(module), cls)
+    return ADAPTERS.load(name)
 
 
 def checkpoint_path(spec) -> Path | None:

@@ -1,6 +1,13 @@
-"""Runners by name (the recipe's bench.runners and verify.runner, the CLI's --runner); trtbuild.runners.factory
-creates them."""
+"""Runners by name (the recipe's bench.runners and verify.runner, the CLI's --runner, load's runtime=), each with the
+RunnerKind that makes it (trtbuild.runners.factory) and its other spellings. A new runner is its module, which
+declares a RunnerKind, plus one line here."""
 
-RUNNER_NAMES = ("torch", "onnxruntime", "engine")  # engine: an engine of any TensorRT-family library
-# other spellings -> name, one table for recipes, --runner and load(runtime=...)
-RUNNER_ALIASES = {"tensorrt": "engine", "tensorrt-rtx": "engine", "ort": "onnxruntime", "pytorch": "torch"}
+from trtbuild.core.registry import Part, Registry
+
+RUNNERS = Registry("runner", [
+    Part("torch", "trtbuild.runners.factory:TORCH", aliases=("pytorch",)),
+    Part("onnxruntime", "trtbuild.runners.factory:ONNXRUNTIME", aliases=("ort",)),
+    Part("engine", "trtbuild.runners.factory:ENGINE", aliases=("tensorrt", "tensorrt-rtx")),  # any TensorRT-family engine
+])
+RUNNER_NAMES = tuple(RUNNERS)
+RUNNER_ALIASES = RUNNERS.aliases

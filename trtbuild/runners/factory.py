@@ -1,4 +1,5 @@
-"""Pick and create runners by name for a recipe and the artifacts a build produced.
+"""Pick and create runners by name: for a recipe and the artifacts a build produced (create_runner), or for
+trtbuild.load (a RunnerRequest to the runner's kind).
 
 Nothing here initialises CUDA: GPU presence comes from nvidia-smi (trtbuild.core.host), torch/onnxruntime/tensorrt are
 imported when a runner is created and touch the device only in `activate`, so runners can be made in workers.
@@ -6,14 +7,14 @@ imported when a runner is created and touch the device only in `activate`, so ru
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from trtbuild.core.host import gpus, torch_drives_gpus
 from trtbuild.recipe.schema import Recipe
-from trtbuild.runners import RUNNER_ALIASES, RUNNER_NAMES
+from trtbuild.runners import RUNNER_ALIASES, RUNNERS
 from trtbuild.runners.base import Runner
-
 
 
 @dataclass(frozen=True)
@@ -45,30 +46,43 @@ class RunnerOptions:
     simulated_qdq: bool = False  # onnxruntime only: Q/DQ as float ops, the same on every CPU (accuracy, not timing)
 
 
+@dataclass(frozen=True)
+class RunnerRequest:
+    """What a runner is made from, for a build (create_runner) and for trtbuild.load alike; each runner reads the
+    fields it needs."""
+
+    recipe: Recipe | None = None  # the torch runner builds the recipe's model
+    model: Path | None = None  # the file the runner loads (its RunnerKind.reads)
+    options: RunnerOptions = RunnerOptions()
+    gpu: int | None = None  # the CUDA device index (None: the current device)
+    threads: int | None = None  # CPU threads (None: the library's default)
+    sha256: str | None = None  # the model file must hash to it (engines.json's record)
+    provider: str | None = None  # ONNX Runtime's execution provider (None: onnx_provider's pick for this host)
+
+
+@dataclass(frozen=True)
+class RunnerKind:
+    """How one runner is made, and which build artifact it needs (trtbuild.runners declares each by name)."""
+
+    make: Callable[[RunnerRequest], Runner]
+    reads: str | None = None  # the RunnerFiles field it loads; None: none (the recipe's PyTorch model)
+    missing: str = ""  # why it cannot run when that file is absent
+    check: Callable[[Path], str | None] | None = None  # why this host cannot run the file, or None
+
+
 def use_gpu() -> bool:
     return torch_drives_gpus()
 
 
 def unavailable_reason(name: str, files: RunnerFiles) -> str | None:
     """Why runner `name` cannot run here with these files, or None."""
-    name = RUNNER_ALIASES.get(name, name)
-    if name not in RUNNER_NAMES:
-        return f"unknown runner {name!r} (runners: {', '.join(RUNNER_NAMES)})"
-    if name == "onnxruntime" and files.onnx is None:
-        return "no ONNX model from the precision stage"
-    if name == "engine":
-        return engine_unavailable_reason(files)
-    return None
-
-
-def engine_unavailable_reason(files: RunnerFiles) -> str | None:
-    """Why the engine cannot run on this host (the engine runner's own check, on nvidia-smi's first GPU)."""
-    from trtbuild.runners.tensorrt_runner import check_engine
-
-    if files.engine is None:
-        return "no engine (the engine stage did not produce one on this host)"
-    found = gpus()
-    return check_engine(files.engine, (found[0].compute_capability, found[0].name) if found else None).problem
+    if name not in RUNNERS:
+        return RUNNERS.unknown(name)
+    kind = RUNNERS.load(name)
+    path = getattr(files, kind.reads) if kind.reads else None
+    if kind.reads and path is None:
+        return kind.missing
+    return kind.check(path) if kind.check else None
 
 
 def available_runners(names: list[str], files: RunnerFiles) -> tuple[list[str], dict[str, str]]:
@@ -78,17 +92,11 @@ def available_runners(names: list[str], files: RunnerFiles) -> tuple[list[str], 
 
 
 def create_runner(name: str, recipe: Recipe, files: RunnerFiles, options: RunnerOptions = RunnerOptions()) -> Runner:
-    name = RUNNER_ALIASES.get(name, name)
     reason = unavailable_reason(name, files)
     if reason:
-        raise ValueError(f"runner {name}: {reason}")
-    if name == "torch":
-        return torch_runner(recipe, "cuda" if use_gpu() else "cpu", options)
-    if name == "onnxruntime":
-        return onnxruntime_runner(files.onnx, options.cuda_graph, options.simulated_qdq)
-    from trtbuild.runners.tensorrt_runner import TensorRTRunner
-
-    return TensorRTRunner(files.engine, cuda_graph=options.cuda_graph)  # finds its sidecar beside the engine
+        raise ValueError(f"runner {RUNNER_ALIASES.get(name, name)}: {reason}")
+    kind = RUNNERS.load(name)
+    return kind.make(RunnerRequest(recipe, getattr(files, kind.reads) if kind.reads else None, options))
 
 
 def torch_runner(recipe: Recipe, device: str, options: RunnerOptions = RunnerOptions()) -> Runner:
@@ -102,10 +110,47 @@ def torch_runner(recipe: Recipe, device: str, options: RunnerOptions = RunnerOpt
 
 def onnxruntime_runner(onnx: Path, cuda_graph: bool = False, simulated_qdq: bool = False) -> Runner:
     """On the provider `onnx_provider` picks for this host; CUDA graphs only on its CUDA provider."""
+    return _make_onnxruntime(RunnerRequest(model=onnx, options=RunnerOptions(cuda_graph, simulated_qdq=simulated_qdq)))
+
+
+def _make_torch(request: RunnerRequest) -> Runner:
+    if request.threads:
+        import torch
+
+        torch.set_num_threads(request.threads)
+    device = ("cuda" if request.gpu is None else f"cuda:{request.gpu}") if use_gpu() else "cpu"
+    return torch_runner(request.recipe, device, request.options)
+
+
+def _make_onnxruntime(request: RunnerRequest) -> Runner:
     import onnxruntime as ort
 
     from trtbuild.runners.onnxruntime_runner import CUDA_EP, OnnxRuntimeRunner, onnx_provider, session_providers
 
-    provider = onnx_provider(use_gpu(), ort.get_available_providers())
-    return OnnxRuntimeRunner(onnx, session_providers(provider), cuda_graph=cuda_graph and provider == CUDA_EP,
-                             simulated_qdq=simulated_qdq)
+    provider = request.provider or onnx_provider(use_gpu(), ort.get_available_providers())
+    return OnnxRuntimeRunner(request.model, session_providers(provider), threads=request.threads,
+                             cuda_graph=request.options.cuda_graph and provider == CUDA_EP, device_id=request.gpu or 0,
+                             simulated_qdq=request.options.simulated_qdq, sha256=request.sha256)
+
+
+def _make_engine(request: RunnerRequest) -> Runner:
+    from trtbuild.runners.tensorrt_runner import TensorRTRunner
+
+    return TensorRTRunner(request.model, device=request.gpu or 0, cuda_graph=request.options.cuda_graph,
+                          sha256=request.sha256)  # finds its sidecar beside the engine
+
+
+def _engine_problem(engine: Path) -> str | None:
+    """Why the engine cannot run on this host (the engine runner's own check, on nvidia-smi's first GPU)."""
+    from trtbuild.runners.tensorrt_runner import check_engine
+
+    found = gpus()
+    return check_engine(engine, (found[0].compute_capability, found[0].name) if found else None).problem
+
+
+# The kinds trtbuild.runners declares for the built-in runners: each is how its runner class is called, beside the one
+# GPU rule they share (use_gpu); a new runner's own module may declare its kind instead.
+TORCH = RunnerKind(_make_torch)
+ONNXRUNTIME = RunnerKind(_make_onnxruntime, "onnx", "no ONNX model from the precision stage")
+ENGINE = RunnerKind(_make_engine, "engine", "no engine (the engine stage did not produce one on this host)",
+                    _engine_problem)

@@ -274,25 +274,16 @@ def _activate(engines: EngineSet, option: Option, threads: int | None, gpu: int 
 
 
 def _runner(engines: EngineSet, option: Option, threads: int | None, gpu: int, cuda_graph: bool):
-    if option.runtime == "engine":
-        from trtbuild.runners.tensorrt_runner import TensorRTRunner
+    from trtbuild.runners import RUNNERS
+    from trtbuild.runners.factory import RunnerOptions, RunnerRequest
 
-        return TensorRTRunner(engines.path(option.candidate), device=gpu, cuda_graph=cuda_graph,
-                              sha256=option.candidate.sha256)
-    if option.runtime == "onnxruntime":
-        from trtbuild.runners.onnxruntime_runner import CUDA_EP, OnnxRuntimeRunner, session_providers
-
-        return OnnxRuntimeRunner(engines.path(option.candidate), session_providers(option.provider), threads=threads,
-                                 cuda_graph=cuda_graph and option.provider == CUDA_EP, device_id=gpu,
-                                 simulated_qdq=option.candidate.precision == "int8", sha256=option.candidate.sha256)
-    import torch
-
-    from trtbuild.runners.factory import torch_runner, use_gpu
-
-    if threads:
-        torch.set_num_threads(threads)
-    recipe = Recipe.model_validate(engines.recipe_document(engines.newest()))
-    return torch_runner(recipe, f"cuda:{gpu}" if use_gpu() else "cpu")  # the runner factory's rule
+    candidate = option.candidate  # None: torch, the recipe's checkpoint
+    recipe = Recipe.model_validate(engines.recipe_document(candidate or engines.newest()))
+    options = RunnerOptions(cuda_graph=cuda_graph and candidate is not None,  # eager PyTorch is the baseline
+                            simulated_qdq=candidate is not None and candidate.precision == "int8")
+    return RUNNERS.load(option.runtime).make(RunnerRequest(
+        recipe, candidate and engines.path(candidate), options, gpu, threads, candidate and candidate.sha256,
+        option.provider))
 
 
 def _stack(prepared: list):

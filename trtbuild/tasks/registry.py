@@ -1,27 +1,21 @@
-"""Tasks by name: a task is a module of this package named after it that defines `TASK` (a Task subclass).
-
-Names come from the file names, so the recipe schema validates `task:` without importing numpy or any task."""
+"""Tasks by name: each name with its module's `TASK` (a Task subclass), so the recipe schema validates `task:` without
+importing numpy or any task, and a helper module beside the tasks is no task."""
 
 from __future__ import annotations
 
-import functools
-import importlib
-import pkgutil
+from trtbuild.core.registry import Part, Registry
 
-_NOT_TASKS = {"base", "registry"}
-
-
-@functools.cache
-def task_names() -> tuple[str, ...]:
-    import trtbuild.tasks as package
-
-    return tuple(sorted(i.name for i in pkgutil.iter_modules(package.__path__) if i.name not in _NOT_TASKS))
+TASKS = Registry("task", [
+    Part("classify", "trtbuild.tasks.classify:TASK"),
+    Part("depth", "trtbuild.tasks.depth:TASK"),
+    Part("detect", "trtbuild.tasks.detect:TASK"),
+    Part("other", "trtbuild.tasks.other:TASK"),
+])
 
 
 def task_class(name: str):
-    if name not in task_names():
-        raise KeyError(f"unknown task {name!r} (tasks: {', '.join(task_names())})")
-    return importlib.import_module(f"trtbuild.tasks.{name}").TASK
+    """The Task subclass named `name` (KeyError for a name not in TASKS)."""
+    return TASKS.load(name)
 
 
 def create_task(recipe, metadata: dict | None = None):

@@ -1,19 +1,23 @@
-"""The stages in pipeline order, by name: stage `x` is the Stage class of trtbuild/build/stages/x.py, imported only when a
-build reaches it, so listing the names (CLI help, --until, --force-stage) imports nothing."""
+"""The stages in pipeline order, each name with the Stage class that runs it (trtbuild/build/stages/<name>.py: a
+stage's name is its module's); a stage's module is imported only when a build reaches it, so listing the names (CLI
+help, --until, --force-stage) imports nothing."""
 
 from __future__ import annotations
 
-import importlib
+from trtbuild.core.registry import Part, Registry
 
-STAGE_NAMES = ("export", "simplify", "check", "precision", "engine", "verify", "bench")
+STAGES = Registry("stage", [
+    Part("export", "trtbuild.build.stages.export:ExportStage"),
+    Part("simplify", "trtbuild.build.stages.simplify:SimplifyStage"),
+    Part("check", "trtbuild.build.stages.check:CheckStage"),
+    Part("precision", "trtbuild.build.stages.precision:PrecisionStage"),
+    Part("engine", "trtbuild.build.stages.engine:EngineStage"),
+    Part("verify", "trtbuild.build.stages.verify:VerifyStage"),
+    Part("bench", "trtbuild.build.stages.bench:BenchStage"),
+])
+STAGE_NAMES = tuple(STAGES)
 
 
 def stage_class(name: str) -> type:
-    """The Stage subclass of trtbuild/build/stages/<name>.py (KeyError for a name not in STAGE_NAMES)."""
-    if name not in STAGE_NAMES:
-        raise KeyError(f"unknown stage {name!r} (stages: {', '.join(STAGE_NAMES)})")
-    from trtbuild.build.stages.base import Stage
-
-    module = importlib.import_module(f"{__name__}.{name}")
-    return next(v for v in vars(module).values()
-                if isinstance(v, type) and issubclass(v, Stage) and v.__module__ == module.__name__)
+    """The Stage subclass named `name` (KeyError for a name not in STAGES)."""
+    return STAGES.load(name)
