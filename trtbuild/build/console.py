@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from trtbuild.build.report import BuildReport, StageRecord
+from trtbuild.build.stages.verify import VerifyMetrics
 
 STATUS_STYLE = {"ran": "green", "cached": "cyan", "skipped": "dim", "failed": "bold red", "unavailable": "yellow",
                 "interrupted": "magenta"}
@@ -80,42 +81,16 @@ def summary_table(report: BuildReport) -> Table:
     for stage in report.stages:
         artifact = stage.artifacts[0].path if stage.artifacts else ""
         table.add_row(stage.name, Text(stage.status, STATUS_STYLE[stage.status]), f"{stage.seconds:.2f}",
-                      Text(headline(stage)), Text(artifact))
+                      Text(stage.headline()), Text(artifact))
     return table
 
 
-def headline(stage: StageRecord) -> str:
-    """The one number a reader looks for first in each stage."""
-    m = stage.metrics
-    if stage.error:
-        return stage.error[:80]
-    if stage.name == "export":
-        return f"opset {m.get('opset')}, {m.get('nodes')} nodes"
-    if stage.name == "simplify":
-        return f"{m.get('tool')}: {m.get('nodes_before')} -> {m.get('nodes_after')} nodes"
-    if stage.name == "check":
-        worst = max((o["max_abs"] for o in m.get("outputs", {}).values()), default=0.0)
-        return f"ORT vs torch max|err| {worst:.2e} on {m.get('samples')} samples"
-    if m.get("not_measured"):
-        return f"{m.get('candidate_runner') or m.get('mode')}: accuracy not measured (no --data)"
-    if stage.name == "precision" and "accuracy_vs_pytorch_fp32" in m:
-        return f"{m['mode']}: {accuracy_headline(m['accuracy_vs_pytorch_fp32'])}"
-    if stage.name == "engine" and "library" in m:
-        return (f"{m['backend']} ({m['library']} {m['library_version']}) in {m['build_seconds']:.1f} s, "
-                f"{m['engine_bytes'] / 1e6:.1f} MB, runs on sm {', '.join(m['runs_on']) or '?'}")
-    if stage.name == "verify":
-        gates = ", ".join(f"{g['metric']}={g['value']:.3g}" for g in m.get("gates", []))
-        skipped = " (the engine cannot run here; see engine_not_judged)" if m.get("engine_not_judged") else ""
-        return f"{m.get('candidate_runner')}: {gates}{skipped}"
-    if stage.name == "bench":
-        return ", ".join(f"{t['runner']} {t['stats']['median_ms']:.2f} ms" for t in m.get("runners", []))
-    return ", ".join(f"{k}={v}" for k, v in m.items() if isinstance(v, (int, float, str)))[:80]
+GATE_STYLE = {"pass": "green", "fail": "bold red", "cannot tell": "bold yellow", "not measured": "yellow"}
 
 
-def accuracy_headline(accuracy: dict) -> str:
-    """The precision stage's numbers, as the task words them (real-label mAP where there are labels, ...)."""
-    from trtbuild.tasks.registry import task_class
-
-    if "task" not in accuracy:  # a report from before tasks named themselves
-        return f"finite {accuracy.get('finite')}"
-    return task_class(accuracy["task"]).headline(accuracy)
+def gate_lines(verify: VerifyMetrics | None) -> list[Text]:
+    """verify's gates, one line each: the value with its 95 % interval, the gate, the outcome (cannot tell: how many
+    more images would settle it)."""
+    if verify is None:
+        return []
+    return [Text(f"gate {gate.describe()}", GATE_STYLE[gate.status]) for gate in verify.gates]

@@ -1,5 +1,5 @@
 """report.json (schema-versioned, validated). Its views live elsewhere: the terminal table in console.py, report.md in
-report_markdown.py."""
+report_markdown.py; both show what each stage declares (its Metrics and their headline, trtbuild.build.stages)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from trtbuild.bench.stats import LatencyStats
+from trtbuild.build.stages import stage_class
+from trtbuild.build.stages.bench import BenchMetrics
+from trtbuild.build.stages.verify import VerifyMetrics
+from trtbuild.core.errors import UsageError
 from trtbuild.core.stale import write_atomically
 
-SCHEMA_VERSION = 3  # 2: verify and bench sections; 3: gate status (pass | fail | not measured)
+# 2: verify and bench sections; 3: gate status (pass | fail | not measured); 4: 95 % intervals, the gates' third
+# outcome (cannot tell), verify's verdict and per-batch check. Every older version reads as it is: what 4 added
+# is optional.
+SCHEMA_VERSION = 4
 Status = Literal["ran", "cached", "skipped", "failed", "unavailable", "interrupted"]
 
 
@@ -32,73 +38,18 @@ class StageRecord(BaseModel):
     seconds: float = 0.0
     key: str | None = None
     artifacts: list[ArtifactRecord] = Field(default_factory=list)
-    metrics: dict = Field(default_factory=dict)
+    metrics: dict = Field(default_factory=dict)  # the stage's Metrics, as stored (StageMetrics.record)
     warnings: list[str] = Field(default_factory=list)
     error: str | None = None
     log: str | None = None
 
-
-class GateRecord(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    metric: str
-    value: float | None  # None: not a number (NaN/Inf in JSON is written as null)
-    max: float | None
-    min: float | None
-    passed: bool
-    excess: float | None  # how far past the bound; 0 when passed
-    status: Literal["pass", "fail", "not measured"]  # not measured: no data to judge on, never a pass
-
-
-class TableRow(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    metric: str
-    pytorch: float | None
-    candidate: float | None
-
-
-class VerifySection(BaseModel):
-    """The verify stage's result: the candidate against PyTorch on the same images."""
-
-    model_config = ConfigDict(extra="forbid")
-    task: str
-    candidate_runner: str
-    reference: dict
-    candidate: dict
-    inputs: str
-    samples: int
-    values: dict[str, float | None]  # gateable metrics by name
-    table: list[TableRow]
-    detail: dict
-    parity: dict[str, dict]  # per output: max_abs, rel_l2, finite
-    gates: list[GateRecord]
-    passed: bool | None  # None: not measured
-    not_measured: str | None = None  # why the gates were not measured (no data) and the flag to pass
-    engine_not_judged: str | None = None  # why a built engine was not the candidate here (e.g. no GPU)
-
-
-class RunnerTiming(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    runner: str
-    describe: dict
-    mode: str  # cpu | device-resident | cuda graph
-    timer: str  # perf_counter | cuda_events
-    warmup_iterations: int
-    wall_s: float
-    stats: LatencyStats
-    unstable: bool
-    memory: dict  # RSS / GPU memory slopes and the leak verdict (trtbuild.bench.stability)
-    speedup_vs_torch: float | None
-
-
-class BenchSection(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    runners: list[RunnerTiming]
-    skipped: dict[str, str]
-    input: str
-    batch: int
-    warmup_s: float
-    duration_s: float
-    iterations: int | None
+    def headline(self) -> str:
+        """The one line a reader looks for first: the error, else what the stage's Metrics say."""
+        if self.error:
+            return self.error[:80]
+        if not self.metrics:
+            return ""
+        return stage_class(self.name).Metrics.model_validate(_finite_or_none(self.metrics)).headline()
 
 
 class BuildReport(BaseModel):
@@ -118,17 +69,17 @@ class BuildReport(BaseModel):
     tools: dict[str, str | None]
     lock: dict | None = None  # trtbuild.core.lock.lock_status(): do the running packages match requirements.lock
     stages: list[StageRecord] = Field(default_factory=list)
-    verify: VerifySection | None = None  # derived from the verify stage's metrics on every write
+    verify: VerifyMetrics | None = None  # derived from the verify stage's metrics on every write
     # "stage: reason (the flag to pass)" for each stage that had no data to measure accuracy on; derived on write
     not_measured: list[str] = Field(default_factory=list)
-    bench: BenchSection | None = None
+    bench: BenchMetrics | None = None
 
     def stage(self, name: str) -> StageRecord | None:
         return next((s for s in self.stages if s.name == name), None)
 
     def write(self, path: Path) -> None:
-        self.verify = _section(VerifySection, self.stage("verify"))
-        self.bench = _section(BenchSection, self.stage("bench"))
+        self.verify = _section(VerifyMetrics, self.stage("verify"))
+        self.bench = _section(BenchMetrics, self.stage("bench"))
         self.not_measured = [f"{s.name}: {s.metrics['not_measured']}" for s in self.stages
                              if s.metrics.get("not_measured")]
         write_atomically(path, self.model_dump_json(indent=2).encode())  # concurrent builds: per-process temp
@@ -157,4 +108,9 @@ def json_schema() -> dict:
 
 
 def load_report(path: Path) -> BuildReport:
-    return BuildReport.model_validate(json.loads(path.read_text()))
+    """A report of this schema version or an older one (what later versions added is optional)."""
+    data = json.loads(path.read_text())
+    if data.get("schema_version", 0) > SCHEMA_VERSION:
+        raise UsageError(f"{path}: report schema {data['schema_version']} is newer than this trtbuild's "
+                         f"({SCHEMA_VERSION}); upgrade trtbuild to read it")
+    return BuildReport.model_validate(data)

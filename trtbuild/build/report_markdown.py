@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trtbuild.build.report import BenchSection, BuildReport, VerifySection
+from trtbuild.build.report import BuildReport
+from trtbuild.build.stages.bench import BenchMetrics
+from trtbuild.build.stages.precision import PrecisionMetrics
+from trtbuild.build.stages.verify import BatchShapes, VerifyMetrics
+
 
 def write_markdown(report: BuildReport, out_dir: Path) -> Path:
     path = out_dir / "report.md"
@@ -13,8 +17,6 @@ def write_markdown(report: BuildReport, out_dir: Path) -> Path:
 
 
 def render(report: BuildReport, out_dir: Path) -> str:
-    from trtbuild.build.console import headline
-
     lines = [f"# trtbuild report: {report.recipe} ({report.status})", "",
              f"recipe `{report.recipe_path}` · trtbuild {report.trtbuild} · schema {report.schema_version} · "
              f"{_host(report.host)} · {report.seconds:.1f} s", ""]
@@ -26,9 +28,12 @@ def render(report: BuildReport, out_dir: Path) -> str:
         lines += ["**Accuracy not measured** (a warning; `--strict` makes it an error):", ""]
         lines += [f"- {reason}" for reason in report.not_measured] + [""]
     lines += _table(["stage", "status", "seconds", "result"],
-                    [[s.name, s.status, f"{s.seconds:.2f}", headline(s).replace("|", "/")] for s in report.stages])
+                    [[s.name, s.status, f"{s.seconds:.2f}", s.headline().replace("|", "/")] for s in report.stages])
     if report.verify or report.bench:
         lines += ["", "## Summary", ""] + _summary(report.verify, report.bench)
+    precision = report.stage("precision")
+    if precision and precision.metrics:
+        lines += _precision(PrecisionMetrics.model_validate(precision.metrics))
     if report.verify:
         lines += ["", "## Accuracy (verify)", ""] + _verify(report.verify)
     if report.bench:
@@ -41,7 +46,7 @@ def render(report: BuildReport, out_dir: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _summary(verify: VerifySection | None, bench: BenchSection | None) -> list[str]:
+def _summary(verify: VerifyMetrics | None, bench: BenchMetrics | None) -> list[str]:
     """report.md's headline table: metric | PyTorch | candidate | speedup (verify's first two rows, then latency)."""
     rows = [[r.metric, _num(r.pytorch), _num(r.candidate), ""] for r in (verify.table[:2] if verify else [])]
     timings = {t.runner: t for t in (bench.runners if bench else [])}
@@ -53,7 +58,26 @@ def _summary(verify: VerifySection | None, bench: BenchSection | None) -> list[s
     return _table(["metric", "PyTorch", "candidate", "speedup"], rows)
 
 
-def _verify(verify: VerifySection) -> list[str]:
+def _precision(precision: PrecisionMetrics) -> list[str]:
+    """The graph's values with their 95 % intervals: on the holdout, beside the search set's where the INT8 search
+    ran (a search tuned on its set reads better there than on unseen images)."""
+    sets = [(f"{name} ({found.samples} images)", found) for name, found in
+            (("holdout", precision.accuracy_vs_pytorch_fp32), ("search set", precision.accuracy_search_set))
+            if found is not None and found.intervals]
+    if not sets:
+        return []
+    names = list(dict.fromkeys(name for _, found in sets for name in found.intervals))
+    rows = [[name, *(str(found.intervals[name]) if name in found.intervals else "" for _, found in sets)]
+            for name in names]
+    return ["", f"## Accuracy (precision stage, {precision.mode}), with 95 % intervals", "",
+            *_table(["value", *(title for title, _ in sets)], rows), "", _methods(sets[0][1].intervals)]
+
+
+def _methods(intervals: dict) -> str:
+    return "Intervals: " + "; ".join(sorted({i.method for i in intervals.values()})) + "."
+
+
+def _verify(verify: VerifyMetrics) -> list[str]:
     providers = verify.candidate.get("providers")
     lines = [f"candidate: **{verify.candidate_runner}**" + (f" ({', '.join(providers)})" if providers else "") +
              f" · model `{verify.candidate.get('model', verify.candidate.get('plan', ''))}` · {verify.inputs}", ""]
@@ -61,19 +85,34 @@ def _verify(verify: VerifySection) -> list[str]:
                     [[r.metric, _num(r.pytorch), _num(r.candidate),
                       _num(r.candidate - r.pytorch) if None not in (r.pytorch, r.candidate) else ""]
                      for r in verify.table])
-    lines += ["", "| gate | value | bound | result |", "|---|---|---|---|"]
+    if verify.intervals:
+        lines += ["", *_table(["value", "point", "95 % interval"],
+                              [[name, _num(i.value), f"[{_num(i.low)}, {_num(i.high)}]"]
+                               for name, i in verify.intervals.items()]), "", _methods(verify.intervals)]
+    lines += ["", "| gate | value [95 % interval] | bound | result |", "|---|---|---|---|"]
     for g in verify.gates:
-        bound = " and ".join(f"{op} {b:g}" for op, b in (("<=", g.max), (">=", g.min)) if b is not None)
-        result = {"pass": "pass", "fail": f"**FAIL** by {_num(g.excess)}"}.get(g.status, f"**{g.status}**")
-        lines.append(f"| {g.metric} | {_num(g.value)} | {bound} | {result} |")
+        result = {"pass": "pass", "fail": f"**FAIL** by {_num(g.excess)}",
+                  "cannot tell": f"**cannot tell**: {g.settle()}"}.get(g.status, f"**{g.status}**")
+        lines.append(f"| {g.metric} | {g.measured()} | {g.bound()} | {result} |")
+    if verify.verdict:
+        lines += ["", f"Verdict: **{verify.verdict}**"]
+    if verify.batch_shapes:
+        lines += ["", *_batch_shapes(verify.batch_shapes)]
     lines += ["", "Tensor parity (worst over images):", ""]
     lines += _table(["output", "max abs", "rel L2", "finite"],
-                    [[name, _num(p["max_abs"]), _num(p["rel_l2"]), str(p["finite"])]
-                     for name, p in verify.parity.items()])
+                    [[name, _num(p.max_abs), _num(p.rel_l2), str(p.finite)] for name, p in verify.parity.items()])
     return lines
 
 
-def _bench(bench: BenchSection) -> list[str]:
+def _batch_shapes(shapes: BatchShapes) -> list[str]:
+    """Each batch of the dynamic profile against the same images alone."""
+    rows = [[str(b.batch), "; ".join(f"{name} {_num(p.rel_l2)}" for name, p in b.outputs.items()),
+             "same as alone" if b.passed else f"**DIFFERS**: {b.problem}"] for b in shapes.batches]
+    return [f"Dynamic batch of `{shapes.input}` on {shapes.runner}: each image inside a batch against itself alone "
+            f"(relative L2 <= {shapes.rel_l2:g}):", "", *_table(["batch", "worst rel L2", "result"], rows)]
+
+
+def _bench(bench: BenchMetrics) -> list[str]:
     rows = [[t.runner, t.mode, t.timer, *(_num(getattr(t.stats, k)) for k in
              ("median_ms", "mean_ms", "p90_ms", "p99_ms", "min_ms", "max_ms")),
              f"{t.stats.cov_pct:.1f}", f"{t.stats.throughput_qps:.1f}",

@@ -220,12 +220,19 @@ class VerifySpec(Strict):
     labels: Path | None = Field(None, description="YOLO-format labels folder for an image folder's label mAP")
     max_images: int = Field(128, ge=1)
     gates: list[Gate] = Field(
-        default_factory=list, description="empty -> the task's default (map50_95_drop_pct <= 1, depth_rel_mse_pct <= 5)"
+        default_factory=list, description="empty -> the task's default (map50_95_drop_pct <= 1, depth_rel_mse_pct <= 5); "
+        "judged on the value's 95 % interval where the task gives one (trtbuild.accuracy.gates)"
     )
     runner: str = Field(
         "auto", description="the candidate: auto = the engine when there is one, else the ONNX on ONNX Runtime | "
         "onnxruntime | engine"
     )
+    cannot_tell: Literal["fail", "warn"] = Field(
+        "fail", description="a gate whose 95 % interval straddles its bound cannot tell, never a pass: fail = exit 1, "
+        "warn = a warning, exit 0 (CLI --cannot-tell)")
+    batch_rel_l2: float | None = Field(
+        None, gt=0, description="a dynamic batch: how far one image's outputs inside a full batch may be from the same "
+        "image alone (relative L2, per output); unset = by precision (trtbuild.accuracy.batch_shapes)")
 
     @field_validator("runner")
     @classmethod

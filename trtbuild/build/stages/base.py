@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from pydantic import BaseModel, ConfigDict
+
 from trtbuild.core.cache import CacheEntry, default_cache_dir
 from trtbuild.core.digest import file_digest, tree_digest, value_digest
 from trtbuild.core.host import gpus, tool_versions
@@ -65,10 +67,54 @@ class StageContext:
             self.on_progress(task, done, total, note)
 
 
+class StageMetrics(BaseModel):
+    """What a stage measured, as the stage declares it: typed fields under the names report.json has always used,
+    and `headline`, the one line the terminal table and report.md show for the stage. A stage's subclass lives in
+    its module and is named by its `Metrics` class attribute."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def headline(self) -> str:
+        return ""
+
+    def record(self) -> dict:
+        """The fields the stage set, as report.json and the cache store them (a key the stage did not write stays
+        out, as it always has)."""
+        return self.model_dump(exclude_unset=True)
+
+
+class Parity(BaseModel):
+    """One output's worst tensor agreement with its reference (trtbuild.accuracy.parity)."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_abs: float | None  # None: not a number (NaN/Inf is null in JSON)
+    rel_l2: float | None
+    finite: bool
+
+
+class IntervalRecord(BaseModel):
+    """An accuracy number with its 95 % interval (trtbuild.accuracy.intervals.Interval, as stored: a bound NaN in
+    memory is null in JSON, when too few images resample)."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+    value: float | None
+    low: float | None
+    high: float | None
+    method: str
+    images: int
+
+    def __str__(self) -> str:
+        return f"{_num(self.value)} [{_num(self.low)}, {_num(self.high)}]"
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3g}"
+
+
 @dataclass
 class StageOutput:
     artifacts: dict[str, str] = field(default_factory=dict)  # role -> file name inside the workdir
-    metrics: dict = field(default_factory=dict)
+    metrics: StageMetrics = field(default_factory=StageMetrics)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -77,6 +123,7 @@ class Stage(ABC):
     tools: ClassVar[tuple[str, ...]] = ()  # distributions whose versions change the output
     host_bound: ClassVar[bool] = False  # GPU, driver and the engine libraries' versions enter the key
     publish: ClassVar[dict[str, str]] = {}  # role -> stable file name under engines/<recipe>/ (publish_fields)
+    Metrics: ClassVar[type[StageMetrics]] = StageMetrics  # what `run` measures (its StageOutput.metrics)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -7,14 +7,47 @@ vary run to run, and asking for a benchmark means asking for a fresh one).
 
 from __future__ import annotations
 
+from pydantic import BaseModel, ConfigDict
+
+from trtbuild.bench.stats import LatencyStats
 from trtbuild.runners.factory import RunnerFiles, available_runners
-from trtbuild.build.stages.base import Artifacts, Stage, StageContext, StageOutput
+from trtbuild.build.stages.base import Artifacts, Stage, StageContext, StageMetrics, StageOutput
+
+
+class RunnerTiming(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    runner: str
+    describe: dict
+    mode: str  # cpu | device-resident | cuda graph
+    timer: str  # perf_counter | cuda_events
+    warmup_iterations: int
+    wall_s: float
+    stats: LatencyStats
+    unstable: bool
+    memory: dict  # RSS / GPU memory slopes and the leak verdict (trtbuild.bench.stability)
+    speedup_vs_torch: float | None
+
+
+class BenchMetrics(StageMetrics):
+    """report.json's `bench` section as well."""
+
+    runners: list[RunnerTiming]
+    skipped: dict[str, str]  # runner -> why it did not run here
+    input: str
+    batch: int
+    warmup_s: float
+    duration_s: float
+    iterations: int | None
+
+    def headline(self) -> str:
+        return ", ".join(f"{t.runner} {t.stats.median_ms:.2f} ms" for t in self.runners)
 
 
 class BenchStage(Stage):
     tools = ("torch", "onnxruntime")
     host_bound = True
     publish = {"latency_png": "{name}.bench.latency.png", "latencies": "{name}.bench.latencies.json"}
+    Metrics = BenchMetrics
 
     def params(self) -> dict:
         return {"bench": self.recipe.bench.model_dump(mode="json"),
@@ -53,8 +86,8 @@ class BenchStage(Stage):
             latency_distribution(latencies, ctx.workdir / "latency.png")
             (ctx.workdir / "latencies.json").write_text(json.dumps(latencies))
             artifacts = {"latency_png": "latency.png", "latencies": "latencies.json"}
-        metrics = {"runners": timings, "skipped": skipped, "input": source, "batch": recipe.inputs[0].shape[0],
-                   "warmup_s": spec.warmup_s, "duration_s": spec.duration_s, "iterations": spec.iterations}
+        metrics = BenchMetrics(runners=timings, skipped=skipped, input=source, batch=recipe.inputs[0].shape[0],
+                               warmup_s=spec.warmup_s, duration_s=spec.duration_s, iterations=spec.iterations)
         return StageOutput(artifacts=artifacts, metrics=metrics, warnings=warnings)
 
 

@@ -5,11 +5,23 @@ from __future__ import annotations
 from trtbuild.data.datasets import check_set
 from trtbuild.core.errors import StageFailed
 from trtbuild.models.registry import checkpoint_path
-from trtbuild.build.stages.base import Artifacts, Stage, StageContext, StageOutput
+from trtbuild.build.stages.base import Artifacts, Parity, Stage, StageContext, StageMetrics, StageOutput
+
+
+class CheckMetrics(StageMetrics):
+    inputs: str  # what was fed: the images, or seeded noise
+    samples: int
+    outputs: dict[str, Parity]
+    onnxruntime: dict  # the runner, as it describes itself
+
+    def headline(self) -> str:
+        worst = max((o.max_abs for o in self.outputs.values() if o.max_abs is not None), default=0.0)
+        return f"ORT vs torch max|err| {worst:.2e} on {self.samples} samples"
 
 
 class CheckStage(Stage):
     tools = ("torch", "onnx", "onnxruntime")
+    Metrics = CheckMetrics
 
     def params(self) -> dict:
         return {"check": self.recipe.check.model_dump(mode="json"), "outputs": self.recipe.export.output_names}
@@ -57,8 +69,9 @@ class CheckStage(Stage):
                 failures.append(f"{output} max_abs {stats['max_abs']:.3g} > {tol.max_abs:g}")
             if stats["rel_l2"] > tol.rel_l2:
                 failures.append(f"{output} rel_l2 {stats['rel_l2']:.3g} > {tol.rel_l2:g}")
-        metrics = {"inputs": source, "samples": len(feeds), "outputs": worst, "onnxruntime": ran["candidate"]}
+        metrics = CheckMetrics(inputs=source, samples=len(feeds), outputs=worst, onnxruntime=ran["candidate"])
         if failures:
-            raise StageFailed(f"check: ONNX Runtime disagrees with PyTorch: {'; '.join(failures)}", metrics=metrics)
+            raise StageFailed(f"check: ONNX Runtime disagrees with PyTorch: {'; '.join(failures)}",
+                              metrics=metrics.record())
         warnings = [] if "images" in source else [f"check ran on {source}"]
         return StageOutput(metrics=metrics, warnings=warnings)

@@ -23,14 +23,34 @@ from trtbuild.core.errors import StageUnavailable
 from trtbuild.core.host import gpus
 from trtbuild.recipe.load import DATA_KEYS, Overrides, recipe_digest
 from trtbuild.recipe.schema import Recipe
-from trtbuild.build.stages.base import Artifacts, Stage, StageContext, StageOutput
+from trtbuild.build.stages.base import Artifacts, Stage, StageContext, StageMetrics, StageOutput
 from trtbuild.tensorrt.layer_info import normalize
 from trtbuild.tensorrt.plan import BuildPlan
 from trtbuild.tensorrt.sidecar import EngineSidecar, GpuInfo, IoTensor, UltralyticsMeta
 
 
+class EngineMetrics(StageMetrics):
+    backend: str
+    library: str  # the flavor (trtbuild.tensorrt.flavor)
+    library_version: str
+    runs_on: list[str]  # compute capabilities
+    build_gpu: str | None  # None: built without a GPU (TensorRT-RTX)
+    build_seconds: float
+    engine_bytes: int
+    strongly_typed: bool
+    builder_flags: list[str]
+    num_layers: int | None  # None: the engine inspector needs a GPU
+    layer_output_dtypes: dict[str, int] | None
+    io: list[dict]  # the engine's tensors (trtbuild.tensorrt.sidecar.IoTensor)
+
+    def headline(self) -> str:
+        return (f"{self.backend} ({self.library} {self.library_version}) in {self.build_seconds:.1f} s, "
+                f"{self.engine_bytes / 1e6:.1f} MB, runs on sm {', '.join(self.runs_on) or '?'}")
+
+
 class EngineStage(Stage):
     publish = {"engine": "{stem}.engine", "sidecar": "{stem}.engine.json", "layers": "{stem}.layers.json"}
+    Metrics = EngineMetrics
 
     def publish_fields(self, metrics: dict) -> dict[str, str]:
         """Engine names that cannot collide across flavors, versions and targets (trtbuild.core.engine_set)."""
@@ -81,13 +101,13 @@ class EngineStage(Stage):
         sidecar.write(ctx.workdir / "model.engine.json")
         return StageOutput(
             artifacts={"engine": engine_file.name, "sidecar": "model.engine.json", "layers": layers_file.name},
-            metrics={"backend": backend.name, "library": backend.flavor.name, "library_version": str(plan.version),
-                     "runs_on": list(plan.runs_on), "build_gpu": sidecar.gpu.name if sidecar.gpu else None,
-                     "build_seconds": seconds, "engine_bytes": engine_file.stat().st_size,
-                     "strongly_typed": plan.strongly_typed, "builder_flags": list(plan.builder_flags),
-                     "num_layers": layers["num_layers"] if layers else None,
-                     "layer_output_dtypes": layers["output_dtype_histogram"] if layers else None,
-                     "io": [t.model_dump() for t in built.io]},
+            metrics=EngineMetrics(
+                backend=backend.name, library=backend.flavor.name, library_version=str(plan.version),
+                runs_on=list(plan.runs_on), build_gpu=sidecar.gpu.name if sidecar.gpu else None,
+                build_seconds=seconds, engine_bytes=engine_file.stat().st_size, strongly_typed=plan.strongly_typed,
+                builder_flags=list(plan.builder_flags), num_layers=layers["num_layers"] if layers else None,
+                layer_output_dtypes=layers["output_dtype_histogram"] if layers else None,
+                io=[t.model_dump() for t in built.io]),
             warnings=list(plan.warnings),
         )
 

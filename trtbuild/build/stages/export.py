@@ -7,12 +7,26 @@ import time
 import warnings
 
 from trtbuild.models.registry import ADAPTERS, checkpoint_path
-from trtbuild.build.stages.base import Artifacts, Stage, StageContext, StageOutput
+from trtbuild.build.stages.base import Artifacts, Stage, StageContext, StageMetrics, StageOutput
+
+
+class ExportMetrics(StageMetrics):
+    opset: int | None  # the default domain's opset of the written graph
+    nodes: int
+    size_bytes: int
+    export_seconds: float
+    inputs: list[str]
+    outputs: list[str]
+    random_weights: bool
+
+    def headline(self) -> str:
+        return f"opset {self.opset}, {self.nodes} nodes"
 
 
 class ExportStage(Stage):
     tools = ("torch", "onnx")
     publish = {"onnx": "{name}.raw.onnx"}
+    Metrics = ExportMetrics
 
     def params(self) -> dict:
         model = self.recipe.model.model_dump(mode="json", exclude={"weights"})  # the weights enter by digest
@@ -63,15 +77,15 @@ class ExportStage(Stage):
         model = onnx.load(str(path), load_external_data=False)
         return StageOutput(
             artifacts={"onnx": path.name, "metadata": "metadata.json"},
-            metrics={
-                "opset": next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None),
-                "nodes": len(model.graph.node),
-                "size_bytes": path.stat().st_size,
-                "export_seconds": round(seconds, 3),
-                "inputs": [i.name for i in model.graph.input],
-                "outputs": [o.name for o in model.graph.output],
-                "random_weights": recipe.model.random_weights,
-            },
+            metrics=ExportMetrics(
+                opset=next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None),
+                nodes=len(model.graph.node),
+                size_bytes=path.stat().st_size,
+                export_seconds=round(seconds, 3),
+                inputs=[i.name for i in model.graph.input],
+                outputs=[o.name for o in model.graph.output],
+                random_weights=recipe.model.random_weights,
+            ),
             warnings=["RANDOM WEIGHTS: the model was built without a checkpoint; numbers say nothing about quality"]
             if recipe.model.random_weights else [],
         )

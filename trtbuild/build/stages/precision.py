@@ -11,18 +11,71 @@ NaN/Inf on the pictures bundled with ultralytics.
 from __future__ import annotations
 
 import shutil
+from typing import Literal
+
+from pydantic import ConfigDict
 
 from trtbuild.data.datasets import NO_DATA_HINT, describe_roles, required_calibration, role_warnings, search_set, verify_set
 from trtbuild.core.errors import StageFailed, UsageError
 from trtbuild.models.registry import checkpoint_path
-from trtbuild.build.stages.base import Artifacts, Stage, StageContext, StageOutput
+from trtbuild.build.stages.base import Artifacts, IntervalRecord, Stage, StageContext, StageMetrics, StageOutput
 
 NOT_MEASURED = f"no holdout images ({NO_DATA_HINT}, or --holdout)"
+
+
+class GraphAccuracy(StageMetrics):
+    """The graph's task accuracy against PyTorch FP32 on one image set (trtbuild.accuracy.graph_accuracy): these
+    fields, and the task's values by name (extra fields: what gates and the search read)."""
+
+    model_config = ConfigDict(extra="allow")
+    status: Literal["measured", "not measured"] = "measured"
+    reason: str | None = None  # not measured: why
+    runtime: str | None = None
+    role: str | None = None  # holdout | search (trtbuild.data.datasets)
+    inputs: str | None = None
+    samples: int | None = None
+    task: str | None = None  # None: a report from before tasks named themselves
+    finite: bool | None = None
+    basis: str | None = None  # labels | pytorch
+    intervals: dict[str, IntervalRecord] = {}  # 95 % intervals of the values, by name
+
+    def headline(self) -> str:
+        from trtbuild.tasks.registry import task_class
+
+        if self.status == "not measured":
+            return "accuracy not measured (no --data)"
+        if self.task is None:
+            return f"finite {self.finite}"
+        task = task_class(self.task)
+        line = task.headline({**self.model_extra, "finite": self.finite})
+        shown = next((g.metric for g in task.default_gates if g.metric in self.intervals), None)
+        return f"{line}; {shown} 95 % [{self.intervals[shown].low:.3g}, {self.intervals[shown].high:.3g}]" \
+            if shown else line
+
+
+class PrecisionMetrics(StageMetrics):
+    """These fields, and the conversion pass's own record (extra fields: trtbuild.precision's passes)."""
+
+    model_config = ConfigDict(extra="allow")
+    mode: str
+    method: str
+    builder_flags: list[str] | None = None  # method builder: the flags the engine stage sets
+    not_measured: str | None = None
+    accuracy_vs_pytorch_fp32: GraphAccuracy | None = None  # on the holdout
+    accuracy_search_set: GraphAccuracy | None = None  # the int8 FP32-node search's set, beside the holdout's
+    finite_on_samples: dict | None = None  # without data: a converted graph's NaN/Inf check on bundled pictures
+    data_roles: dict[str, dict] | None = None  # each image set read: source, count, files
+
+    def headline(self) -> str:
+        if self.accuracy_vs_pytorch_fp32 is None:
+            return self.mode
+        return f"{self.mode}: {self.accuracy_vs_pytorch_fp32.headline()}"
 
 
 class PrecisionStage(Stage):
     tools = ("onnx", "onnxruntime", "onnxconverter-common", "torch", "ultralytics")
     publish = {"onnx": "{name}.{precision}.onnx"}
+    Metrics = PrecisionMetrics
 
     def params(self) -> dict:
         return {"precision": self.recipe.precision.model_dump(mode="json"), "task": self.recipe.task,
@@ -64,7 +117,7 @@ class PrecisionStage(Stage):
             if spec.method == "builder":
                 if spec.mode == "fp16":
                     metrics["builder_flags"] = ["fp16"]  # TensorRT 10 weak typing; the engine stage sets the flag
-                return StageOutput(artifacts={"onnx": target.name}, metrics=metrics)
+                return StageOutput(artifacts={"onnx": target.name}, metrics=PrecisionMetrics(**metrics))
             warnings = []
         else:
             if spec.mode == "bf16":
@@ -80,7 +133,7 @@ class PrecisionStage(Stage):
         roles = self._roles()
         metrics["data_roles"] = describe_roles(roles)
         warnings += role_warnings(self.recipe, [role for role in roles if role != "holdout"])
-        return StageOutput(artifacts={"onnx": target.name}, metrics=metrics, warnings=warnings)
+        return StageOutput(artifacts={"onnx": target.name}, metrics=PrecisionMetrics(**metrics), warnings=warnings)
 
     def _measure(self, ctx: StageContext, target, metrics: dict, warnings: list[str]) -> None:
         """The graph against PyTorch FP32 on the evaluation set (labels' mAP beside the paired numbers); without one,
@@ -100,8 +153,7 @@ class PrecisionStage(Stage):
                 result = accuracy_vs_pytorch(recipe, target, image_feeds(recipe, samples.images))
                 metrics["finite_on_samples"] = {"inputs": samples.describe(), "finite": result["finite"]}
                 if not result["finite"]:
-                    raise StageFailed(f"precision: {recipe.precision.mode} graph gives NaN/Inf on real inputs",
-                                      metrics=metrics)
+                    _nonfinite(recipe, metrics)
             return
         feeds = image_feeds(recipe, evaluation.images)
         accuracy = accuracy_vs_pytorch(recipe, target, feeds, images=evaluation.images, labels=evaluation.labels)
@@ -109,4 +161,9 @@ class PrecisionStage(Stage):
                                                "inputs": evaluation.describe(), "samples": len(feeds), **accuracy}
         ctx.log(f"accuracy vs PyTorch FP32: {accuracy}")
         if not accuracy["finite"]:
-            raise StageFailed(f"precision: {recipe.precision.mode} graph gives NaN/Inf on real inputs", metrics=metrics)
+            _nonfinite(recipe, metrics)
+
+
+def _nonfinite(recipe, metrics: dict):
+    raise StageFailed(f"precision: {recipe.precision.mode} graph gives NaN/Inf on real inputs",
+                      metrics=PrecisionMetrics(**metrics).record())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from collections import Counter
 
-from trtbuild.build.stages.base import Artifacts, Stage, StageContext, StageOutput
+from trtbuild.build.stages.base import Artifacts, Stage, StageContext, StageMetrics, StageOutput
 
 
 def _onnxsim(model):
@@ -26,9 +26,21 @@ def _onnxslim(model):
 SIMPLIFIERS = {"onnxsim": _onnxsim, "onnxslim": _onnxslim}
 
 
+class SimplifyMetrics(StageMetrics):
+    tool: str  # the simplifier whose graph was kept, or "none" (passed through)
+    nodes_before: int
+    nodes_after: int
+    size_bytes: int
+    removed_ops: dict[str, int]  # op type -> nodes of it removed
+
+    def headline(self) -> str:
+        return f"{self.tool}: {self.nodes_before} -> {self.nodes_after} nodes"
+
+
 class SimplifyStage(Stage):
     tools = ("onnx", "onnxsim", "onnxslim")
     publish = {"onnx": "{name}.onnx"}
+    Metrics = SimplifyMetrics
 
     def params(self) -> dict:
         return self.recipe.simplify.model_dump(mode="json")
@@ -66,12 +78,12 @@ class SimplifyStage(Stage):
         ctx.log(f"simplified with {used}: {sum(before.values())} -> {sum(after.values())} nodes")
         return StageOutput(
             artifacts={"onnx": target.name},
-            metrics={
-                "tool": used,
-                "nodes_before": sum(before.values()),
-                "nodes_after": sum(after.values()),
-                "size_bytes": target.stat().st_size,
-                "removed_ops": {op: n - after.get(op, 0) for op, n in sorted(before.items()) if n > after.get(op, 0)},
-            },
+            metrics=SimplifyMetrics(
+                tool=used,
+                nodes_before=sum(before.values()),
+                nodes_after=sum(after.values()),
+                size_bytes=target.stat().st_size,
+                removed_ops={op: n - after.get(op, 0) for op, n in sorted(before.items()) if n > after.get(op, 0)},
+            ),
             warnings=warnings,
         )
