@@ -11,10 +11,10 @@ import numpy as np
 VALID_SHARE_OF_MAX = 0.01
 
 
-def depth_errors(reference: np.ndarray, candidate: np.ndarray) -> dict:
+def depth_errors(reference: np.ndarray, candidate: np.ndarray, floor: float | None = None) -> dict:
     """rel_mse_pct = 100 * mean((c - r)^2) / mean(r^2); abs_rel = mean(|c - r| / r) and delta1 = share of
-    max(c/r, r/c) < 1.25, both over the pixels with r > VALID_SHARE_OF_MAX * max(r); finite = no NaN/Inf in the
-    candidate."""
+    max(c/r, r/c) < 1.25, both over the pixels with r > floor (default: VALID_SHARE_OF_MAX * max(r)); finite = no
+    NaN/Inf in the candidate."""
     ref = np.asarray(reference, dtype=np.float64)
     cand = np.asarray(candidate, dtype=np.float64).reshape(ref.shape)
     finite = bool(np.isfinite(cand).all())
@@ -22,7 +22,8 @@ def depth_errors(reference: np.ndarray, candidate: np.ndarray) -> dict:
         return {"rel_mse_pct": float("inf"), "abs_rel": float("inf"), "delta1": 0.0, "finite": False}
     power = float(np.mean(ref**2))
     mse = float(np.mean((cand - ref) ** 2))
-    valid = ref > VALID_SHARE_OF_MAX * ref.max() if ref.size and ref.max() > 0 else np.zeros(ref.shape, bool)
+    floor = _valid_floor(ref) if floor is None else floor
+    valid = ref > floor if floor is not None else np.zeros(ref.shape, bool)
     r, c = ref[valid], cand[valid]
     positive = c > 0  # a non-positive candidate pixel is outside 1.25x of any positive reference
     ratio = np.full_like(r, np.inf)
@@ -33,6 +34,25 @@ def depth_errors(reference: np.ndarray, candidate: np.ndarray) -> dict:
         "delta1": float(np.mean(ratio < 1.25)) if r.size else float("nan"),
         "finite": True,
     }
+
+
+def _valid_floor(reference: np.ndarray) -> float | None:
+    """The reference value above which AbsRel and delta1 count a pixel (None: no positive pixel)."""
+    return VALID_SHARE_OF_MAX * reference.max() if reference.size and reference.max() > 0 else None
+
+
+RANGES = ("near", "middle", "far")  # thirds of the reference's values; relative inverse depth: near is large
+
+
+def depth_errors_by_range(reference: np.ndarray, candidate: np.ndarray) -> list[dict]:
+    """depth_errors of the pixels in each third of the image's reference values, nearest first (AbsRel and delta1
+    over the pixels the whole image counts)."""
+    ref = np.asarray(reference, dtype=np.float64).ravel()
+    cand = np.asarray(candidate, dtype=np.float64).ravel()
+    low, high = np.quantile(ref, [1 / 3, 2 / 3])
+    floor = _valid_floor(ref)
+    masks = (ref > high, (ref > low) & (ref <= high), ref <= low)
+    return [depth_errors(ref[mask], cand[mask], floor) for mask in masks]
 
 
 def aggregate_depth_errors(per_image: list[dict]) -> dict:

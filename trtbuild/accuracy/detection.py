@@ -13,6 +13,7 @@ import numpy as np
 
 # COCO mAP50-95: IoU thresholds 0.50, 0.55, ..., 0.95 (what Ultralytics' DetectionValidator uses)
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
+REFERENCE_CONF = 0.25  # without labels, PyTorch's detections at or above this confidence are the ground truth
 
 
 def decode_yolo(raw: np.ndarray, conf: float = 0.001, iou: float = 0.7, max_det: int = 300) -> list[np.ndarray]:
@@ -28,20 +29,35 @@ def decode_yolo(raw: np.ndarray, conf: float = 0.001, iou: float = 0.7, max_det:
     return [k.numpy().astype(np.float32) for k in kept]
 
 
-def map_vs_reference(reference: list[np.ndarray], candidate: list[np.ndarray], ref_conf: float = 0.25) -> dict:
+def map_vs_reference(reference: list[np.ndarray], candidate: list[np.ndarray],
+                     ref_conf: float = REFERENCE_CONF) -> dict:
     """mAP of `candidate` with the confident `reference` detections (conf >= ref_conf) as ground truth.
 
     Ultralytics' 101-point AP scores a perfect match 0.995, not 1.0, so the drop (`map50_95_drop_pct`,
     `map50_drop_pct`) is taken against the confident reference scored against itself: identical -> 0.
     """
+    matches, ceiling = reference_matches(reference, candidate, ref_conf)
+    return with_drops(score_matches(ceiling), score_matches(matches))
+
+
+def reference_matches(reference: list[np.ndarray], candidate: list[np.ndarray],
+                      ref_conf: float = REFERENCE_CONF) -> tuple[list[dict], list[dict]]:
+    """Per-image matches of `candidate` and of the confident reference itself (the ceiling), both against the
+    confident reference detections as labels."""
     confident = [np.asarray(r, dtype=np.float32).reshape(-1, 6) for r in reference]
     confident = [r[r[:, 4] >= ref_conf] for r in confident]
-    labels = [r[:, [5, 0, 1, 2, 3]] for r in confident]
-    result = map_vs_labels(labels, candidate)
-    ceiling = map_vs_labels(labels, confident)
-    for key in ("map50_95", "map50"):
-        result[f"{key}_drop_pct"] = drop_pct(ceiling[key], result[key])
-    return result
+    labels = as_labels(confident)
+    return match_images(labels, candidate), match_images(labels, confident)
+
+
+def as_labels(detections: list[np.ndarray], conf: float = 0.0) -> list[np.ndarray]:
+    """Detections (n, 6) at or above `conf` as labels (m, 5) [cls, x1, y1, x2, y2]."""
+    return [d[d[:, 4] >= conf][:, [5, 0, 1, 2, 3]] for d in (np.asarray(d, np.float32).reshape(-1, 6) for d in detections)]
+
+
+def with_drops(ceiling: dict, result: dict) -> dict:
+    """`result` with its mAP drops below `ceiling` in percent."""
+    return {**result, **{f"{key}_drop_pct": drop_pct(ceiling[key], result[key]) for key in ("map50_95", "map50")}}
 
 
 def drop_pct(reference: float, candidate: float) -> float:
@@ -51,16 +67,21 @@ def drop_pct(reference: float, candidate: float) -> float:
 
 def map_vs_labels(labels: list[np.ndarray], candidate: list[np.ndarray]) -> dict:
     """mAP of per-image detections (n, 6) against labels (m, 5) [cls, x1, y1, x2, y2], via Ultralytics' DetMetrics."""
+    return score_matches(match_images(labels, candidate))
+
+
+def match_images(labels: list[np.ndarray], candidate: list[np.ndarray]) -> list[dict]:
+    """Per image, Ultralytics' matching of detections (n, 6) to labels (m, 5): DetMetrics.update_stats' dicts
+    (tp at each IoU threshold, conf, pred_cls, target_cls, ...), the per-image statistics every mAP is made from."""
     import torch
     from ultralytics.engine.validator import BaseValidator
-    from ultralytics.utils.metrics import DetMetrics, box_iou
+    from ultralytics.utils.metrics import box_iou
 
     if len(labels) != len(candidate):
         raise ValueError(f"{len(labels)} label sets for {len(candidate)} images")
     # match_predictions only reads `iouv` from the validator; a stand-in avoids building a whole validator
     matcher = SimpleNamespace(iouv=torch.from_numpy(IOU_THRESHOLDS).float())
-    classes = int(max((int(a[:, 0].max()) + 1 for a in labels if len(a)), default=1))
-    metrics = DetMetrics(names={i: str(i) for i in range(classes)})
+    found = []
     for index, (truth, detections) in enumerate(zip(labels, candidate)):
         truth = np.asarray(truth, dtype=np.float32).reshape(-1, 5)
         detections = np.asarray(detections, dtype=np.float32).reshape(-1, 6)
@@ -71,15 +92,20 @@ def map_vs_labels(labels: list[np.ndarray], candidate: list[np.ndarray]) -> dict
             tp = BaseValidator.match_predictions(
                 matcher, torch.from_numpy(detections[:, 5]), torch.from_numpy(truth[:, 0]), overlap
             ).numpy()
-        metrics.update_stats({
-            "tp": tp,
-            "conf": detections[:, 4],
-            "pred_cls": detections[:, 5],
-            "target_cls": truth[:, 0],
-            "target_img": np.unique(truth[:, 0]),
-            "im_name": str(index),
-        })
-    n_gt = sum(len(t) for t in labels)
+        found.append({"tp": tp, "conf": detections[:, 4], "pred_cls": detections[:, 5], "target_cls": truth[:, 0],
+                      "target_img": np.unique(truth[:, 0]), "im_name": str(index)})
+    return found
+
+
+def score_matches(per_image: list[dict]) -> dict:
+    """mAP50-95, mAP50, precision, recall and the label count of match_images' output, by Ultralytics' DetMetrics."""
+    from ultralytics.utils.metrics import DetMetrics
+
+    classes = int(max((int(s["target_cls"].max()) + 1 for s in per_image if len(s["target_cls"])), default=1))
+    metrics = DetMetrics(names={i: str(i) for i in range(classes)})
+    for stats in per_image:
+        metrics.update_stats(stats)
+    n_gt = sum(len(s["target_cls"]) for s in per_image)
     if n_gt == 0:
         return {"map50_95": float("nan"), "map50": float("nan"), "precision": float("nan"),
                 "recall": float("nan"), "n_gt": 0}

@@ -41,15 +41,52 @@ def paired_bootstrap(statistic: Callable[[np.ndarray], float], images: int, resa
                      seed: int = SEED) -> Interval:
     """`statistic(indices)` is the number (e.g. the mAP drop) computed on the images at `indices`, reference and
     candidate together; the interval is the percentile interval of it over `resamples` draws with replacement."""
+    value = float(statistic(np.arange(images)))
+    draws = np.array([statistic(indices) for indices in resample_indices(images, resamples, seed)], dtype=np.float64)
+    return percentile_interval(value, draws, images, seed)
+
+
+def weighted_bootstraps(statistic: Callable[[np.ndarray], dict[str, np.ndarray]], images: int,
+                        resamples: int = RESAMPLES, seed: int = SEED) -> dict[str, Interval]:
+    """paired_bootstrap for vectorised statistics: `statistic(counts)` takes (n, images) counts (how often each image
+    is drawn; all ones is the sample itself) and returns n values of each named number. The same draws as
+    paired_bootstrap's, so one seed gives one set of resamples for every number."""
+    values = statistic(np.ones((1, images)))
+    draws = statistic(resample_counts(images, resamples, seed))
+    return {name: percentile_interval(float(values[name][0]), np.asarray(draws[name], dtype=np.float64), images, seed)
+            for name in values}
+
+
+def resample_indices(images: int, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
+    """(resamples, images) image indices drawn with replacement."""
     if images < 1:
         raise ValueError("a bootstrap needs at least one image")
-    value = float(statistic(np.arange(images)))
-    rng = np.random.default_rng(seed)
-    draws = np.array([statistic(rng.integers(0, images, images)) for _ in range(resamples)], dtype=np.float64)
+    return np.random.default_rng(seed).integers(0, images, (resamples, images))
+
+
+def resample_counts(images: int, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
+    """(resamples, images): how many times each image is in each of resample_indices' draws."""
+    indices = resample_indices(images, resamples, seed)
+    rows = np.repeat(np.arange(resamples), images)
+    counts = np.zeros((resamples, images))
+    np.add.at(counts, (rows, indices.ravel()), 1)
+    return counts
+
+
+def percentile_interval(value: float, draws: np.ndarray, images: int, seed: int = SEED) -> Interval:
+    """The percentile interval at LEVEL of bootstrap `draws` around `value` (NaN draws, e.g. a resample without any
+    labelled object, are left out)."""
     tail = (1 - LEVEL) / 2 * 100
     low, high = np.nanpercentile(draws, [tail, 100 - tail]) if np.isfinite(draws).any() else (math.nan, math.nan)
-    return Interval(value, float(low), float(high), f"paired bootstrap {resamples}x seed {seed} over {images} images",
+    return Interval(value, float(low), float(high), f"paired bootstrap {len(draws)}x seed {seed} over {images} images",
                     images)
+
+
+def mean_interval(per_image: np.ndarray, resamples: int = RESAMPLES, seed: int = SEED) -> Interval:
+    """The bootstrap interval of the mean of one number per image (depth errors, ...)."""
+    values = np.asarray(per_image, dtype=np.float64)
+    return weighted_bootstraps(lambda counts: {"mean": counts @ values / counts.sum(axis=1)}, len(values), resamples,
+                               seed)["mean"]
 
 
 def wilson(successes: int, total: int) -> Interval:

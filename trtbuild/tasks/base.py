@@ -148,6 +148,8 @@ def _colormap_tensor(depth) -> np.ndarray:
 class TaskAccuracy(ABC):
     """Accuracy of a candidate against the PyTorch reference, fed batch by batch."""
 
+    by_slice = True  # also the slices (AP by object size and class, depth by range): off for the INT8 search's trials
+
     @abstractmethod
     def add(self, images: list[Path], batch: np.ndarray, reference: dict[str, np.ndarray],
             candidate: dict[str, np.ndarray]) -> None:
@@ -158,8 +160,10 @@ class TaskAccuracy(ABC):
         """Compute the metrics once every batch is in."""
 
     @abstractmethod
-    def values(self) -> dict[str, float]:
-        """Gateable numbers by name."""
+    def values(self) -> dict:
+        """Gateable numbers by name, plus `intervals` ({name: trtbuild.accuracy.intervals.Interval} for the numbers
+        that have one, computed from the per-image statistics kept by `add`) and, where the task has them, `slices`
+        (plain JSON; its shape is in the task module's docstring)."""
 
     def basis(self) -> str:
         """What the candidate is judged against: "labels" (ground truth) or "pytorch" (its outputs)."""

@@ -1,16 +1,18 @@
 """Image classification (Ultralytics' task name): the frame resized to the input (the adapter's pixel format), class
 probabilities out. Accuracy: paired agreement with PyTorch (its top-1 in the candidate's top-1 / top-5) and, when
 the images form a one-folder-per-class tree whose folder names are class ids (ImageNet style), top-1 / top-5 against
-those labels for both models."""
+those labels for both models. Each agreement has its Wilson interval (values()["intervals"], in percent)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from pydantic import Field
 
 from trtbuild.accuracy.detection import drop_pct
+from trtbuild.accuracy.intervals import Interval, wilson
 from trtbuild.recipe.schema import Gate
 from trtbuild.tasks.base import Result, Task, TaskAccuracy, TaskOptions
 
@@ -75,8 +77,9 @@ class ClassifyAccuracy(TaskAccuracy):
 
     def evaluate(self) -> None:
         ref, cand = np.asarray(self.reference), np.asarray(self.candidate)
-        self.paired = {"top1_agreement_pct": 100.0 * float(np.mean(ref[:, 0] == cand[:, 0])),
-                       "top5_agreement_pct": 100.0 * float(np.mean((cand == ref[:, :1]).any(axis=1)))}
+        agree = {"top1_agreement_pct": ref[:, 0] == cand[:, 0], "top5_agreement_pct": (cand == ref[:, :1]).any(axis=1)}
+        self.paired = {name: 100.0 * float(np.mean(hits)) for name, hits in agree.items()}
+        self.intervals = {name: _percent(wilson(int(hits.sum()), len(hits))) for name, hits in agree.items()}
         labelled = [i for i, label in enumerate(self.labels) if label is not None]
         self.vs_labels = None
         if labelled and len(labelled) == len(self.labels):
@@ -85,8 +88,8 @@ class ClassifyAccuracy(TaskAccuracy):
                               for suffix, ids in (("", cand), ("_pytorch", ref))
                               for metric, hits in (("top1", ids[:, :1] == truth), ("top5", (ids == truth).any(1)))}
 
-    def values(self) -> dict[str, float]:
-        found = dict(self.paired)
+    def values(self) -> dict:
+        found = {**self.paired, "intervals": self.intervals}
         if self.vs_labels:
             found.update(self.vs_labels)
             found["top1_drop_pct"] = drop_pct(self.vs_labels["top1_pytorch"], self.vs_labels["top1"])
@@ -107,6 +110,11 @@ class ClassifyAccuracy(TaskAccuracy):
     def detail(self) -> dict:
         return {"basis": self.basis(), "images": len(self.reference), "paired": self.paired,
                 "labels": self.vs_labels}
+
+
+def _percent(interval: Interval) -> Interval:
+    """A proportion's interval in percent, as the agreement values are."""
+    return replace(interval, value=100.0 * interval.value, low=100.0 * interval.low, high=100.0 * interval.high)
 
 
 TASK = ClassifyTask

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field, ValidationInfo, field_validator
 
-from trtbuild.accuracy.detection import decode_yolo, drop_pct, load_yolo_labels, map_vs_labels, map_vs_reference
+from trtbuild.accuracy.detection import (REFERENCE_CONF, as_labels, decode_yolo, drop_pct, load_yolo_labels,
+                                         match_images, reference_matches, score_matches, with_drops)
 from trtbuild.recipe.schema import Gate
 from trtbuild.tasks.base import Result, Task, TaskAccuracy, TaskOptions, resize_tensor
 
@@ -105,6 +106,7 @@ class DetectionAccuracy(TaskAccuracy):
         self.reference: list[np.ndarray] = []
         self.candidate: list[np.ndarray] = []
         self.labels: list[np.ndarray] = []
+        self.images: list[Path] = []
         self.first = None  # (input image, reference boxes, candidate boxes) for the overlay
 
     def add(self, images: list[Path], batch: np.ndarray, reference: dict[str, np.ndarray],
@@ -112,15 +114,28 @@ class DetectionAccuracy(TaskAccuracy):
         ref, cand = decode_yolo(self.task.first_output(reference)), decode_yolo(self.task.first_output(candidate))
         self.reference += ref
         self.candidate += cand
+        self.images += images
         if self.label_files:
             self.labels += [load_yolo_labels(self.label_files[p], _image_hw(p), self.task.input_hw) for p in images]
         if self.first is None:
             self.first = (batch[0], ref[0], cand[0])
 
     def evaluate(self) -> None:
-        self.vs_pytorch = map_vs_reference(self.reference, self.candidate)
-        self.pytorch_labels = map_vs_labels(self.labels, self.reference) if self.labels else None
-        self.candidate_labels = map_vs_labels(self.labels, self.candidate) if self.labels else None
+        from trtbuild.accuracy.matched import drop_intervals
+
+        vs_pytorch, ceiling = reference_matches(self.reference, self.candidate)
+        self.vs_pytorch = with_drops(score_matches(ceiling), score_matches(vs_pytorch))
+        self.pytorch_labels = self.candidate_labels = None
+        basis = (ceiling, vs_pytorch)  # what the gated drop compares: PyTorch's and the candidate's matches
+        if self.labels:
+            basis = (match_images(self.labels, self.reference), match_images(self.labels, self.candidate))
+            self.pytorch_labels, self.candidate_labels = (score_matches(matches) for matches in basis)
+        # the drop's interval on its own basis; without labels the paired keys are the same numbers
+        self.intervals = drop_intervals(*basis)
+        if not self.labels:
+            self.intervals.update({key.replace("_drop_", "_drop_vs_pytorch_"): interval
+                                   for key, interval in self.intervals.items()})
+        self.slices = self._slices() if self.by_slice else None
 
     def values(self) -> dict[str, float]:
         found = {
@@ -141,7 +156,21 @@ class DetectionAccuracy(TaskAccuracy):
         else:  # no labels: PyTorch's detections are the only ground truth
             found["map50_95_drop_pct"] = found["map50_95_drop_vs_pytorch_pct"]
             found["map50_drop_pct"] = found["map50_drop_vs_pytorch_pct"]
+        found["intervals"] = self.intervals
+        if self.slices is not None:
+            found["slices"] = self.slices
         return found
+
+    def _slices(self) -> dict | None:
+        """AP by object size and by class (trtbuild.accuracy.coco_slices), on the gate's basis; None without the
+        image files (their size sets the areas)."""
+        from trtbuild.accuracy.coco_slices import detection_slices
+
+        if len(self.images) != len(self.reference):
+            return None
+        truth = self.labels or as_labels(self.reference, REFERENCE_CONF)
+        return detection_slices(truth, self.reference, self.candidate, [_image_hw(p) for p in self.images],
+                                self.task.input_hw, self.task.metadata.get("names", {}), self.basis())
 
     def table(self) -> list[dict]:
         rows = []
