@@ -16,6 +16,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from trtbuild.accuracy.intervals import Interval
 from trtbuild.core.errors import UsageError
 from trtbuild.precision.int8 import calibrate, quantize_int8
 from trtbuild.precision.int8_search import Trial, _predict, search_fp32_nodes
@@ -211,3 +212,22 @@ def test_the_search_finds_the_smallest_passing_k_in_fewer_trials_than_doubling_a
     result = search_fp32_nodes(ranking, evaluate, [Gate(metric="err", max=bound)], cap, max_evaluations=8)
     assert result.passed and len(result.kept) == smallest
     assert result.evaluations <= 4 if smallest else result.evaluations == 1
+
+
+def test_a_trial_passes_only_when_its_interval_is_inside_the_target():
+    """The point value passes from k = 2 on, but only k >= 4 has its whole 95 % interval under the bound: the search
+    keeps 4; with 3 nodes at most it ships the straddling best and says it cannot tell."""
+    ranking = [(f"node{i}", 1.0) for i in range(6)]
+    drops = [2.0, 1.5, 0.9, 0.8, 0.5, 0.4]
+
+    def evaluate(nodes: list[str]) -> dict:
+        drop = drops[len(nodes)]
+        return {"drop": drop, "intervals": {"drop": Interval(drop, drop - 0.4, drop + 0.4, "test", 64)}}
+
+    result = search_fp32_nodes(ranking, evaluate, [Gate(metric="drop", max=1.0)], 6, max_evaluations=8)
+    assert result.passed and result.status == "pass" and len(result.kept) == 4
+    assert {t.fp32_nodes: t.status for t in result.trials}[3] == "cannot tell"
+    assert result.shipped().intervals["drop"]["high"] == pytest.approx(0.9)
+    capped = search_fp32_nodes(ranking, evaluate, [Gate(metric="drop", max=1.0)], 3, max_evaluations=8)
+    assert not capped.passed and capped.status == "cannot tell" and len(capped.kept) == 3
+    assert "[0.4, 1.2]: cannot tell" in capped.shipped().describe()

@@ -13,9 +13,11 @@ from trtbuild.tasks.registry import create_task
 
 
 class Comparison:
-    def __init__(self, recipe: Recipe, labels: dict[Path, Path] | None = None):
+    def __init__(self, recipe: Recipe, labels: dict[Path, Path] | None = None, by_slice: bool = True):
         self.task = create_task(recipe)
         self.accuracy = self.task.accuracy(labels)  # None: the task has tensor parity only
+        if self.accuracy is not None:
+            self.accuracy.by_slice = by_slice
         self.batch = recipe.inputs[0].shape[0]
         self.parity: list[dict] = []
 

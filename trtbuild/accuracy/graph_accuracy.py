@@ -24,13 +24,14 @@ def graph_on_cpu(onnx_path: Path) -> Runner:
     return OnnxRuntimeRunner(onnx_path, simulated_qdq=True)
 
 
-def task_accuracy(reference: PyTorchReference, candidate: Runner, labels: dict[Path, Path] | None = None) -> dict:
-    """`finite`, `basis` ("labels" | "pytorch") and the task's values of `candidate` against `reference`; a task
-    without metrics: the worst tensor error."""
+def task_accuracy(reference: PyTorchReference, candidate: Runner, labels: dict[Path, Path] | None = None,
+                  by_slice: bool = True) -> dict:
+    """`finite`, `basis` ("labels" | "pytorch") and the task's values of `candidate` against `reference` (with their
+    `intervals`, and `slices` when `by_slice`); a task without metrics: the worst tensor error."""
     from trtbuild.accuracy.compare import Comparison
 
     recipe = reference.recipe
-    comparison = Comparison(recipe, labels)
+    comparison = Comparison(recipe, labels, by_slice)
     reference.compare(candidate, comparison.add)
     if comparison.accuracy is None:
         return {"task": recipe.task, "finite": comparison.finite(), "outputs": comparison.worst()}

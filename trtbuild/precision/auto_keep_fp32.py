@@ -29,7 +29,8 @@ class TrialScorer:
         from trtbuild.precision.qdq_graph import keep_fp32
 
         onnx.save(keep_fp32(self.quantized, self.fp32, nodes), str(self.trial))
-        self.scored[tuple(nodes)] = task_accuracy(self.reference, graph_on_cpu(self.trial), self.labels)
+        self.scored[tuple(nodes)] = task_accuracy(self.reference, graph_on_cpu(self.trial), self.labels,
+                                                  by_slice=False)  # a trial needs the gated values only
         return self.scored[tuple(nodes)]
 
 
@@ -64,9 +65,12 @@ def run_auto_keep_fp32(recipe: Recipe, job: Job, source: Path, target: Path, ran
     onnx.save(keep_fp32(score.quantized, score.fp32, list(result.kept)), str(target))
     job.log(f"int8 search: {len(result.kept)} nodes kept FP32, {result.before} -> {result.after} "
             f"({result.evaluations} evaluations)")
+    verdict = "cannot tell whether the target is met: its 95 % interval on the search set straddles it" \
+        if result.status == "cannot tell" else "target not reached"
     warnings = [] if result.passed else [
-        f"precision.int8.auto_keep_fp32: target not reached with {len(result.kept)} FP32 nodes and "
-        f"{result.evaluations} evaluations ({result.after}); raise max_fp32_nodes or max_evaluations"]
+        f"precision.int8.auto_keep_fp32: {verdict} with {len(result.kept)} FP32 nodes and {result.evaluations} "
+        f"evaluations ({result.shipped().describe()}); raise max_fp32_nodes or max_evaluations, or give the "
+        f"search more images"]
     metrics = {"int8_search": {**result.as_dict(), "inputs": evaluation.describe(),
                                "ranking_samples": len(ranking_feeds), "reference_s": reference_s,
                                "ranking_s": ranking_s, "seconds": round(time.perf_counter() - start, 1)},

@@ -10,6 +10,11 @@ prediction only picks the trial; a trial decides. Between the last failing and t
 safeguarded secant search: after CREEP_LIMIT trials in a row that each moved the bracket's end by one, bisection
 (doubling before any passes) takes the next step. The answer is settled when the passing k is one above a failing
 one (docs/int8.md: how many evaluations each took).
+
+A trial passes on evidence: where the task gives a gated value its 95 % interval on the search set (a mAP drop, a
+depth error), the whole interval has to be inside the target (trtbuild.accuracy.gates); a trial that straddles it
+cannot tell and counts as not passing. When no trial passes within the budget, the search ships the best one
+(cannot tell before fail, then the smallest excess) and says which of the two it is.
 """
 
 from __future__ import annotations
@@ -30,12 +35,16 @@ class Trial:
     fp32_nodes: int
     values: dict[str, float]
     passed: bool
-    excess: float  # summed distance past the target's bounds (0 = passed)
+    excess: float  # summed distance of the point values past the target's bounds (0 = inside)
     seconds: float = 0.0
+    status: str = "pass"  # pass | fail | cannot tell (trtbuild.accuracy.gates.verdict)
+    intervals: dict[str, dict] = field(default_factory=dict)  # the gated values' 95 % intervals on the search set
 
     def describe(self) -> str:
-        values = ", ".join(f"{metric} {value:.4g}" for metric, value in self.values.items())
-        return f"{self.fp32_nodes} FP32 nodes: {values}: {'pass' if self.passed else 'fail'}"
+        values = ", ".join(f"{metric} {value:.4g}" + (" [{low:.3g}, {high:.3g}]".format(**self.intervals[metric])
+                                                      if metric in self.intervals else "")
+                           for metric, value in self.values.items())
+        return f"{self.fp32_nodes} FP32 nodes: {values}: {self.status}"
 
 
 @dataclass
@@ -43,6 +52,7 @@ class SearchResult:
     kept: dict[str, str]  # node -> why it stays FP32
     target: list[dict]
     passed: bool
+    status: str  # the shipped trial's: pass | cannot tell | fail
     before: dict[str, float]
     after: dict[str, float]
     evaluations: int
@@ -53,13 +63,16 @@ class SearchResult:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def shipped(self) -> Trial:
+        return next(t for t in self.trials if t.fp32_nodes == len(self.kept))
+
 
 def search_fp32_nodes(ranking: list[tuple[str, float]], evaluate: Callable[[list[str]], dict], target: list[Gate],
                       max_fp32_nodes: int, max_evaluations: int,
                       on_trial: Callable[[int, Trial], None] | None = None) -> SearchResult:
     """`evaluate(fp32_nodes)` -> the task's accuracy values of the graph with those nodes kept FP32;
     `on_trial(evaluations so far, trial)` after each evaluation."""
-    from trtbuild.accuracy.gates import evaluate as check_gates
+    from trtbuild.accuracy.gates import evaluate as check_gates, verdict
 
     start, trials, cap = time.perf_counter(), {}, min(max_fp32_nodes, len(ranking))
 
@@ -70,9 +83,12 @@ def search_fp32_nodes(ranking: list[tuple[str, float]], evaluate: Callable[[list
         if unknown:
             known = ", ".join(sorted(k for k, v in values.items() if isinstance(v, (int, float))))
             raise UsageError(f"precision.int8.target: unknown metric {unknown[0]!r} (this task has: {known})")
-        results = check_gates(target, values)
-        trials[k] = Trial(k, {g.metric: values[g.metric] for g in target}, all(r.passed for r in results),
-                          sum(r.excess for r in results), round(time.perf_counter() - started, 1))
+        intervals = values.get("intervals", {})
+        results = check_gates(target, values, intervals)
+        status = verdict(results)
+        trials[k] = Trial(k, {g.metric: values[g.metric] for g in target}, status == "pass",
+                          sum(r.excess for r in results), round(time.perf_counter() - started, 1), status,
+                          {g.metric: intervals[g.metric].as_dict() for g in target if g.metric in intervals})
         if on_trial:
             on_trial(len(trials), trials[k])
         return trials[k].passed
@@ -90,11 +106,13 @@ def search_fp32_nodes(ranking: list[tuple[str, float]], evaluate: Callable[[list
             passing = k
         else:
             failing = k
-    best = passing if passing is not None else min(trials, key=lambda k: (trials[k].excess, k))
+    best = passing if passing is not None else min(
+        trials, key=lambda k: (trials[k].status != "cannot tell", trials[k].excess, k))
     kept = {name: f"int8 sensitivity rank {i + 1}: quantizing it alone adds {error:.3g} % relative MSE at its "
                   f"output (precision.int8.auto_keep_fp32)" for i, (name, error) in enumerate(ranking[:best])}
     return SearchResult(
         kept=kept, target=[g.model_dump(exclude_none=True) for g in target], passed=trials[best].passed,
+        status=trials[best].status,
         before=trials[0].values, after=trials[best].values, evaluations=len(trials),
         seconds=round(time.perf_counter() - start, 1),
         ranking=[{"node": n, "rel_mse_pct": e} for n, e in ranking[: max(cap, 10)]],
