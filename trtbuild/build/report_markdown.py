@@ -96,12 +96,32 @@ def _verify(verify: VerifyMetrics) -> list[str]:
         lines.append(f"| {g.metric} | {g.measured()} | {g.bound()} | {result} |")
     if verify.verdict:
         lines += ["", f"Verdict: **{verify.verdict}**"]
+    if verify.slices:
+        lines += ["", "### Accuracy by slice (plots below)", "", *_slices(verify.slices)]
     if verify.batch_shapes:
         lines += ["", *_batch_shapes(verify.batch_shapes)]
     lines += ["", "Tensor parity (worst over images):", ""]
     lines += _table(["output", "max abs", "rel L2", "finite"],
                     [[name, _num(p.max_abs), _num(p.rel_l2), str(p.finite)] for name, p in verify.parity.items()])
     return lines
+
+
+def _slices(slices: dict) -> list[str]:
+    """The task's slices as it shapes them: a table per list of rows, a line per other entry."""
+    lines = [f"{key.replace('_', ' ')}: {value}" for key, value in slices.items() if not isinstance(value, list)]
+    for key, rows in slices.items():
+        if isinstance(rows, list) and rows:
+            lines += ["", f"**{key.replace('_', ' ')}**", "",
+                      *_table(list(rows[0]), [[_cell(row.get(column)) for column in rows[0]] for row in rows])]
+    return lines
+
+
+def _cell(value) -> str:
+    if isinstance(value, float) or value is None:
+        return _num(value)
+    if isinstance(value, list):
+        return "–".join(_cell(v) for v in value)
+    return str(value).replace("|", "/")
 
 
 def _batch_shapes(shapes: BatchShapes) -> list[str]:

@@ -67,3 +67,23 @@ def latency_distribution(latencies_ms: dict[str, list[float]], path: Path) -> No
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+def slice_bars(title: str, labels: list[str], series: dict[str, list[float | None]], ylabel: str,
+               path: Path) -> None:
+    """Grouped bars, one group per slice (e.g. COCO object size), one bar per series (e.g. PyTorch, candidate);
+    a missing value (a slice without objects) leaves its bar out."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.7 * len(labels) * len(series)), 3.6))
+    width = 0.8 / len(series)
+    colors = [REFERENCE_COLOR, CANDIDATE_COLOR] if len(series) == 2 else [CANDIDATE_COLOR]
+    for i, ((name, values), color) in enumerate(zip(series.items(), colors)):
+        ax.bar(np.arange(len(labels)) + (i - (len(series) - 1) / 2) * width,
+               [np.nan if v is None else v for v in values], width, label=name, color=color)
+    ax.set_xticks(np.arange(len(labels)), labels, rotation=30 if len(labels) > 4 else 0, ha="right")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if len(series) > 1:
+        ax.legend(fontsize=8)
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(fig)

@@ -21,7 +21,6 @@ from trtbuild.api import build
 from trtbuild.data.feeds import image_feeds
 from trtbuild.data.images import list_images
 from trtbuild.accuracy.depth import depth_errors
-from trtbuild.build.console import headline
 from trtbuild.build.pipeline import BuildOptions
 from trtbuild.precision.graph_stats import node_compute_dtypes
 from trtbuild.recipe import Overrides, load_recipe
@@ -94,7 +93,7 @@ def test_real_labels_fp32_candidate_equals_the_checkpoint_and_fp16_reports_its_d
     assert half["map50_95_pytorch"] == exact["map50_95_pytorch"]  # same images, same reference
     for key in ("map50_95", "map50", "map50_95_drop_pct", "map50_drop_pct", "map50_95_drop_vs_pytorch_pct"):
         assert np.isfinite(half[key]), key
-    assert "labels; paired" in headline(yolo_fp16[0])
+    assert "labels; paired" in yolo_fp16[0].headline()
 
 
 def test_cache_reuses_the_stage_and_a_policy_change_invalidates_it(shared_cache, yolo_fp16):

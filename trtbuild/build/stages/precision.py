@@ -38,6 +38,7 @@ class GraphAccuracy(StageMetrics):
     finite: bool | None = None
     basis: str | None = None  # labels | pytorch
     intervals: dict[str, IntervalRecord] = {}  # 95 % intervals of the values, by name
+    slices: dict | None = None  # accuracy by slice (the task module's docstring has the shape)
 
     def headline(self) -> str:
         from trtbuild.tasks.registry import task_class

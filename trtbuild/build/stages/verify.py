@@ -59,6 +59,7 @@ class VerifyMetrics(StageMetrics):
     samples: int
     values: dict[str, float | None]  # gateable metrics by name
     intervals: dict[str, IntervalRecord] = {}  # their 95 % intervals (schema 4)
+    slices: dict | None = None  # the task's accuracy by slice: tables of rows, shape in its module (schema 4)
     table: list[TableRow]
     detail: dict
     parity: dict[str, Parity]  # per output, worst over the images
@@ -128,16 +129,18 @@ class VerifyStage(Stage):
         measured = image_set.user_data
         if measured:
             accuracy.evaluate()
-            values, intervals = accuracy.values(), {}  # TODO(issue 26 contract): the task's intervals
+            values = accuracy.values()
+            intervals, slices = values.pop("intervals", {}), values.pop("slices", None)
             gates = evaluate(task_gates, values, intervals)
             table, detail = accuracy.table(), accuracy.detail()
         else:  # a number from two sample pictures would read like a result: none is given
-            values, intervals, table, detail = {}, {}, [], {"basis": None}
+            values, intervals, slices, table, detail = {}, {}, None, [], {"basis": None}
             gates = not_measured(task_gates)
         outcome = verdict(gates)
         metrics = VerifyMetrics(
             task=recipe.task, candidate_runner=candidate_name, **described, engine_not_judged=self.fallback_reason,
-            inputs=image_set.describe(), samples=len(images), values=values, intervals=intervals, table=table,
+            inputs=image_set.describe(), samples=len(images), values=values, intervals=intervals, slices=slices,
+            table=table,
             detail=detail, parity=comparison.worst(), gates=gates,
             passed={"pass": True, "fail": False}.get(outcome), verdict=outcome,
             batch_shapes=_batch_shapes(candidate_name, recipe, files, feeds, ctx))
@@ -151,7 +154,8 @@ class VerifyStage(Stage):
         message = problem or failure_message(gates, recipe.verify.cannot_tell == "fail")
         if message:
             raise StageFailed(message, metrics=metrics.record())
-        return StageOutput(artifacts=accuracy.plot(ctx.workdir), metrics=metrics, warnings=self._warnings(metrics))
+        return StageOutput(artifacts={**accuracy.plot(ctx.workdir), **_slice_plots(slices, ctx.workdir)},
+                           metrics=metrics, warnings=self._warnings(metrics))
 
     def _warnings(self, metrics: VerifyMetrics) -> list[str]:
         warnings = [f"judged the ONNX on ONNX Runtime, not the engine: {self.fallback_reason}"] \
@@ -186,6 +190,26 @@ def _batch_shapes(candidate_name: str, recipe, files: RunnerFiles, feeds: list[d
         ctx.log(f"batch {result['batch']}: {result['problem'] or 'same as alone'}")
     return BatchShapes(input=spec.name, runner=candidate_name, rel_l2=rel_l2, batches=found,
                        passed=all(r["passed"] for r in found))
+
+
+def _slice_plots(slices: dict | None, workdir) -> dict[str, str]:
+    """One bar plot per slice table (a list of rows, each labelled by its first text column): PyTorch beside the
+    candidate where the rows have both, else the rows' first number that is not a count."""
+    from trtbuild.core.plots import slice_bars
+
+    found = {}
+    for table, rows in (slices or {}).items():
+        if not isinstance(rows, list) or not rows:
+            continue
+        label = next(key for key, value in rows[0].items() if isinstance(value, str))
+        shown = ["pytorch", "candidate"] if {"pytorch", "candidate"} <= rows[0].keys() else [next(
+            key for key, value in rows[0].items() if isinstance(value, float) and key not in ("objects", "images"))]
+        name = f"slices_{table}"
+        slice_bars(f"{table.replace('_', ' ')}: {' vs '.join(shown)}", [str(row[label]) for row in rows],
+                   {key: [row[key] for row in rows] for key in shown}, "AP" if len(shown) == 2 else shown[0],
+                   workdir / f"{name}.png")
+        found[f"{name}_png"] = f"{name}.png"
+    return found
 
 
 def _output_problem(metrics: VerifyMetrics) -> str | None:
