@@ -54,7 +54,7 @@ def test_errors_and_ctrl_c_are_one_line_in_every_command(capfd, monkeypatch):
     done = CliRunner().invoke(app, ["take", "r", "--fail"])
     assert done.exit_code == 3
     assert capfd.readouterr().err.strip() == "error: engine: no engine backend can build here"
-    monkeypatch.setattr(interrupts, "_said", False)
+    monkeypatch.setattr(interrupts.PROCESS, "said", False)
     done = CliRunner().invoke(app, ["take", "r", "--stop"])
     assert done.exit_code == 130 and done.stderr.strip() == "interrupted"  # interrupts.say writes sys.stderr
 

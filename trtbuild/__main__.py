@@ -4,7 +4,9 @@ from trtbuild.core import interrupts
 
 
 def main() -> None:
-    interrupts.install()
+    # this process's Ctrl-C and SIGTERM: one line and exit 130, and never inside an import (trtbuild.core.interrupts)
+    interrupts.handle_signals()
+    interrupts.hold_signals_during_imports()
     try:
         with interrupts.held():  # pydantic turns a KeyboardInterrupt while it builds a model class into SchemaError
             from trtbuild.cli import main as cli_main

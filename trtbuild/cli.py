@@ -46,7 +46,6 @@ Duration = Annotated[float | None, typer.Option(
 
 
 def main() -> None:
-    interrupts.install()
     warnings.showwarning = _note_renamed
     try:
         app()

@@ -26,6 +26,7 @@ from trtbuild.core.engine_set import CANDIDATE_ROLES, PublishedFile, lock_path, 
 from trtbuild.core.errors import CannotWrite, Interrupted, StageFailed, StageUnavailable, TrtbuildError, UsageError
 from trtbuild.core.host import host_summary, tool_versions
 from trtbuild.core.lock import lock_status
+from trtbuild.core.parallel import IN_PROCESS, Spreader
 from trtbuild.recipe import LoadedRecipe
 from trtbuild.build.report import ArtifactRecord, BuildReport, StageRecord
 from trtbuild.build.stages import STAGE_NAMES, stage_class
@@ -52,6 +53,7 @@ class BuildOptions:
     stop_on_unavailable: bool = True
     out_root: Path = Path("engines")
     strict: bool = False  # unmeasured accuracy (no data) is an error (exit 1), not a warning; see single_build.build
+    spreader: Spreader = IN_PROCESS  # where a stage's independent pieces run; a farm cell passes its cluster's
 
 
 def run_pipeline(loaded: LoadedRecipe, cache: Cache, options: BuildOptions, listener: Listener | None = None):
@@ -181,7 +183,7 @@ def _run_stage(stage, loaded: LoadedRecipe, artifacts: Artifacts, cache: Cache, 
         start = time.perf_counter()
         status = "cached" if entry else "ran"
         if entry is None:
-            entry = _execute(stage, inputs, material, key, cache, log_dst, damage, listener)
+            entry = _execute(stage, inputs, material, key, cache, log_dst, damage, listener, options.spreader)
         cache.hold(entry)  # later stages read its artifacts: no eviction until this build ends
         seconds = time.perf_counter() - start
     if status == "ran":
@@ -209,19 +211,19 @@ _CANNOT_WRITE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EAC
 
 
 def _execute(stage, inputs, material, key, cache: Cache, log_dst: Path, damage: list[str],
-             listener: Listener | None) -> CacheEntry:
+             listener: Listener | None, spreader: Spreader) -> CacheEntry:
     workdir = cache.new_workdir()
     try:
-        return _run_in(workdir, stage, inputs, material, key, cache, log_dst, damage, listener)
+        return _run_in(workdir, stage, inputs, material, key, cache, log_dst, damage, listener, spreader)
     finally:  # committed: the rename moved it away; failed or interrupted: nothing of it is kept
         cache.discard(workdir)
 
 
 def _run_in(workdir: Path, stage, inputs, material, key, cache: Cache, log_dst: Path, damage: list[str],
-            listener: Listener | None) -> CacheEntry:
+            listener: Listener | None, spreader: Spreader) -> CacheEntry:
     log_path = workdir / "stage.log"
     ctx = StageContext(stage.recipe, workdir, inputs, log_path, cache.root, stage.recipe.model.random_weights,
-                       functools.partial(listener.stage_progress, stage.name) if listener else None)
+                       functools.partial(listener.stage_progress, stage.name) if listener else None, spreader)
     ctx.log(f"# trtbuild {__version__} stage {stage.name} key {key}")
     for warning in damage:
         ctx.log(f"warning: {warning}")

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
+from dataclasses import replace
 from pathlib import Path
 
 from trtbuild.core.errors import UsageError
@@ -166,11 +167,8 @@ def _build_on_node(board, cell: str, recipe: dict, files: Files, options: BuildO
                    cache_dir: str | None) -> CellOutput:
     import ray
 
-    from trtbuild.core.parallel import spreading
-
     ray.get(board.started.remote(cell, ray.get_runtime_context().get_node_id()))
-    with spreading(RaySpreader(ray)):
-        return build_cell(recipe, files, options, cache_dir)
+    return build_cell(recipe, files, replace(options, spreader=RaySpreader(ray)), cache_dir)
 
 
 class RaySpreader:

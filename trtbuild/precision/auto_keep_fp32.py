@@ -55,7 +55,7 @@ def run_auto_keep_fp32(recipe: Recipe, job: Job, source: Path, target: Path, ran
     score = TrialScorer(reference, evaluation.labels, source, target, job.workdir / "trial.onnx")
     job.log(f"int8 sensitivity search on {evaluation.describe()}")
     ranking_start = time.perf_counter()
-    ranking = rank_nodes(source, target, ranking_feeds, spec.max_fp32_nodes, job.progress)
+    ranking = rank_nodes(source, target, ranking_feeds, spec.max_fp32_nodes, job.progress, job.spreader)
     ranking_s = round(time.perf_counter() - ranking_start, 1)
     result = search_fp32_nodes(ranking, score, spec.target or create_task(recipe).gates(), spec.max_fp32_nodes,
                                spec.max_evaluations,

@@ -6,11 +6,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from trtbuild.core.parallel import Spreader
+
 
 class Job(Protocol):
-    """Where a pass works and tells of its progress (trtbuild.build.stages.base.StageContext is one)."""
+    """Where a pass works, spreads its pieces and tells of its progress (trtbuild.build.stages.base.StageContext is one)."""
 
     workdir: Path
+    spreader: Spreader  # where the pass's independent pieces run (the build's: this process, or a farm's cluster)
 
     def log(self, message: str) -> None: ...
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from trtbuild.core.parallel import IN_PROCESS, Spreader
 from trtbuild.precision.qdq_graph import quantized_nodes, rename_tensor
 
 SETTLE_MARGIN = 1.25  # over the largest all/first ratio seen (Depth-Anything-V2: 0.31-1.33 over 32 nodes); 2.0 measured
@@ -34,14 +35,13 @@ CHUNK = 4  # nodes measured on all samples between two checks of whether the top
 
 
 def rank_nodes(fp32_path: Path, qdq_path: Path, feeds: list[dict[str, np.ndarray]], keep: int,
-               progress: Callable[[str, int, int], None] | None = None) -> list[tuple[str, float]]:
+               progress: Callable[[str, int, int], None] | None = None,
+               spreader: Spreader = IN_PROCESS) -> list[tuple[str, float]]:
     """(node, relative MSE % of the graph outputs with only that node quantized) for every quantized node, worst
     first; measured on every feed for at least the worst `keep`. Evaluated with simulated Q/DQ, so the ranking is
-    the same on every CPU."""
-    from trtbuild.core import parallel
-
+    the same on every CPU. `spreader`: where the nodes' measurements run (the build's, trtbuild.core.parallel)."""
     suffixes = _Suffixes(onnx.load(str(fp32_path)), onnx.load(str(qdq_path)))
-    measure, chunk = _measure_with(suffixes, fp32_path, qdq_path), max(CHUNK, parallel.workers())
+    measure, chunk = _measure_with(suffixes, fp32_path, qdq_path, spreader), max(CHUNK, spreader.workers)
     on_first = measure(suffixes.names, feeds[:1], progress and (lambda done: progress(
         "ranking nodes (first sample)", done, len(suffixes.names))))
     first = {name: _percent(*measured) for name, measured in on_first.items()}
@@ -70,19 +70,18 @@ def _percent(error: float, power: float) -> float:
     return 100.0 * error / power if power else 0.0
 
 
-def _measure_with(suffixes: _Suffixes, fp32_path: Path, qdq_path: Path):
-    """`suffixes.errors`, split over the build's workers when it has several (trtbuild.core.parallel: Ray tasks in a
-    farm): each node's error is measured alone, so the numbers, and the nodes kept FP32, are the same."""
-    from trtbuild.core import parallel
+def _measure_with(suffixes: _Suffixes, fp32_path: Path, qdq_path: Path, spreader: Spreader):
+    """`suffixes.errors`, split over the spreader's workers when it has several (Ray tasks in a farm): each node's
+    error is measured alone, so the numbers, and the nodes kept FP32, are the same."""
 
     def measure(names: list[str], feeds: list[dict[str, np.ndarray]], done=None,
                 ahead=()) -> dict[str, tuple[float, float]]:
-        parts = min(parallel.workers(), len(names))
+        parts = min(spreader.workers, len(names))
         if parts <= 1:
             return suffixes.errors(names, feeds, done, ahead)
         models = (fp32_path.read_bytes(), qdq_path.read_bytes())
         found: dict[str, tuple[float, float]] = {}
-        for measured in parallel.spread(_errors_of, [(*models, names[i::parts], feeds) for i in range(parts)]):
+        for measured in spreader.map(_errors_of, [(*models, names[i::parts], feeds) for i in range(parts)]):
             found.update(measured)
         if done:
             done(len(names))

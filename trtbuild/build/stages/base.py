@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from trtbuild.core.cache import CacheEntry, default_cache_dir
 from trtbuild.core.digest import file_digest, tree_digest, value_digest
 from trtbuild.core.host import gpus, tool_versions
+from trtbuild.core.parallel import IN_PROCESS, Spreader
 from trtbuild.recipe.schema import Recipe
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
@@ -55,6 +56,7 @@ class StageContext:
     cache_root: Path = field(default_factory=default_cache_dir)  # state shared across builds (timing caches)
     random_weights: bool = False
     on_progress: Callable[[str, int, int, str], None] | None = None  # the terminal's live view, when there is one
+    spreader: Spreader = IN_PROCESS  # where the stage's independent pieces run (BuildOptions.spreader)
 
     def log(self, message: str) -> None:
         with self.log_path.open("a") as f:
