@@ -174,9 +174,10 @@ def unreadable(folder: Path, exc: ValidationError, under: tuple = ()) -> UsageEr
     """The first problem pydantic found in `folder`'s engines.json (at `under` + its place), as one line."""
     error = exc.errors()[0]
     where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in (*under, *error["loc"])).lstrip(".")
+    at = f" at {where}" if where else ""  # none: the whole document, or a rule that names its entry itself
     problem = " ".join(error["msg"].removeprefix("Value error, ").split())[:200]
-    return UsageError(f"{folder / ENGINE_SET_FILE}: unreadable engine-set manifest at {where or 'document'}: "
-                      f"{problem}; rebuild with `trtbuild build`")
+    return UsageError(f"{folder / ENGINE_SET_FILE}: unreadable engine-set manifest{at}: {problem}; rebuild with "
+                      "`trtbuild build`")
 
 
 def _inside(folder: Path, name: str, entry: str) -> Path:
