@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trtbuild.accuracy.depth import aggregate_depth_errors, depth_errors
+from trtbuild.accuracy.depth import aggregate_depth_errors, depth_errors, depth_errors_by_range
 
 REFERENCE = np.random.default_rng(0).uniform(0.5, 2.0, (1, 32, 32)).astype(np.float32)
 
@@ -59,3 +59,11 @@ def test_an_all_zero_reference_has_no_relative_errors():
     zeros = np.zeros_like(REFERENCE)
     errors = depth_errors(zeros, zeros)
     assert np.isnan(errors["abs_rel"]) and np.isnan(errors["delta1"]) and errors["rel_mse_pct"] == 0.0
+
+
+def test_an_error_on_the_near_third_shows_only_there():
+    near = REFERENCE > np.quantile(REFERENCE, 2 / 3)  # relative inverse depth: the largest values are nearest
+    candidate = np.where(near, REFERENCE * 1.1, REFERENCE)
+    by_range = depth_errors_by_range(REFERENCE, candidate)
+    assert by_range[0]["abs_rel"] == pytest.approx(0.1) and by_range[0]["rel_mse_pct"] == pytest.approx(1.0)
+    assert by_range[1]["abs_rel"] == by_range[2]["abs_rel"] == 0.0 and by_range[2]["delta1"] == 1.0

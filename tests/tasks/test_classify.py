@@ -48,6 +48,10 @@ def test_paired_agreement_and_folder_labels():
     assert values["top1_agreement_pct"] == 75.0 and values["top5_agreement_pct"] == 100.0
     assert values["top1"] == values["top1_pytorch"] == 75.0 and values["top1_drop_pct"] == 0.0
     assert accuracy.basis() == "labels"
+    top1 = values["intervals"]["top1_agreement_pct"]  # Wilson's interval of 3 in 4, in percent like the value
+    assert top1.value == 75.0 and top1.low == pytest.approx(30.06, abs=0.01) and top1.high == pytest.approx(95.44,
+                                                                                                          abs=0.01)
+    assert values["intervals"]["top5_agreement_pct"].high == 100.0 and top1.method == "wilson over 4 images"
 
 
 def test_default_gate_and_unknown_task():
