@@ -26,3 +26,12 @@ def depth_engines(tmp_path_factory):
     api.build("depth", Overrides(weights=DEPTH_SEEDED, sets=["inputs[0].shape=[1,3,392,392]"]),
               BuildOptions("simplify", out_root=root / "engines"), cache_dir=root / "cache")
     return root / "engines" / "depth"
+
+
+@pytest.fixture(scope="session")
+def classify_engines(tmp_path_factory):
+    """engines/resnet18/ through simplify at 64x64 (torchvision's seeded random weights): the FP32 ONNX candidate."""
+    root = tmp_path_factory.mktemp("runtime_classify")
+    api.build("resnet18", Overrides(sets=["inputs[0].shape=[1,3,64,64]"]),
+              BuildOptions("simplify", out_root=root / "engines"), cache_dir=root / "cache")
+    return root / "engines" / "resnet18"
