@@ -6,13 +6,20 @@ import numpy as np
 import pytest
 from ultralytics.data.augment import LetterBox
 
-from trtbuild.accuracy.detection import decode_yolo, load_yolo_labels, map_vs_labels, map_vs_reference
+from trtbuild.accuracy.detection import (decode_yolo, load_yolo_labels, match_images, reference_matches,
+                                         score_matches, with_drops)
 
 # two images, two classes, one object of each class: [x1, y1, x2, y2, conf, cls]
 REFERENCE = [
     np.array([[10, 10, 50, 50, 0.9, 0], [100, 100, 200, 220, 0.8, 1]], np.float32),
     np.array([[300, 300, 400, 380, 0.7, 0], [5, 5, 9, 9, 0.1, 1]], np.float32),  # conf 0.1: not ground truth
 ]
+
+
+def map_vs_reference(reference: list[np.ndarray], candidate: list[np.ndarray]) -> dict:
+    """The candidate's mAP with PyTorch's confident detections as labels, and its drop below their own."""
+    matches, ceiling = reference_matches(reference, candidate)
+    return with_drops(score_matches(ceiling), score_matches(matches))
 
 
 def test_identical_detections_have_no_drop():
@@ -40,7 +47,7 @@ def test_a_box_shifted_below_iou_05_counts_as_missed_at_every_threshold():
 def test_labels_and_empty_images():
     labels = [np.array([[0, 10, 10, 50, 50]], np.float32), np.zeros((0, 5), np.float32)]
     candidate = [np.array([[10, 10, 50, 50, 0.5, 0]], np.float32), np.zeros((0, 6), np.float32)]
-    assert map_vs_labels(labels, candidate)["map50_95"] == pytest.approx(0.995)
+    assert score_matches(match_images(labels, candidate))["map50_95"] == pytest.approx(0.995)
 
 
 def test_decode_yolo_keeps_the_best_box_and_converts_xywh():

@@ -29,21 +29,11 @@ def decode_yolo(raw: np.ndarray, conf: float = 0.001, iou: float = 0.7, max_det:
     return [k.numpy().astype(np.float32) for k in kept]
 
 
-def map_vs_reference(reference: list[np.ndarray], candidate: list[np.ndarray],
-                     ref_conf: float = REFERENCE_CONF) -> dict:
-    """mAP of `candidate` with the confident `reference` detections (conf >= ref_conf) as ground truth.
-
-    Ultralytics' 101-point AP scores a perfect match 0.995, not 1.0, so the drop (`map50_95_drop_pct`,
-    `map50_drop_pct`) is taken against the confident reference scored against itself: identical -> 0.
-    """
-    matches, ceiling = reference_matches(reference, candidate, ref_conf)
-    return with_drops(score_matches(ceiling), score_matches(matches))
-
-
 def reference_matches(reference: list[np.ndarray], candidate: list[np.ndarray],
                       ref_conf: float = REFERENCE_CONF) -> tuple[list[dict], list[dict]]:
     """Per-image matches of `candidate` and of the confident reference itself (the ceiling), both against the
-    confident reference detections as labels."""
+    confident reference detections (conf >= ref_conf) as labels. Ultralytics' 101-point AP scores a perfect match
+    0.995, not 1.0, so a drop is taken against the ceiling (with_drops): identical -> 0."""
     confident = [np.asarray(r, dtype=np.float32).reshape(-1, 6) for r in reference]
     confident = [r[r[:, 4] >= ref_conf] for r in confident]
     labels = as_labels(confident)
@@ -63,11 +53,6 @@ def with_drops(ceiling: dict, result: dict) -> dict:
 def drop_pct(reference: float, candidate: float) -> float:
     """Relative drop of `candidate` below `reference`, in percent (0 when the reference is 0)."""
     return 100.0 * (reference - candidate) / reference if reference else 0.0
-
-
-def map_vs_labels(labels: list[np.ndarray], candidate: list[np.ndarray]) -> dict:
-    """mAP of per-image detections (n, 6) against labels (m, 5) [cls, x1, y1, x2, y2], via Ultralytics' DetMetrics."""
-    return score_matches(match_images(labels, candidate))
 
 
 def match_images(labels: list[np.ndarray], candidate: list[np.ndarray]) -> list[dict]:
