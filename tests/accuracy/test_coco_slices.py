@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import COCO8, YOLO_WEIGHTS
 from trtbuild.accuracy.coco_slices import detection_slices
 from trtbuild.accuracy.detection import letterbox_transform, load_yolo_labels
 
@@ -31,20 +32,21 @@ def test_a_lost_small_object_shows_in_the_small_slice_and_in_its_class_only():
 
 
 @pytest.mark.long
-def test_the_all_slice_agrees_with_ultralytics_val_on_its_own_predictions(tmp_path, shared_data):
+def test_the_all_slice_agrees_with_ultralytics_val_on_its_own_predictions(tmp_path):
     """Ultralytics' val of YOLO12n on COCO8's val images writes its predictions (save_json, frame pixels); COCO's
     evaluator on those same predictions gives the same mAP50-95 to within the two interpolations' difference."""
     from ultralytics import YOLO
 
-    data = shared_data / "assets/coco8/coco8.yaml"
-    metrics = YOLO(str(shared_data / "assets/yolo12n-coco128.pt")).val(
+    data = COCO8
+    metrics = YOLO(str(YOLO_WEIGHTS)).val(
         data=str(data), imgsz=640, batch=1, rect=False, conf=0.001, iou=0.7, save_json=True, plots=False,
         device="cpu", project=str(tmp_path), name="val", verbose=False)
     predictions = json.loads((Path(metrics.save_dir) / "predictions.json").read_text())
     images = sorted((data.parent / "images/val").glob("*.jpg"))
     frames = [tuple(int(v) for v in _hw(p)) for p in images]
     labels = [load_yolo_labels(data.parent / "labels/val" / f"{p.stem}.txt", hw, INPUT) for p, hw in zip(images, frames)]
-    detections = [_to_input([d for d in predictions if str(d["image_id"]) == p.stem], hw) for p, hw in zip(images, frames)]
+    ids = [int(p.stem) if p.stem.isnumeric() else p.stem for p in images]  # val's image_id
+    detections = [_to_input([d for d in predictions if d["image_id"] == i], hw) for i, hw in zip(ids, frames)]
     found = detection_slices(labels, detections, detections, frames, INPUT, {}, "labels")
     assert found["by_size"][0]["candidate"] == pytest.approx(metrics.box.map, abs=0.02)
 
