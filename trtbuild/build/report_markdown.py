@@ -87,7 +87,7 @@ def _verify(verify: VerifyMetrics) -> list[str]:
                      for r in verify.table])
     if verify.intervals:
         lines += ["", *_table(["value", "point", "95 % interval"],
-                              [[name, _num(i.value), f"[{_num(i.low)}, {_num(i.high)}]"]
+                              [[name, _num(i.value), i.bounds()]
                                for name, i in verify.intervals.items()]), "", _methods(verify.intervals)]
     lines += ["", "| gate | value [95 % interval] | bound | result |", "|---|---|---|---|"]
     for g in verify.gates:

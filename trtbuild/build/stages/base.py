@@ -105,8 +105,11 @@ class IntervalRecord(BaseModel):
     method: str
     images: int
 
+    def bounds(self) -> str:
+        return f"[{_num(self.low)}, {_num(self.high)}]"
+
     def __str__(self) -> str:
-        return f"{_num(self.value)} [{_num(self.low)}, {_num(self.high)}]"
+        return f"{_num(self.value)} {self.bounds()}"
 
 
 def _num(value: float | None) -> str:

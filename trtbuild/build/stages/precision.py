@@ -49,9 +49,9 @@ class GraphAccuracy(StageMetrics):
             return f"finite {self.finite}"
         task = task_class(self.task)
         line = task.headline({**self.model_extra, "finite": self.finite})
-        shown = next((g.metric for g in task.default_gates if g.metric in self.intervals), None)
-        return f"{line}; {shown} 95 % [{self.intervals[shown].low:.3g}, {self.intervals[shown].high:.3g}]" \
-            if shown else line
+        shown = next((g.metric for g in task.default_gates), None)
+        interval = self.intervals.get(shown)
+        return f"{line}; {shown} in {interval.bounds()} (95 %)" if interval else line
 
 
 class PrecisionMetrics(StageMetrics):
