@@ -148,7 +148,7 @@ def _spread_groups(func):
         if annotation in GROUPS:
             groups[param.name] = annotation
             params += [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
-                                         annotation=typing.get_type_hints(annotation, include_extras=True)[f.name])
+                                         annotation=_group_hints(annotation)[f.name])
                        for f in dataclasses.fields(annotation)]
         else:
             params.append(param.replace(annotation=annotation, kind=inspect.Parameter.KEYWORD_ONLY))
@@ -164,6 +164,11 @@ def _spread_groups(func):
     run.__signature__ = inspect.Signature(params)
     run.__annotations__ = {p.name: p.annotation for p in params}
     return run
+
+
+@functools.cache  # every command that takes a group spreads it: evaluate its annotations once
+def _group_hints(group) -> dict:
+    return typing.get_type_hints(group, include_extras=True)
 
 
 def _field_names(group) -> tuple[str, ...]:

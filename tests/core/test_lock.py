@@ -100,3 +100,16 @@ def test_report_json_says_whether_the_lock_matches(yolo_export):
     report = json.loads((engines / "yolo12n" / "report.json").read_text())
     assert report["lock"] == lock_status()
     assert report["lock"]["file"] == str(LOCK)
+
+
+def test_versions_read_from_folder_names_are_the_metadata_versions():
+    """lock_status takes a pin as matched when its dist-info folder's name says the locked version (no METADATA read);
+    for every pinned package installed here that is the version importlib.metadata reads."""
+    from trtbuild.core.lock import _listed_versions, _normalized
+
+    listed = _listed_versions()
+    for name in locked_pins(LOCK.read_text()):
+        try:
+            assert listed[_normalized(name)] == metadata.version(name), name
+        except metadata.PackageNotFoundError:
+            assert _normalized(name) not in listed
