@@ -70,6 +70,8 @@ BAD_RECIPES = [
     (lambda d: d["verify"]["gates"].append({"metric": "abs_rel"}), "gate on 'abs_rel' needs `max` or `min`"),
     (lambda d: d["precision"].update(method="builder", mode="int8"), "method 'builder' supports fp16 only"),
     (lambda d: d.update(name="Depth Model"), "name: String should match pattern"),
+    (lambda d: d["verify"].update(cannot_tell="pass"), "verify.cannot_tell: Input should be 'fail' or 'warn'"),
+    (lambda d: d["verify"].update(batch_rel_l2=0), "verify.batch_rel_l2: Input should be greater than 0"),
 ]
 
 
@@ -129,3 +131,17 @@ def test_old_spellings_load_as_the_new_names_with_one_note_each(tmp_path):
         "engine.backend: 'python' is now called 'tensorrt-bindings'; the old name still works, update the recipe",
         "verify.runner: 'tensorrt' is now called 'engine'; the old name still works, update the recipe",
         "bench.runners[0]: 'tensorrt' is now called 'engine'; the old name still works, update the recipe"]
+
+
+@pytest.mark.parametrize("command", ["build", "verify"])
+def test_a_bad_cannot_tell_is_one_line_exit_2_before_any_stage(command, tmp_path, in_repo, capfd):
+    from typer.testing import CliRunner
+
+    from trtbuild.cli import app
+
+    result = CliRunner().invoke(app, [command, "depth", "--random-weights", "--cannot-tell", "maybe",
+                                      "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")])
+    assert result.exit_code == 2
+    errors = [line for line in capfd.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "verify.cannot_tell: Input should be 'fail' or 'warn' (got 'maybe')" in errors[0]
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "out").exists()
