@@ -1,12 +1,15 @@
 """Start-up cost of the commands users and scripts call most: `--help`, `list`, `show`, `import trtbuild`, and a
-build whose stages are all cached, against the same build from an empty cache.
+build whose stages are all cached (`trtbuild build yolo12n --weights ... --until check` through the installed console
+script, TRTBUILD_CACHE_DIR pointing at a warm cache), against the same build from an empty cache.
 
     python benchmarks/startup.py --label after --out benchmarks/results/startup.json [--root TREE] [--runs 7]
 
 Each command runs `--runs` times in a fresh interpreter (median wall and CPU time); one more run under `python -X importtime`
 gives the heaviest imports (cumulative microseconds, top level only) and which of numpy, torch, onnx, onnxruntime
-and cv2 were imported at all. `--root` times another code tree (e.g. a `git archive` of an earlier commit) through
-PYTHONPATH; `--out` adds this run under `--label`, keeping the others.
+and cv2 were imported at all. `--root` times another code tree (e.g. a `git worktree` of an earlier commit) through
+PYTHONPATH; `--out` adds this run under `--label`, keeping the others. Recorded beside the times: the host's load
+average, and whether Python writes bytecode (with PYTHONDONTWRITEBYTECODE set, as on this host, an editable checkout's
+modules are compiled on every start).
 """
 
 from __future__ import annotations
@@ -25,14 +28,14 @@ from pathlib import Path
 
 HEAVY = ("numpy", "torch", "onnx", "onnxruntime", "cv2")
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "assets"
-CACHED_BUILD = ["build", "yolo12n", "--weights", str(SHARED / "yolo12n-coco128.pt"), "--until", "check",
-                "--cache-dir", "cache", "--out", "out"]
+SCRIPT = Path(sys.executable).parent / "trtbuild"  # the console script users run
+CACHED_BUILD = [str(SCRIPT), "build", "yolo12n", "--weights", str(SHARED / "yolo12n-coco128.pt"), "--until", "check"]
 COMMANDS = {
     "import trtbuild": ["-c", "import trtbuild"],
     "trtbuild --help": ["-m", "trtbuild", "--help"],
     "trtbuild list": ["-m", "trtbuild", "list"],
     "trtbuild show yolo12n": ["-m", "trtbuild", "show", "yolo12n"],
-    "cached build yolo12n --until check": ["-m", "trtbuild", *CACHED_BUILD],
+    "cached build yolo12n --until check": CACHED_BUILD,
 }
 
 
@@ -79,14 +82,18 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory(prefix="trtbuild-startup-") as tmp:
         work = Path(tmp)
-        cold, cold_cpu = timed(["-m", "trtbuild", *CACHED_BUILD], work, env)  # fills the cache the cached runs read
+        env["TRTBUILD_CACHE_DIR"] = str(work / "cache")
+        cold, cold_cpu = timed(CACHED_BUILD, work, env)  # fills the cache the cached runs read
+        load_before = os.getloadavg()[0]
         for label, command in COMMANDS.items():
             runs = [timed(command, work, env) for _ in range(args.runs)]
             results[label] = {"median_s": round(statistics.median(w for w, _ in runs), 3),
                               "median_cpu_s": round(statistics.median(c for _, c in runs), 3),
                               "runs_s": [round(w, 3) for w, _ in runs], "imports": import_profile(command, work, env)}
     cached = results["cached build yolo12n --until check"]
-    summary = {"cold_build_s": round(cold, 3), "cold_build_cpu_s": round(cold_cpu, 3),
+    summary = {"load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+               "bytecode_written": "PYTHONDONTWRITEBYTECODE" not in env,
+               "cold_build_s": round(cold, 3), "cold_build_cpu_s": round(cold_cpu, 3),
                "cached_build_pct_of_cold": round(100 * cached["median_s"] / cold, 1),
                "cached_build_cpu_pct_of_cold": round(100 * cached["median_cpu_s"] / cold_cpu, 1),
                "list_s": results["trtbuild list"]["median_s"], "list_cpu_s": results["trtbuild list"]["median_cpu_s"]}

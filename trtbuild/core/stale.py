@@ -11,7 +11,6 @@ import re
 import shutil
 from pathlib import Path
 
-import psutil
 
 # /proc start times are relative to a boot time rounded to whole seconds: give the owner that much benefit of doubt.
 _START_TIME_SLACK_S = 2.0
@@ -35,6 +34,8 @@ def write_atomically(target: Path, data: bytes) -> None:
 
 
 def owner_alive(pid: int, path: Path) -> bool:
+    import psutil  # only for a leftover temp file: every start would pay its import (~15 ms) otherwise
+
     try:
         started = psutil.Process(pid).create_time()
         written = path.lstat().st_mtime
