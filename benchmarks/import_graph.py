@@ -157,8 +157,9 @@ def main() -> None:
         print("between peers:", line)
     if args.out:
         results = json.loads(args.out.read_text()) if args.out.exists() else {}
-        results["layers"] = [{"layer": name, "modules": patterns} for name, patterns in LAYERS]
-        results[args.label] = {"command": " ".join(["python", *sys.argv]), **result}
+        layers = [{"layer": name, "modules": patterns} for name, patterns in LAYERS]
+        results["layers"] = layers  # the current tree's
+        results[args.label] = {"command": " ".join(["python", *sys.argv]), "layers": layers, **result}
         args.out.write_text(json.dumps(results, indent=1) + "\n")
     raise SystemExit(1 if result["circles"] or result["upward_imports"] or result["peer_imports"] else 0)
 
