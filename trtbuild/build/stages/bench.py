@@ -10,7 +10,6 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from trtbuild.bench.stats import LatencyStats
-from trtbuild.runners.factory import RunnerFiles, available_runners
 from trtbuild.build.stages.base import Artifacts, Stage, StageContext, StageMetrics, StageOutput
 
 
@@ -54,6 +53,8 @@ class BenchStage(Stage):
                 "inputs": [s.model_dump(mode="json") for s in self.recipe.inputs]}
 
     def inputs(self, artifacts: Artifacts) -> dict:
+        from trtbuild.runners.factory import RunnerFiles
+
         return RunnerFiles.from_artifacts(artifacts).as_inputs()
 
     def run(self, ctx: StageContext) -> StageOutput:
@@ -63,6 +64,7 @@ class BenchStage(Stage):
         from trtbuild.data.datasets import check_set
         from trtbuild.data.feeds import feeds_for
         from trtbuild.core.plots import latency_distribution
+        from trtbuild.runners.factory import RunnerFiles, available_runners
 
         recipe, spec = self.recipe, self.recipe.bench
         files = RunnerFiles.from_inputs(ctx.inputs)

@@ -5,15 +5,19 @@ Without data the candidate still runs on the pictures bundled with ultralytics (
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict
 
 from trtbuild.accuracy.gates import GateResult, Status
 from trtbuild.data.datasets import NO_DATA_HINT, bundled_samples, verify_set
 from trtbuild.core.errors import StageFailed, StageUnavailable, UsageError
 from trtbuild.models.registry import checkpoint_path
-from trtbuild.runners.factory import RunnerFiles, unavailable_reason, use_gpu
 from trtbuild.build.stages.base import (Artifacts, IntervalRecord, Parity, Stage, StageContext, StageMetrics,
                                         StageOutput)
+
+if TYPE_CHECKING:  # the runners are imported when verify runs: report.json's reader only needs VerifyMetrics
+    from trtbuild.runners.factory import RunnerFiles
 
 
 class TableRow(BaseModel):
@@ -88,6 +92,8 @@ class VerifyStage(Stage):
         return f"{self.recipe.name}.verify.{file}" if file.endswith(".png") else None
 
     def params(self) -> dict:
+        from trtbuild.runners.factory import use_gpu
+
         # the candidate's device changes its numbers (ONNX Runtime CUDA EP vs CPU), so it is part of the key; the
         # inputs' dynamic ranges are the batches the per-shape check runs
         return {"verify": self.recipe.verify.model_dump(mode="json"), "task": self.recipe.task,
@@ -96,6 +102,8 @@ class VerifyStage(Stage):
                 "precision": self.recipe.precision.mode}
 
     def inputs(self, artifacts: Artifacts) -> dict:
+        from trtbuild.runners.factory import RunnerFiles
+
         spec = self.recipe.verify
         files, self.fallback_reason = candidate_files(spec.runner, RunnerFiles.from_artifacts(artifacts))
         found = files.as_inputs()
@@ -113,6 +121,7 @@ class VerifyStage(Stage):
         from trtbuild.accuracy.gates import evaluate, failure_message, not_measured, verdict
         from trtbuild.accuracy.reference import PyTorchReference
         from trtbuild.data.feeds import image_feeds
+        from trtbuild.runners.factory import RunnerFiles
 
         recipe = self.recipe
         files = RunnerFiles.from_inputs(ctx.inputs)
@@ -236,6 +245,8 @@ def _images(recipe):
 def candidate_files(choice: str, files: RunnerFiles) -> tuple[RunnerFiles, str | None]:
     """Only the chosen candidate's files (they are its cache-key inputs): the engine for `engine`, else the ONNX;
     plus why an engine that was built is not the candidate here (e.g. its GPU targets exclude this one)."""
+    from trtbuild.runners.factory import RunnerFiles, unavailable_reason
+
     engine_reason = unavailable_reason("engine", files)
     if choice == "engine" and engine_reason:
         raise StageUnavailable(f"verify: the engine candidate is unavailable: {engine_reason}")
