@@ -198,8 +198,8 @@ def test_rtx_dynamic_batch_profile_builds_on_cpu(tmp_path):
     assert [(t.name, t.mode, t.shape) for t in sidecar.io] == [("images", "input", [-1, 3, 8, 8]),
                                                                 ("output0", "output", [-1, 3, 8, 8])]
     assert sidecar.io[0].profile == [[1, 3, 8, 8], [1, 3, 8, 8], [8, 3, 8, 8]]
-    assert (workdir / output.artifacts["engine"]).stat().st_size == output.metrics["engine_bytes"] > 0
-    assert output.metrics["num_layers"] is None and "engine inspector skipped" in log  # no GPU to read it back
+    assert (workdir / output.artifacts["engine"]).stat().st_size == output.metrics.engine_bytes > 0
+    assert output.metrics.num_layers is None and "engine inspector skipped" in log  # no GPU to read it back
 
 
 @needs_rtx
