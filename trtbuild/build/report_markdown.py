@@ -80,7 +80,8 @@ def _methods(intervals: dict) -> str:
 def _verify(verify: VerifyMetrics) -> list[str]:
     providers = verify.candidate.get("providers")
     lines = [f"candidate: **{verify.candidate_runner}**" + (f" ({', '.join(providers)})" if providers else "") +
-             f" · model `{verify.candidate.get('model', verify.candidate.get('plan', ''))}` · {verify.inputs}", ""]
+             f" · model `{verify.candidate.get('model', verify.candidate.get('plan', ''))}` · {verify.inputs}", "",
+             *_basis(verify.detail.get("basis"))]
     lines += _table(["metric", "PyTorch", "candidate", "difference"],
                     [[r.metric, _num(r.pytorch), _num(r.candidate),
                       _num(r.candidate - r.pytorch) if None not in (r.pytorch, r.candidate) else ""]
@@ -122,6 +123,13 @@ def _cell(value) -> str:
     if isinstance(value, list):
         return "–".join(_cell(v) for v in value)
     return str(value).replace("|", "/")
+
+
+def _basis(basis: str | None) -> list[str]:
+    """What the numbers are: against labels, or agreement with PyTorch's outputs (which says nothing of quality)."""
+    if basis == "pytorch":
+        return ["Judged against PyTorch's outputs: agreement with the reference model, not accuracy on labels.", ""]
+    return ["Judged against the labels.", ""] if basis == "labels" else []
 
 
 def _batch_shapes(shapes: BatchShapes) -> list[str]:
