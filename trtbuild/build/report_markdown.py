@@ -69,8 +69,15 @@ def _precision(precision: PrecisionMetrics) -> list[str]:
     names = list(dict.fromkeys(name for _, found in sets for name in found.intervals))
     rows = [[name, *(str(found.intervals[name]) if name in found.intervals else "" for _, found in sets)]
             for name in names]
-    return ["", f"## Accuracy (precision stage, {precision.mode}), with 95 % intervals", "",
-            *_table(["value", *(title for title, _ in sets)], rows), "", _methods(sets[0][1].intervals)]
+    lines = ["", f"## Accuracy (precision stage, {precision.mode}), with 95 % intervals", "",
+             *_table(["value", *(title for title, _ in sets)], rows), "", _methods(sets[0][1].intervals)]
+    search = precision.int8_search
+    if search and search.trials:
+        lines += ["", f"INT8 FP32-node search on {search.inputs or 'the search set'}: {search.summary()}, "
+                      f"{search.evaluations} evaluations:", "",
+                  *_table(["FP32 nodes", "target values [95 % interval]", "result"],
+                          [[str(t.fp32_nodes), t.scores(), t.status or ""] for t in search.trials])]
+    return lines
 
 
 def _methods(intervals: dict) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 from typing import Literal
 
-from pydantic import ConfigDict
+from pydantic import BaseModel, ConfigDict
 
 from trtbuild.data.datasets import NO_DATA_HINT, describe_roles, required_calibration, role_warnings, search_set, verify_set
 from trtbuild.core.errors import StageFailed, UsageError
@@ -54,6 +54,38 @@ class GraphAccuracy(StageMetrics):
         return f"{line}; {shown} in {interval.bounds()} (95 %)" if interval else line
 
 
+class SearchTrial(BaseModel):
+    """One FP32-node set the INT8 search scored on its search set (trtbuild.precision.int8_search.Trial)."""
+
+    model_config = ConfigDict(extra="allow")
+    fp32_nodes: int
+    values: dict[str, float | None]  # the target's values
+    status: str | None = None  # pass | fail | cannot tell; None: a report from before the search judged intervals
+    intervals: dict[str, IntervalRecord] = {}
+
+    def scores(self) -> str:
+        return ", ".join(f"{name} {_value(value)}" + (f" {self.intervals[name].bounds()}" if name in self.intervals
+                                                      else "") for name, value in self.values.items())
+
+
+def _value(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
+
+
+class Int8Search(BaseModel):
+    """The INT8 FP32-node search (trtbuild.precision.int8_search.SearchResult and where it ran)."""
+
+    model_config = ConfigDict(extra="allow")
+    kept: dict[str, str]  # node -> why it stays FP32
+    evaluations: int
+    status: str | None = None  # the shipped trial's
+    inputs: str | None = None  # the search set
+    trials: list[SearchTrial] = []
+
+    def summary(self) -> str:
+        return f"search {self.status or 'done'} with {len(self.kept)} FP32 nodes"
+
+
 class PrecisionMetrics(StageMetrics):
     """These fields, and the conversion pass's own record (extra fields: trtbuild.precision's passes)."""
 
@@ -64,13 +96,15 @@ class PrecisionMetrics(StageMetrics):
     not_measured: str | None = None
     accuracy_vs_pytorch_fp32: GraphAccuracy | None = None  # on the holdout
     accuracy_search_set: GraphAccuracy | None = None  # the int8 FP32-node search's set, beside the holdout's
+    int8_search: Int8Search | None = None
     finite_on_samples: dict | None = None  # without data: a converted graph's NaN/Inf check on bundled pictures
     data_roles: dict[str, dict] | None = None  # each image set read: source, count, files
 
     def headline(self) -> str:
+        search = f"; {self.int8_search.summary()}" if self.int8_search else ""
         if self.accuracy_vs_pytorch_fp32 is None:
-            return self.mode
-        return f"{self.mode}: {self.accuracy_vs_pytorch_fp32.headline()}"
+            return f"{self.mode}{search}"
+        return f"{self.mode}: {self.accuracy_vs_pytorch_fp32.headline()}{search}"
 
 
 class PrecisionStage(Stage):
