@@ -154,8 +154,7 @@ def _kept(exc: BaseException, lines: _WholeLines, partial: Path, save_dir: Path,
         kept = "nothing was written"
     if isinstance(exc, KeyboardInterrupt):
         return Interrupted(f"interrupted: {kept}")
-    return CannotWrite(f"no room to write {exc.filename or save_dir} ({exc.strerror}): {kept}; free space and "
-                       "run again")
+    return CannotWrite(f"no room to write {save_dir} ({exc.strerror}): {kept}; free space and run again")
 
 
 def annotated(frame: np.ndarray, result: Result) -> np.ndarray | None:
