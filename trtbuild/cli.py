@@ -43,6 +43,9 @@ Targets = Annotated[list[str] | None, typer.Option(
 MatrixArg = Annotated[Path, typer.Argument(help="matrix YAML: builds: [{recipe, weights, data, precisions, targets}]")]
 Duration = Annotated[float | None, typer.Option(
     "--duration", help="seconds per runner (600 = stability run with memory slope)", min=0.001)]
+CannotTell = Annotated[str | None, typer.Option(
+    "--cannot-tell", help="a gate whose 95 % interval straddles its bound: fail (exit 1) | warn (exit 0); default: "
+    "the recipe's verify.cannot_tell (fail)")]
 
 
 def main() -> None:
@@ -95,17 +98,18 @@ def show(recipe: RecipeArg, model: RecipeOptions, precision: PrecisionOptions, w
 @command()
 def build(recipe: RecipeArg, model: RecipeOptions, precision: PrecisionOptions, output: OutputOptions,
           cluster: ClusterOptions, workspace: Workspace = None, until: Until = STAGE_NAMES[-1],
-          strict: Strict = False, target: Targets = None) -> None:
+          strict: Strict = False, target: Targets = None, cannot_tell: CannotTell = None) -> None:
     """Run the recipe's stages (export -> ... -> bench), reusing cached stages; several --precision or --target
     values, --ray or --dry-run build one engine per cell."""
     from trtbuild import api
 
+    sets = _cannot_tell(cannot_tell)
     if cluster.asked or target or len(precision.all()) > 1:
-        cells = api.recipe_cells(recipe, model.overrides(precision.calibration_only(), workspace), precision.all(),
-                                 target or [])
+        cells = api.recipe_cells(recipe, model.overrides(precision.calibration_only(), workspace, sets),
+                                 precision.all(), target or [])
         _run_matrix(cells, cluster, output, until=until, strict=strict)
         return
-    _run_build(recipe, model.overrides(precision, workspace), output, api.build, until=until, strict=strict)
+    _run_build(recipe, model.overrides(precision, workspace, sets), output, api.build, until=until, strict=strict)
 
 
 @command()
@@ -127,11 +131,12 @@ def export(recipe: RecipeArg, model: RecipeOptions, output: OutputOptions) -> No
 
 @command()
 def verify(recipe: RecipeArg, model: RecipeOptions, precision: PrecisionOptions, output: OutputOptions,
-           runner: VerifyRunner = None, strict: Strict = False) -> None:
-    """Judge the candidate (engine, else ONNX Runtime) against PyTorch on real images; a failed gate exits 1."""
+           runner: VerifyRunner = None, strict: Strict = False, cannot_tell: CannotTell = None) -> None:
+    """Judge the candidate (engine, else ONNX Runtime) against PyTorch on real images, at every batch of a dynamic
+    profile; a failed gate exits 1, a gate that cannot tell as --cannot-tell says."""
     from trtbuild import api
 
-    sets = [f"verify.runner={runner}"] if runner else []
+    sets = [*([f"verify.runner={runner}"] if runner else []), *_cannot_tell(cannot_tell)]
     _run_build(recipe, model.overrides(precision, sets=sets), output, api.verify, strict=strict)
 
 
@@ -195,10 +200,15 @@ def predict(
                           f"{summary.save_dir / 'results.jsonl'}); the other frames' results are kept")
 
 
+def _cannot_tell(choice: str | None) -> list[str]:
+    """--cannot-tell as the recipe key it sets (the schema names the values a wrong one could take)."""
+    return [f"verify.cannot_tell={choice}"] if choice else []
+
+
 def _run_build(recipe: str, overrides, output: OutputOptions, action, **options) -> None:
     from rich.markup import escape
 
-    from trtbuild.build.console import LiveProgress, stderr_console, summary_table
+    from trtbuild.build.console import LiveProgress, stderr_console
 
     build_options = output.build_options(**options)
     console = stderr_console()
@@ -216,7 +226,7 @@ def _run_build(recipe: str, overrides, output: OutputOptions, action, **options)
         if progress.started:  # else report.json is an earlier build's (this one stopped before its first stage)
             _print_report(build_options.out_root, recipe, output.json_out, console)
         raise
-    console.print(summary_table(report))
+    _show(report, console)
     if report.random_weights:
         console.print("[bold yellow]RANDOM WEIGHTS: numbers check numerics only, not model quality[/]")
     for reason in report.not_measured:  # a warning (exit 0); --strict turned it into an error before this point
@@ -247,7 +257,6 @@ def _run_matrix(cells: list, cluster: ClusterOptions, output: OutputOptions, **o
 
 def _print_report(out_root: Path, recipe: str, json_out: bool, console) -> None:
     """After a failure: the partial report (if the build got far enough to write one)."""
-    from trtbuild.build.console import summary_table
     from trtbuild.recipe import load_recipe
     from trtbuild.build.report import load_report
 
@@ -257,7 +266,7 @@ def _print_report(out_root: Path, recipe: str, json_out: bool, console) -> None:
         return
     if not report.stages:  # stopped before any stage (bad input): the error line says it all
         return
-    console.print(summary_table(report))
+    _show(report, console)
     if json_out:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
 
@@ -350,3 +359,12 @@ def doctor(json_out: JsonOut = False) -> None:
 def version() -> None:
     """Print trtbuild's version."""
     typer.echo(__version__)
+
+
+def _show(report, console) -> None:
+    """The summary table, then verify's gates (value, 95 % interval, bound, outcome)."""
+    from trtbuild.build.console import gate_lines, summary_table
+
+    console.print(summary_table(report))
+    for line in gate_lines(report.verify):
+        console.print(line)
