@@ -7,7 +7,7 @@ from trtbuild.core.registry import Part, Registry
 RUNNERS = Registry("runner", [
     Part("torch", "trtbuild.runners.factory:TORCH", aliases=("pytorch",)),
     Part("onnxruntime", "trtbuild.runners.factory:ONNXRUNTIME", aliases=("ort",)),
-    Part("engine", "trtbuild.runners.factory:ENGINE", aliases=("tensorrt", "tensorrt-rtx")),  # any TensorRT-family engine
+    Part("engine", "trtbuild.runners.factory:ENGINE", aliases=("tensorrt", "tensorrt-rtx")),  # any TensorRT-family
 ])
 RUNNER_NAMES = tuple(RUNNERS)
 RUNNER_ALIASES = RUNNERS.aliases
