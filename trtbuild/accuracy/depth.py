@@ -11,16 +11,17 @@ import numpy as np
 VALID_SHARE_OF_MAX = 0.01
 
 
-def depth_errors(reference: np.ndarray, candidate: np.ndarray, floor: float | None = None) -> dict:
-    """rel_mse_pct = 100 * mean((c - r)^2) / mean(r^2); abs_rel = mean(|c - r| / r) and delta1 = share of
-    max(c/r, r/c) < 1.25, both over the pixels with r > floor (default: VALID_SHARE_OF_MAX * max(r)); finite = no
-    NaN/Inf in the candidate."""
+def depth_errors(reference: np.ndarray, candidate: np.ndarray, floor: float | None = None,
+                 power: float | None = None) -> dict:
+    """rel_mse_pct = 100 * mean((c - r)^2) / power (default: mean(r^2)); abs_rel = mean(|c - r| / r) and delta1 =
+    share of max(c/r, r/c) < 1.25, both over the pixels with r > floor (default: VALID_SHARE_OF_MAX * max(r));
+    finite = no NaN/Inf in the candidate."""
     ref = np.asarray(reference, dtype=np.float64)
     cand = np.asarray(candidate, dtype=np.float64).reshape(ref.shape)
     finite = bool(np.isfinite(cand).all())
     if not finite:
         return {"rel_mse_pct": float("inf"), "abs_rel": float("inf"), "delta1": 0.0, "finite": False}
-    power = float(np.mean(ref**2))
+    power = float(np.mean(ref**2)) if power is None else power
     mse = float(np.mean((cand - ref) ** 2))
     floor = _valid_floor(ref) if floor is None else floor
     valid = ref > floor if floor is not None else np.zeros(ref.shape, bool)
@@ -45,14 +46,16 @@ RANGES = ("near", "middle", "far")  # thirds of the reference's values; relative
 
 
 def depth_errors_by_range(reference: np.ndarray, candidate: np.ndarray) -> list[dict]:
-    """depth_errors of the pixels in each third of the image's reference values, nearest first (AbsRel and delta1
-    over the pixels the whole image counts)."""
+    """depth_errors of the pixels in each third of the image's reference values, nearest first: AbsRel and delta1
+    over the pixels the whole image counts, rel MSE against the whole image's mean square (a far third of a
+    ReLU'd background has almost none of its own)."""
     ref = np.asarray(reference, dtype=np.float64).ravel()
     cand = np.asarray(candidate, dtype=np.float64).ravel()
     low, high = np.quantile(ref, [1 / 3, 2 / 3])
     floor = _valid_floor(ref)
     masks = (ref > high, (ref > low) & (ref <= high), ref <= low)
-    return [depth_errors(ref[mask], cand[mask], floor) for mask in masks]
+    power = float(np.mean(ref**2))
+    return [depth_errors(ref[mask], cand[mask], floor, power) for mask in masks]
 
 
 def aggregate_depth_errors(per_image: list[dict]) -> dict:
