@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console, Group
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                           TimeRemainingColumn)
 from rich.table import Table
 from rich.text import Text
 
 from trtbuild.build.report import BuildReport, StageRecord
 from trtbuild.build.stages.verify import VerifyMetrics
+
+if TYPE_CHECKING:  # drawn only while a stage runs and reports steps: a cached build never imports rich.progress
+    from rich.progress import Progress
 
 STATUS_STYLE = {"ran": "green", "cached": "cyan", "skipped": "dim", "failed": "bold red", "unavailable": "yellow",
                 "interrupted": "magenta"}
@@ -44,6 +47,9 @@ class LiveProgress:
         if self._status is None:  # a cached stage
             return
         if self._bars is None:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
+
             self._bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                   TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
                                   TextColumn("{task.fields[note]}", markup=False), console=self.console)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from trtbuild.build.report import BuildReport
-from trtbuild.build.stages.bench import BenchMetrics
-from trtbuild.build.stages.precision import PrecisionMetrics
-from trtbuild.build.stages.verify import BatchShapes, VerifyMetrics
+
+if TYPE_CHECKING:  # types only: report.py already imports verify's and bench's; precision's when a report has one
+    from trtbuild.build.stages.bench import BenchMetrics
+    from trtbuild.build.stages.precision import PrecisionMetrics
+    from trtbuild.build.stages.verify import BatchShapes, VerifyMetrics
 
 
 def write_markdown(report: BuildReport, out_dir: Path) -> Path:
@@ -33,6 +36,8 @@ def render(report: BuildReport, out_dir: Path) -> str:
         lines += ["", "## Summary", ""] + _summary(report.verify, report.bench)
     precision = report.stage("precision")
     if precision and precision.metrics:
+        from trtbuild.build.stages.precision import PrecisionMetrics
+
         lines += _precision(PrecisionMetrics.model_validate(precision.metrics))
     if report.verify:
         lines += ["", "## Accuracy (verify)", ""] + _verify(report.verify)

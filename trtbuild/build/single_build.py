@@ -46,13 +46,14 @@ def build(
 
 def check_inputs(loaded: LoadedRecipe, until: str) -> None:
     """Before the first stage: every image source the stages up to `until` read, and the engine plan (exit 2)."""
-    from trtbuild.backends.preflight import check_engine_plan
     from trtbuild.data.datasets import preflight
 
     if until in STAGE_NAMES:
         stages = STAGE_NAMES[: STAGE_NAMES.index(until) + 1]
         preflight(loaded.recipe, stages)
         if "engine" in stages:
+            from trtbuild.backends.preflight import check_engine_plan
+
             check_engine_plan(loaded.recipe)
 
 

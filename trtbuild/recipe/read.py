@@ -7,6 +7,7 @@ is built in memory. Plain `yaml.safe_load` already refuses `!!python/...` tags; 
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import yaml
@@ -15,6 +16,9 @@ from trtbuild.core.errors import UsageError
 
 MAX_RECIPE_BYTES = 1 << 20  # 1 MiB; the packaged recipes are ~2 KB
 MAX_NESTING = 32
+# recipe text -> its document: finding a recipe reads every recipe's name, then loading reads the chosen one again;
+# each text is parsed once per process (callers get a copy they may change)
+_parsed: dict[str, object] = {}
 _BOMS = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
 
 
@@ -60,7 +64,10 @@ def read_recipe_file(path: Path) -> object:
     if len(raw) > MAX_RECIPE_BYTES:
         raise UsageError(f"{path}: recipe is larger than the {MAX_RECIPE_BYTES >> 20} MiB limit "
                          "(a recipe is a short YAML file; keep data in files it points to)")
-    return parse_yaml(_decode(raw, path), str(path))
+    text = _decode(raw, path)
+    if text not in _parsed:
+        _parsed[text] = parse_yaml(text, str(path))
+    return copy.deepcopy(_parsed[text])
 
 
 def parse_yaml(text: str, source: str) -> object:
