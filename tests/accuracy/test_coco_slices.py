@@ -44,7 +44,8 @@ def test_the_all_slice_agrees_with_ultralytics_val_on_its_own_predictions(tmp_pa
     predictions = json.loads((Path(metrics.save_dir) / "predictions.json").read_text())
     images = sorted((data.parent / "images/val").glob("*.jpg"))
     frames = [tuple(int(v) for v in _hw(p)) for p in images]
-    labels = [load_yolo_labels(data.parent / "labels/val" / f"{p.stem}.txt", hw, INPUT) for p, hw in zip(images, frames)]
+    labels = [load_yolo_labels(data.parent / "labels/val" / f"{p.stem}.txt", hw, INPUT)
+              for p, hw in zip(images, frames)]
     ids = [int(p.stem) if p.stem.isnumeric() else p.stem for p in images]  # val's image_id
     detections = [_to_input([d for d in predictions if d["image_id"] == i], hw) for i, hw in zip(ids, frames)]
     found = detection_slices(labels, detections, detections, frames, INPUT, {}, "labels")

@@ -42,7 +42,8 @@ def reference_matches(reference: list[np.ndarray], candidate: list[np.ndarray],
 
 def as_labels(detections: list[np.ndarray], conf: float = 0.0) -> list[np.ndarray]:
     """Detections (n, 6) at or above `conf` as labels (m, 5) [cls, x1, y1, x2, y2]."""
-    return [d[d[:, 4] >= conf][:, [5, 0, 1, 2, 3]] for d in (np.asarray(d, np.float32).reshape(-1, 6) for d in detections)]
+    arrays = (np.asarray(d, np.float32).reshape(-1, 6) for d in detections)
+    return [d[d[:, 4] >= conf][:, [5, 0, 1, 2, 3]] for d in arrays]
 
 
 def with_drops(ceiling: dict, result: dict) -> dict:
