@@ -10,9 +10,12 @@ spreads their fields into its options. Nothing heavy is imported before a comman
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import sys
 import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -90,7 +93,7 @@ def list_cmd() -> None:
 def show(recipe: RecipeArg, model: RecipeOptions, precision: PrecisionOptions, workspace: Workspace = None) -> None:
     """Print the resolved recipe (defaults filled in, overrides applied, paths resolved and whether they exist, the
     images each stage reads) as JSON."""
-    from trtbuild import api
+    api = _api()
 
     typer.echo(json.dumps(api.show_recipe(recipe, model.overrides(precision, workspace)), indent=2))
 
@@ -101,7 +104,7 @@ def build(recipe: RecipeArg, model: RecipeOptions, precision: PrecisionOptions, 
           strict: Strict = False, target: Targets = None, cannot_tell: CannotTell = None) -> None:
     """Run the recipe's stages (export -> ... -> bench), reusing cached stages; several --precision or --target
     values, --ray or --dry-run build one engine per cell."""
-    from trtbuild import api
+    api = _api()
 
     sets = _cannot_tell(cannot_tell)
     if cluster.asked or target or len(precision.all()) > 1:
@@ -116,7 +119,7 @@ def build(recipe: RecipeArg, model: RecipeOptions, precision: PrecisionOptions, 
 def farm(matrix: MatrixArg, output: OutputOptions, cluster: ClusterOptions, until: Until = STAGE_NAMES[-1],
          strict: Strict = False) -> None:
     """Build every cell of a matrix YAML (recipes x precisions x GPU targets), one after another or with --ray."""
-    from trtbuild import api
+    api = _api()
 
     _run_matrix(api.matrix_cells(matrix), cluster, output, until=until, strict=strict)
 
@@ -124,7 +127,7 @@ def farm(matrix: MatrixArg, output: OutputOptions, cluster: ClusterOptions, unti
 @command()
 def export(recipe: RecipeArg, model: RecipeOptions, output: OutputOptions) -> None:
     """Export to ONNX, simplify and check against PyTorch (build --until check)."""
-    from trtbuild import api
+    api = _api()
 
     _run_build(recipe, model.overrides(), output, api.build, until="check")
 
@@ -134,7 +137,7 @@ def verify(recipe: RecipeArg, model: RecipeOptions, precision: PrecisionOptions,
            runner: VerifyRunner = None, strict: Strict = False, cannot_tell: CannotTell = None) -> None:
     """Judge the candidate (engine, else ONNX Runtime) against PyTorch on real images, at every batch of a dynamic
     profile; a failed gate exits 1, a gate that cannot tell as --cannot-tell says."""
-    from trtbuild import api
+    api = _api()
 
     sets = [*([f"verify.runner={runner}"] if runner else []), *_cannot_tell(cannot_tell)]
     _run_build(recipe, model.overrides(precision, sets=sets), output, api.verify, strict=strict)
@@ -144,7 +147,7 @@ def verify(recipe: RecipeArg, model: RecipeOptions, precision: PrecisionOptions,
 def bench(recipe: RecipeArg, model: RecipeOptions, precision: PrecisionOptions, output: OutputOptions,
           runner: BenchRunners = None, duration: Duration = None, strict: Strict = False) -> None:
     """Time runners side by side (always re-measured); --duration 600 adds the memory-leak verdict."""
-    from trtbuild import api
+    api = _api()
 
     sets = [*([f"bench.runners=[{','.join(runner)}]"] if runner else []),
             *([f"bench.duration_s={duration}", "bench.iterations=null"] if duration else [])]
@@ -171,7 +174,7 @@ def predict(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.text import Text
 
-    from trtbuild import api
+    api = _api()
     from trtbuild.build.console import stderr_console
 
     given = {"conf": conf, "iou": iou, "max_det": max_det, "classes": classes}
@@ -198,6 +201,44 @@ def predict(
     if summary.failed:
         raise StageFailed(f"{len(summary.failed)} inputs could not be read (each named above and in "
                           f"{summary.save_dir / 'results.jsonl'}); the other frames' results are kept")
+
+
+def _api():
+    """trtbuild.api, for a command about to call it (see `collector_paused`)."""
+    if "trtbuild.api" not in sys.modules or START_UP.collector_paused:
+        with collector_paused():
+            import trtbuild.api
+            import trtbuild.build.console  # noqa: F401  (the views of every command that builds)
+    from trtbuild import api
+
+    return api
+
+
+@dataclass
+class StartUp:
+    collector_paused: bool = False  # trtbuild.__main__ paused the cyclic collector before importing this module
+
+
+START_UP = StartUp()  # process-wide: the collector is the process's
+
+
+@contextmanager
+def collector_paused():
+    """Start-up imports (the CLI's, then typer's and pydantic's while the options are parsed, then trtbuild.api and
+    the console) build some 60 000 objects (modules, classes, pydantic validators) that live as long as the process;
+    the cyclic collector would walk them again at every full collection and at exit (~4 % of a cached build). So it
+    is paused from the process's start (trtbuild.__main__) until a command has imported what it runs on, and what
+    start-up made is frozen (gc.freeze: never walked again and never freed, the few hundred cycles the imports left
+    behind included); then the collector runs as usual for the command's own work."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled or START_UP.collector_paused:
+            START_UP.collector_paused = False
+            gc.enable()
 
 
 def _cannot_tell(choice: str | None) -> list[str]:
@@ -237,7 +278,7 @@ def _run_build(recipe: str, overrides, output: OutputOptions, action, **options)
 
 
 def _run_matrix(cells: list, cluster: ClusterOptions, output: OutputOptions, **options) -> None:
-    from trtbuild import api
+    api = _api()
     from trtbuild.build.console import stderr_console
     from trtbuild.farm.view import FarmView, summary
 
@@ -274,7 +315,7 @@ def _print_report(out_root: Path, recipe: str, json_out: bool, console) -> None:
 @cache_command("ls")
 def cache_ls(cache_dir: CacheDir = None) -> None:
     """List cached stage outputs."""
-    from trtbuild import api
+    api = _api()
 
     entries = api.cache_entries(cache_dir)
     for e in entries:
@@ -286,7 +327,7 @@ def cache_ls(cache_dir: CacheDir = None) -> None:
 def cache_clean(cache_dir: CacheDir = None,
                 stage: Annotated[str | None, typer.Option(help="only this stage's entries")] = None) -> None:
     """Delete cached stage outputs (all, or one stage's)."""
-    from trtbuild import api
+    api = _api()
 
     if stage is not None and stage not in STAGE_NAMES:
         raise UsageError(f"unknown stage {stage!r} (stages: {', '.join(STAGE_NAMES)})")
@@ -296,7 +337,7 @@ def cache_clean(cache_dir: CacheDir = None,
 @cache_command("info")
 def cache_info(cache_dir: CacheDir = None, json_out: JsonOut = False) -> None:
     """Entries and sizes per stage, builds running now, stale leftovers and damaged entries."""
-    from trtbuild import api
+    api = _api()
 
     info = api.cache_info(cache_dir)
     if json_out:
@@ -320,7 +361,7 @@ def cache_info(cache_dir: CacheDir = None, json_out: JsonOut = False) -> None:
 def cache_limit(max_size: Annotated[str, typer.Argument(help="e.g. 20G, 500M; none removes the limit")],
                 cache_dir: CacheDir = None) -> None:
     """Cap the cache's size (least recently used entries go first; what a running build uses stays)."""
-    from trtbuild import api
+    api = _api()
 
     typer.echo(f"freed {api.cache_limit(max_size, cache_dir) / 1e6:.1f} MB")
 
@@ -328,7 +369,7 @@ def cache_limit(max_size: Annotated[str, typer.Argument(help="e.g. 20G, 500M; no
 @cache_command("prune")
 def cache_prune(cache_dir: CacheDir = None, out: OutRoot = Path("engines")) -> None:
     """Remove leftovers of killed builds (cache work dirs, temp files under OUT/) and damaged entries."""
-    from trtbuild import api
+    api = _api()
 
     done = api.cache_prune(cache_dir, out)
     typer.echo(f"freed {done['freed'] / 1e6:.1f} MB: {done['stale']} stale work dirs, {done['temp_files']} temp "
@@ -338,7 +379,7 @@ def cache_prune(cache_dir: CacheDir = None, out: OutRoot = Path("engines")) -> N
 @command()
 def doctor(json_out: JsonOut = False) -> None:
     """What this host offers: tool versions, working ONNX Runtime providers, TensorRT, trtexec, GPU."""
-    from trtbuild import api
+    api = _api()
 
     info = api.doctor()
     if json_out:
