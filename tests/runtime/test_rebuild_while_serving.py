@@ -14,7 +14,7 @@ import pytest
 
 from reliability.builds import command, run, temp_files, tiny_recipe
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.reliability, pytest.mark.long]  # 60-90 s of real builds: make test-long (CI runs it)
 
 WORKER = """
 import json, sys, time

@@ -37,10 +37,11 @@ PREPARE_PLACES = ("gpu", "cpu")
 PREPARE_ON = "gpu"
 # Whether an engine or ONNX Runtime's CUDA provider replays one CUDA graph per input shape (load's cuda_graph=None);
 # the runner falls back to plain runs, and says why in describe(), where it cannot capture. Eager PyTorch
-# (runtime="torch") never gets one: it is the baseline. Off until this change's graph paths have run on a GPU
-# (benchmarks/onnxruntime_binding.py measures both), though an earlier H100 run of ONNX Runtime's graphs gave
-# YOLO12n FP16 1.72 ms against 5.43 ms (benchmarks/results/h100.json).
-CUDA_GRAPH = False
+# (runtime="torch") never gets one: it is the baseline. On: on the lent H100, ONNX Runtime's CUDA provider with device
+# I/O ran YOLO12n FP16 in 1.54 ms with the graph against 3.64 ms without, Depth-Anything-V2 in 3.77 against 4.60 ms,
+# and the call returned to the host in 0.07 ms (benchmarks/onnxruntime_binding.py;
+# benchmarks/results/gpu_h100_2026-12-07/).
+CUDA_GRAPH = True
 
 
 class Model:
