@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -14,10 +15,32 @@ from importlib import metadata
 
 @functools.cache  # a build asks for the same versions for every stage's key; they do not change mid-process
 def package_version(dist: str) -> str | None:
+    """metadata.version(dist), or None when it is not installed. The Version header is read off the top of METADATA
+    when it is a plain one-line header there (what pip writes); anything else goes through the email parser that
+    metadata.version uses (~4 ms a package; a build asks for six)."""
     try:
-        return metadata.version(dist)
+        found = metadata.distribution(dist)
     except metadata.PackageNotFoundError:
         return None
+    return _version_header(found.read_text("METADATA")) or found.version
+
+
+_HEADER = re.compile(r"[\x21-\x39\x3b-\x7e]+:")  # a header's name and colon (RFC 5322 field name)
+
+
+def _version_header(text: str | None) -> str | None:
+    """The value metadata's email parser gives the first Version header of `text`, when the headers up to it are
+    plain `Name: value` lines and it is not folded onto the next line; else None (let the parser say)."""
+    lines = (text or "").split("\n")
+    for index, line in enumerate(lines):
+        line = line.rstrip("\r")
+        if not _HEADER.match(line):
+            return None  # the end of the headers, a folded line or something the parser may read otherwise
+        name, _, value = line.partition(":")
+        if name.lower() == "version":
+            following = lines[index + 1] if index + 1 < len(lines) else ""
+            return None if following[:1] in (" ", "\t") else value.lstrip(" \t") or None
+    return None
 
 
 def tool_versions(dists: tuple[str, ...] | list[str]) -> dict[str, str | None]:
