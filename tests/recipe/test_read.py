@@ -37,22 +37,3 @@ def test_set_values_use_the_same_rules():
     assert parse_yaml("[1, 3, 64, 64]", "--set") == [1, 3, 64, 64]
     with pytest.raises(UsageError, match="--set: not valid YAML at line 1, column 5: YAML anchor"):
         parse_yaml("{a: &a 1, b: *a}", "--set")
-
-
-def test_plain_recipes_read_by_libyaml_as_by_the_recipe_loader():
-    """The fast path (libyaml) gives what _RecipeLoader gives for every packaged recipe, and leaves to it whatever
-    the two parsers could read differently."""
-    import yaml
-
-    from trtbuild.recipe import read
-    from trtbuild.recipe.find import PACKAGED_DIR
-
-    for path in sorted(PACKAGED_DIR.glob("*.yaml")):
-        text = path.read_text()
-        plain = read._parse_plain(text)
-        if yaml.__with_libyaml__:
-            assert plain is not read._NOT_PLAIN, path.name
-            assert repr(plain) == repr(yaml.load(text, Loader=read._RecipeLoader)), path.name  # noqa: S506
-    for text in ["a: &x 1\nb: *x", "a: !!str 1", "a: {b:1}", "a: [http://x]", "a: [1,\n 2]", "a: ['x: y']",
-                 "%YAML 1.1\n---\na: 1", "<<: {a: 1}", "? [a]\n: b", "a:\n\t- 1", "a: " + "[" * 40 + "]" * 40]:
-        assert read._parse_plain(text) is read._NOT_PLAIN, text

@@ -8,7 +8,6 @@ is built in memory. Plain `yaml.safe_load` already refuses `!!python/...` tags; 
 from __future__ import annotations
 
 import copy
-import re
 from pathlib import Path
 
 import yaml
@@ -73,9 +72,6 @@ def read_recipe_file(path: Path) -> object:
 
 def parse_yaml(text: str, source: str) -> object:
     """YAML text (a recipe or a `--set` value) -> data; `source` names it in the error line."""
-    data = _parse_plain(text)
-    if data is not _NOT_PLAIN:
-        return data
     try:
         return yaml.load(text, Loader=_RecipeLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
@@ -84,54 +80,6 @@ def parse_yaml(text: str, source: str) -> object:
         raise UsageError(f"{source}: not valid YAML{where}: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:  # ReaderError: a control character, with its position
         raise UsageError(f"{source}: not valid YAML ({' '.join(str(exc).split())})") from None
-
-
-_NOT_PLAIN = object()
-# what only _RecipeLoader may read: anchors and aliases (&, *), tags (!), directives (% at a line's start), merge keys
-# (<<), complex keys (?), tabs, a byte-order mark and the line breaks beyond \n and \r
-_NOT_PLAIN_TEXT = re.compile("[&*!?\t\ufeff\x85\u2028\u2029]|<<|^%", re.MULTILINE)
-_COMMENT = re.compile(r"\s#")
-
-
-def _parse_plain(text: str) -> object:
-    """A plain recipe, read by libyaml's parser (~10x faster than PyYAML's own): block mappings and sequences, flow
-    collections opened and closed on one line with `key: value` pairs, nothing quoted inside them, no anchors, tags,
-    merge keys or tabs, nested no deeper than MAX_NESTING. Both parsers give the same document for such text (the
-    constructor, and so every value's type, is the same Python one). Anything else, and anything libyaml refuses,
-    -> _NOT_PLAIN: _RecipeLoader reads it, and says what is wrong."""
-    if (not yaml.__with_libyaml__ or _NOT_PLAIN_TEXT.search(text) or yaml.reader.Reader.NON_PRINTABLE.search(text)
-            or not all(map(_plain_flow, text.splitlines()))):
-        return _NOT_PLAIN
-    try:
-        data = yaml.load(text, Loader=yaml.CSafeLoader)  # noqa: S506 - libyaml's SafeLoader
-    except Exception:  # noqa: BLE001 - _RecipeLoader reads it again and says what is wrong
-        return _NOT_PLAIN
-    return data if _depth(data) <= MAX_NESTING else _NOT_PLAIN
-
-
-def _plain_flow(line: str) -> bool:
-    """No flow collection on `line`, or only ones it closes, with every colon followed by a space and no quotes (where
-    the two parsers could split a flow scalar differently: `{a:1}`, `[http://x]`)."""
-    code = _COMMENT.split(line, 1)[0]
-    if not any(c in code for c in "[]{}"):
-        return True
-    if "'" in code or '"' in code:
-        return False
-    depth = 0
-    for index, char in enumerate(code):
-        depth += (char in "[{") - (char in "]}")
-        if depth < 0 or (char == ":" and depth and code[index + 1:index + 2] != " "):
-            return False
-    return depth == 0
-
-
-def _depth(value: object) -> int:
-    """The nesting _RecipeLoader counts: a scalar is 1, a collection one more than its deepest key or item."""
-    if isinstance(value, dict):
-        return 1 + max((max(_depth(k), _depth(v)) for k, v in value.items()), default=0)
-    if isinstance(value, (list, tuple, set)):
-        return 1 + max(map(_depth, value), default=0)
-    return 1
 
 
 def _decode(raw: bytes, path: Path) -> str:
