@@ -13,7 +13,6 @@ it up or made it and released when the build ends, or by the kernel when the bui
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import json
 import os
@@ -26,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from trtbuild.core import stale
@@ -81,63 +81,6 @@ class CacheEntry:
         return stale.size_of(self.path)
 
 
-class Timeout(OSError):
-    """The lock is held elsewhere and the caller asked not to wait (`acquire(timeout=0)`)."""
-
-
-class KeyLock:
-    """An exclusive flock on `path` (an empty file, created 0644, left in place so waiters share its inode), held
-    from `acquire` (or `with`) to `release`; the kernel drops it when its holder dies, so nothing stale is left. What
-    the filelock package's FileLock does on a file system with flock, without importing that package (~60 M
-    instructions, ~3 % of a cached build); where flock is missing (ENOSYS) the lock is filelock's, with its
-    fallback."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self._fd: int | None = None
-        self._fallback = None
-
-    def acquire(self, timeout: float | None = None) -> None:
-        """Wait for the lock; `timeout=0`: raise Timeout at once if another holder has it."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (fcntl.LOCK_NB if timeout == 0 else 0))
-        except OSError as exc:
-            os.close(fd)
-            if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
-                raise Timeout(exc.errno, f"{self.path} is locked") from None
-            if exc.errno != errno.ENOSYS:
-                raise
-            self._acquire_fallback(timeout)
-            return
-        self._fd = fd
-
-    def _acquire_fallback(self, timeout: float | None) -> None:
-        import filelock
-
-        lock = filelock.FileLock(str(self.path))
-        try:
-            lock.acquire(timeout=-1 if timeout is None else timeout)
-        except filelock.Timeout:
-            raise Timeout(errno.EAGAIN, f"{self.path} is locked") from None
-        self._fallback = lock
-
-    def release(self) -> None:
-        if self._fallback is not None:
-            self._fallback.release()
-            self._fallback = None
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
-            os.close(fd)  # closing the only descriptor of this open file releases its flock
-
-    def __enter__(self) -> KeyLock:
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.release()
-
-
 class Cache:
     def __init__(self, root: Path | str):
         self.root = Path(root)
@@ -146,10 +89,10 @@ class Cache:
     def _entry_dir(self, stage: str, key: str) -> Path:
         return self.root / "runs" / stage / key
 
-    def lock(self, stage: str, key: str) -> KeyLock:
+    def lock(self, stage: str, key: str) -> FileLock:
         locks = self.root / "locks"
         locks.mkdir(parents=True, exist_ok=True)
-        return KeyLock(locks / f"{stage}-{key}.lock")
+        return FileLock(str(locks / f"{stage}-{key}.lock"))
 
     def lookup(self, stage: str, key: str, on_damage: Callable[[str], None] | None = None) -> CacheEntry | None:
         """The entry if present and intact. A damaged one is discarded (so the stage reruns) and `on_damage` is told
