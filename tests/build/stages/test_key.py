@@ -54,7 +54,7 @@ def test_editing_a_module_the_stage_imports_or_loads_by_name_reruns_it(tmp_path)
     all_ran = {"export": "ran", "simplify": "ran", "check": "ran"}
     assert _build(root.parent, tmp_path) == all_ran
 
-    _edit(root / "images.py")  # check decodes its sample images with it (data -> feeds -> images)
+    _edit(root / "data" / "images.py")  # check decodes its sample images with it (data -> feeds -> images)
     assert _build(root.parent, tmp_path) == all_ran
 
     _edit(root / "tasks" / "classify.py")  # check reaches it only by name: feeds -> create_task -> task_class

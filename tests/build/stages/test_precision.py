@@ -182,7 +182,7 @@ def test_yolo_int8_search_keeps_the_most_sensitive_nodes_fp32(shared_cache, in_r
     assert len(ranked) >= 10 and errors == sorted(errors, reverse=True) and errors[0] > 0
     kept = list(search["kept"])
     assert kept == ranked[: len(kept)] and len(kept) <= 4 and search["evaluations"] <= 3
-    assert search["trials"][0]["fp32_nodes"] == 0 and search["target"] == [{"metric": "map50_95_drop_pct", "max": 0.8}]
+    assert search["trials"][0]["fp32_nodes"] == 0 and search["target"] == [{"metric": "map50_95_drop_pct", "max": 1.0}]
     assert search["after"]["map50_95_drop_pct"] <= search["before"]["map50_95_drop_pct"]
     assert all(stage.metrics["fp32_nodes"][n].startswith("int8 sensitivity rank") for n in kept)
     model = onnx.load(str(path))
@@ -210,15 +210,16 @@ def test_depth_int8_search_meets_the_abs_rel_target_too(shared_cache, in_repo_mo
 def test_shipped_yolo12n_int8_meets_its_target_on_coco128(shared_cache, in_repo_module):
     """The shipped recipe's INT8 as a user runs it with COCO128, whose train split is its val split: the val split
     is divided 64 / 64 between search and holdout by file-name hash, percentile calibration takes the 64 that are not
-    the holdout's, the search aims at the recipe's 0.8 % mAP50-95 drop on its 64, and the shipped graph is reported
-    on the holdout, which nothing saw: measured 0.32 % on the search set, 0.92 % on the holdout with 21 nodes FP32
-    (benchmarks/results/int8_search_speed_yolo12n.json). The holdout bound is verify's 1 % gate plus 0.2 % for what
+    the holdout's, the search aims at the recipe's 1 % mAP50-95 drop on its 64 (met when the whole 95 % interval is
+    under it), and the shipped graph is reported
+    on the holdout, which nothing saw: measured 0.32 % [-0.38, 0.78] on the search set, 0.74 % [0.12, 1.27] on the
+    holdout with 20 nodes FP32 (benchmarks/results/int8_holdout_yolo12n.json). The holdout bound is verify's 1 % gate plus 0.2 % for what
     another CPU's float rounding can move on 64 images; scored with simulated Q/DQ, so no CPU's INT8 kernels count."""
     stage, _ = run(shared_cache, "yolo12n", "int8", "precision.calibration.count=512",
                    "precision.evaluate.max_images=128", "precision.int8.auto_keep_fp32=true")
     search = stage.metrics["int8_search"]
     assert stage.metrics["calibration"]["images"] == 64 and stage.metrics["calibration"]["method"] == "percentile"
-    assert search["target"] == [{"metric": "map50_95_drop_pct", "max": 0.8}] and search["passed"], search["trials"]
+    assert search["target"] == [{"metric": "map50_95_drop_pct", "max": 1.0}] and search["passed"], search["trials"]
     assert 0 < len(search["kept"]) <= 24 and search["before"]["map50_95_drop_pct"] > 1.0
     assert stage.metrics["accuracy_search_set"]["map50_95_drop_pct"] == search["after"]["map50_95_drop_pct"]
     accuracy = stage.metrics["accuracy_vs_pytorch_fp32"]
