@@ -13,8 +13,9 @@ from trtbuild.tasks.registry import create_task
 
 
 class Comparison:
-    def __init__(self, recipe: Recipe, labels: dict[Path, Path] | None = None, by_slice: bool = True):
-        self.task = create_task(recipe)
+    def __init__(self, recipe: Recipe, labels: dict[Path, Path] | None = None, by_slice: bool = True,
+                 metadata: dict | None = None):
+        self.task = create_task(recipe, metadata)  # the export metadata names the classes in the slices
         self.accuracy = self.task.accuracy(labels)  # None: the task has tensor parity only
         if self.accuracy is not None:
             self.accuracy.by_slice = by_slice

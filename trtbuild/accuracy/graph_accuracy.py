@@ -25,13 +25,14 @@ def graph_on_cpu(onnx_path: Path) -> Runner:
 
 
 def task_accuracy(reference: PyTorchReference, candidate: Runner, labels: dict[Path, Path] | None = None,
-                  by_slice: bool = True) -> dict:
+                  by_slice: bool = True, metadata: dict | None = None) -> dict:
     """`finite`, `basis` ("labels" | "pytorch") and the task's values of `candidate` against `reference` (with their
-    `intervals`, and `slices` when `by_slice`); a task without metrics: the worst tensor error."""
+    `intervals`, and `slices` when `by_slice`); a task without metrics: the worst tensor error. `metadata`: the export
+    stage's (class names, ...)."""
     from trtbuild.accuracy.compare import Comparison
 
     recipe = reference.recipe
-    comparison = Comparison(recipe, labels, by_slice)
+    comparison = Comparison(recipe, labels, by_slice, metadata)
     reference.compare(candidate, comparison.add)
     if comparison.accuracy is None:
         return {"task": recipe.task, "finite": comparison.finite(), "outputs": comparison.worst()}
@@ -41,7 +42,8 @@ def task_accuracy(reference: PyTorchReference, candidate: Runner, labels: dict[P
 
 
 def accuracy_vs_pytorch(recipe: Recipe, onnx_path: Path, feeds: list[dict[str, np.ndarray]], images: list[Path] = (),
-                        labels: dict[Path, Path] | None = None) -> dict:
+                        labels: dict[Path, Path] | None = None, metadata: dict | None = None) -> dict:
     """PyTorch FP32 (CPU) against the graph (ONNX Runtime CPU) on `feeds`, task-wise; `images` are the files behind
     `feeds` (batch by batch), needed only with `labels`."""
-    return task_accuracy(PyTorchReference(recipe, feeds, images), graph_on_cpu(onnx_path), labels)
+    return task_accuracy(PyTorchReference(recipe, feeds, images), graph_on_cpu(onnx_path), labels,
+                         metadata=metadata)

@@ -58,6 +58,19 @@ def test_a_gate_the_candidate_cannot_meet_fails_the_build(in_repo, shared_cache,
     assert (tmp_path / "yolo12n" / "report.md").read_text().count("**FAIL**") == 1
 
 
+def test_the_worst_classes_are_named_as_the_export_metadata_names_them(in_repo, shared_cache, tmp_path):
+    """verify's and the precision stage's worst-class slices read the class names the export stage recorded."""
+    code, report = _verify_cli(YOLO_ARGS, tmp_path, shared_cache)
+    assert code == 0, report.get("error")
+    stages = {stage["name"]: stage for stage in report["stages"]}
+    metadata = next(a["path"] for a in stages["export"]["artifacts"] if a["role"] == "metadata")
+    names = json.loads(Path(metadata).read_text())["names"]  # {"0": "person", ...}
+    for slices in report["verify"]["slices"], stages["precision"]["metrics"]["accuracy_vs_pytorch_fp32"]["slices"]:
+        rows = slices["by_class"]
+        assert rows and [row["name"] for row in rows] == [names[str(row["class"])] for row in rows]
+        assert "person" in [row["name"] for row in rows]
+
+
 def _corrupted(onnx_path: Path, target: Path, relative_noise: float) -> Path:
     """The same graph with every conv weight multiplied by (1 + noise): finite but wrong."""
     model = onnx.load(onnx_path)
@@ -83,9 +96,11 @@ def test_corrupted_onnx_candidate_fails_its_gate(name, overrides, gate, in_repo,
 
     report = api.build(name, overrides, BuildOptions("precision", out_root=tmp_path / "out"), shared_cache)
     onnx_path = Path(next(a.path for a in report.stage("precision").artifacts if a.role == "onnx"))
+    metadata = Path(next(a.path for a in report.stage("export").artifacts if a.role == "metadata"))
     recipe = load_recipe(name, overrides).recipe
     stage = VerifyStage(recipe)
-    inputs = stage.inputs({"precision.onnx": _corrupted(onnx_path, tmp_path / "bad.onnx", 0.1)})
+    inputs = stage.inputs({"precision.onnx": _corrupted(onnx_path, tmp_path / "bad.onnx", 0.1),
+                           "export.metadata": metadata})
     with pytest.raises(StageFailed) as failed:
         stage.run(StageContext(recipe, tmp_path, inputs, tmp_path / "verify.log"))
     assert failed.value.exit_code == 1

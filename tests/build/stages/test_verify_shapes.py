@@ -114,7 +114,8 @@ def test_a_candidate_right_alone_but_wrong_in_a_batch_fails_verify(dynamic_build
     onnx.save(model, str(tmp_path / "mixing.onnx"))
     recipe = load_recipe(recipe_path, overrides).recipe
     stage = VerifyStage(recipe)
-    inputs = stage.inputs({"precision.onnx": tmp_path / "mixing.onnx"})
+    metadata = Path(next(a.path for a in report.stage("export").artifacts if a.role == "metadata"))
+    inputs = stage.inputs({"precision.onnx": tmp_path / "mixing.onnx", "export.metadata": metadata})
     with pytest.raises(StageFailed) as failed:
         stage.run(StageContext(recipe, tmp_path, inputs, tmp_path / "verify.log"))
     assert str(failed.value).startswith("verify: onnxruntime gives other outputs inside a batch than for the same "

@@ -10,6 +10,7 @@ NaN/Inf on the pictures bundled with ultralytics.
 
 from __future__ import annotations
 
+import json
 import shutil
 from typing import Literal
 
@@ -120,6 +121,7 @@ class PrecisionStage(Stage):
         found = {"onnx": artifacts["simplify.onnx"]}
         if self.recipe.precision.method != "graph":
             return found
+        found["metadata"] = artifacts["export.metadata"]  # the accuracy slices' class names
         weights = checkpoint_path(self.recipe.model)
         if weights:
             found["weights"] = weights
@@ -191,7 +193,8 @@ class PrecisionStage(Stage):
                     _nonfinite(recipe, metrics)
             return
         feeds = image_feeds(recipe, evaluation.images)
-        accuracy = accuracy_vs_pytorch(recipe, target, feeds, images=evaluation.images, labels=evaluation.labels)
+        accuracy = accuracy_vs_pytorch(recipe, target, feeds, images=evaluation.images, labels=evaluation.labels,
+                                       metadata=json.loads(ctx.inputs["metadata"].read_text()))
         metrics["accuracy_vs_pytorch_fp32"] = {"status": "measured", "runtime": "onnxruntime CPU", "role": "holdout",
                                                "inputs": evaluation.describe(), "samples": len(feeds), **accuracy}
         ctx.log(f"accuracy vs PyTorch FP32: {accuracy}")

@@ -5,6 +5,7 @@ Without data the candidate still runs on the pictures bundled with ultralytics (
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
@@ -106,7 +107,7 @@ class VerifyStage(Stage):
 
         spec = self.recipe.verify
         files, self.fallback_reason = candidate_files(spec.runner, RunnerFiles.from_artifacts(artifacts))
-        found = files.as_inputs()
+        found = {**files.as_inputs(), "metadata": artifacts["export.metadata"]}  # the slices' class names
         weights = checkpoint_path(self.recipe.model)
         if weights:
             found["weights"] = weights
@@ -127,7 +128,7 @@ class VerifyStage(Stage):
         files = RunnerFiles.from_inputs(ctx.inputs)
         candidate_name = "engine" if files.engine else "onnxruntime"
         image_set = _images(recipe)
-        comparison = Comparison(recipe, image_set.labels)
+        comparison = Comparison(recipe, image_set.labels, metadata=json.loads(ctx.inputs["metadata"].read_text()))
         if comparison.accuracy is None:
             raise UsageError(f"verify has no task-level metrics for task {recipe.task!r} (use check for tensor parity)")
         feeds = image_feeds(recipe, image_set.images)
