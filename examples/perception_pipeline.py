@@ -26,9 +26,11 @@ import itertools
 import json
 import multiprocessing
 import os
+import queue
 import shlex
 import sys
 import time
+import traceback
 from array import array
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -54,18 +56,22 @@ def main() -> None:
                 run = pool.submit(LAYOUTS[layout], runtime, args).result()
             runs.append({"layout": layout, "runtime": runtime, **run})
             print(_line(runs[-1]), flush=True)
+            if args.json:  # after every run: a run cut short by a time limit keeps the ones before it
+                _write_json(args, runs, load_before)
+
+
+def _write_json(args, runs: list, load_before: tuple) -> None:
     for run in runs:  # speed-up against eager PyTorch in the same layout
         torch_run = next((r for r in runs if r["layout"] == run["layout"] and r["runtime"] == "torch"), None)
         run["speedup_vs_torch"] = run["fps"] / torch_run["fps"] if torch_run else None
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        from trtbuild.backends.registry import library_versions
-        from trtbuild.core.host import host_summary
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    from trtbuild.backends.registry import library_versions
+    from trtbuild.core.host import host_summary
 
-        found = {"command": shlex.join([Path(sys.executable).name, *sys.argv]), "source": args.source,
-                 "host": host_summary(library_versions()), "load_average_1min": [load_before[0], os.getloadavg()[0]],
-                 "runs": runs}
-        args.json.write_text(json.dumps(found, indent=1, default=str) + "\n")
+    found = {"command": shlex.join([Path(sys.executable).name, *sys.argv]), "source": args.source,
+             "host": host_summary(library_versions()), "load_average_1min": [load_before[0], os.getloadavg()[0]],
+             "runs": runs}
+    args.json.write_text(json.dumps(found, indent=1, default=str) + "\n")
 
 
 def read_frames(args) -> list:
@@ -116,7 +122,7 @@ def workers(runtime: str, args) -> dict:
              for task, folder in _folders(args)]
     for proc in procs:
         proc.start()
-    described = {task: outboxes[task].get() for task in inboxes}  # loaded and warmed up
+    described = {task: _receive(outboxes[task], procs) for task in inboxes}  # loaded and warmed up
     probe = Probe(args.duration)
     start, count, pending = time.perf_counter(), 0, 0
     for frame in itertools.chain(frame_source(frames, args.duration), [None]):
@@ -125,11 +131,11 @@ def workers(runtime: str, args) -> dict:
         pending += frame is not None
         while pending and (pending >= IN_FLIGHT or frame is None):
             for outbox in outboxes.values():  # (boxes, scores, classes) and (depth_map, depth_raw)
-                outbox.get()
+                _receive(outbox, procs)
             pending, count = pending - 1, count + 1
             probe.sample(start)
     wall = time.perf_counter() - start
-    reports = {task: outboxes[task].get() for task in inboxes}
+    reports = {task: _receive(outboxes[task], procs) for task in inboxes}
     for proc in procs:
         proc.join()
     for task, report in reports.items():
@@ -139,17 +145,39 @@ def workers(runtime: str, args) -> dict:
 
 
 def worker(task: str, folder: str, settings: dict, lookahead: int, duration: float | None, inbox, outbox) -> None:
-    """One Model in its own process: numpy frames from `inbox` until None, results to `outbox` in order."""
-    model = trtbuild.load(folder, **settings)
-    model.warmup()
-    outbox.put(_describe(model))
-    probe = Probe(duration)
-    start = time.perf_counter()
-    for result in model.stream(_until_none(inbox), lookahead, timings=probe.timings[task]):
-        outbox.put((result.boxes, result.scores, result.classes) if task == "detect"
-                   else (result.depth_colormap(), result.depth))
-        probe.sample(start)
-    outbox.put({"timings": probe.timings[task], "memory": probe.memory()})
+    """One Model in its own process: numpy frames from `inbox` until None, results to `outbox` in order; a failure
+    goes to `outbox` too, so the main process stops with it instead of waiting."""
+    try:
+        model = trtbuild.load(folder, **settings)
+        model.warmup()
+        outbox.put(_describe(model))
+        probe = Probe(duration)
+        start = time.perf_counter()
+        for result in model.stream(_until_none(inbox), lookahead, timings=probe.timings[task]):
+            outbox.put((result.boxes, result.scores, result.classes) if task == "detect"
+                       else (result.depth_colormap(), result.depth))
+            probe.sample(start)
+        outbox.put({"timings": probe.timings[task], "memory": probe.memory()})
+    except Exception:
+        outbox.put(WorkerFailed(f"{task} worker: {traceback.format_exc()}"))
+
+
+class WorkerFailed(str):
+    """A worker's traceback, sent in place of its next result."""
+
+
+def _receive(outbox, procs: list):
+    """The worker's next item; its failure, or its death without a word (killed, out of memory), is raised."""
+    while True:
+        try:
+            item = outbox.get(timeout=1.0)
+        except queue.Empty:
+            if dead := [p for p in procs if p.exitcode not in (None, 0)]:
+                raise RuntimeError(f"worker {dead[0].name} died (exit code {dead[0].exitcode})") from None
+            continue
+        if isinstance(item, WorkerFailed):
+            raise RuntimeError(item)
+        return item
 
 
 def _until_none(queue):

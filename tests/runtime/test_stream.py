@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 
@@ -70,3 +71,21 @@ def test_stream_gives_what_predict_gives(yolo_engines, lookahead):
     model = load(yolo_engines, precision="fp32")
     for ours, theirs in zip(model.stream(frames, lookahead, conf=0.3), model.predict(frames, conf=0.3), strict=True):
         assert np.array_equal(ours.boxes, theirs.boxes) and np.array_equal(ours.classes, theirs.classes)
+
+
+@pytest.mark.parametrize("window", [1, 4])
+def test_a_source_fed_only_after_results_come_back_never_waits_forever(window):
+    """A worker's inbox: the main process sends frame k + window only once it got frame k's Result."""
+    inbox = queue.SimpleQueue()
+    for frame in FRAMES[:window]:
+        inbox.put(frame)
+
+    def source():
+        while (frame := inbox.get(timeout=5)) is not None:  # queue.Empty if the stream sits on a finished Result
+            yield frame
+
+    results = []
+    for i, result in enumerate(stream(SlowModel(), source(), {}, lookahead=2)):
+        results.append(float(result.scores[0]))
+        inbox.put(FRAMES[i + window] if i + window < len(FRAMES) else None)
+    assert results == [2.0 * i for i in range(12)]

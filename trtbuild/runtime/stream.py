@@ -13,9 +13,11 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import nullcontext
 from itertools import islice
+from queue import SimpleQueue
+from threading import Thread
 
 from trtbuild.runtime.frames import as_frame
 from trtbuild.tasks.base import Result
@@ -57,18 +59,62 @@ def stream(model, frames: Iterable, decode: dict, lookahead: int = 2,
         yield alone(frame)
     if not lookahead:
         return
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="trtbuild-stream") as pool:
-        prepared: deque[Future] = deque(pool.submit(prepare, f) for f in islice(source, lookahead))
-        decoding: deque[Future] = deque()
-        while prepared:
-            frame, batch = prepared.popleft().result()
-            prepared.extend(pool.submit(prepare, f) for f in islice(source, 1))
-            outputs = timed("infer", model.infer, batch)
-            decoding.append(pool.submit(timed, "post", model.decode, outputs, [frame], **decode))
-            while decoding and (decoding[0].done() or len(decoding) > lookahead):
-                yield decoding.popleft().result()[0]
-        while decoding:
+    reader = _Reader(source, prepare)
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trtbuild-decode") as decoder:
+            yield from _pipelined(reader, decoder, lookahead, lambda frame, batch: decoder.submit(
+                timed, "post", model.decode, timed("infer", model.infer, batch), [frame], **decode))
+    finally:
+        reader.close()
+
+
+def _pipelined(reader: _Reader, decoder, lookahead: int, start) -> Iterator[Result]:
+    """Infer each prepared frame in order and yield its decoded Result in order. A finished Result is yielded as
+    soon as it is ready, never held back while the source has no frame yet: a consumer that feeds the source (a
+    worker's inbox) only after it got the previous results would otherwise wait forever."""
+    prepared = deque(reader.request() for _ in range(lookahead))
+    decoding: deque[Future] = deque()
+    while prepared or decoding:
+        can_start = bool(prepared) and len(decoding) <= lookahead  # else enough in flight: the oldest Result first
+        wait([*([prepared[0]] if can_start else []), *islice(decoding, 1)], return_when=FIRST_COMPLETED)
+        while decoding and decoding[0].done():
             yield decoding.popleft().result()[0]
+        if can_start and prepared[0].done():
+            item = prepared.popleft().result()
+            if item is _END:
+                prepared.clear()  # the source is exhausted: the reads behind this one find nothing either
+                continue
+            prepared.append(reader.request())
+            decoding.append(start(*item))
+
+
+class _Reader:
+    """Reads the source and prepares each frame, in order, on one daemon thread: a source that blocks (an empty
+    queue) neither stops finished Results from being yielded nor keeps the process from exiting once the stream is
+    abandoned. Each `request` is a Future of the next (frame, batch), or _END."""
+
+    def __init__(self, source: Iterator, prepare):
+        self._requests: SimpleQueue[Future | None] = SimpleQueue()
+        Thread(target=self._run, args=(source, prepare), daemon=True, name="trtbuild-stream-read").start()
+
+    def request(self) -> Future:
+        future = Future()
+        self._requests.put(future)
+        return future
+
+    def close(self) -> None:
+        self._requests.put(None)
+
+    def _run(self, source: Iterator, prepare) -> None:
+        while (future := self._requests.get()) is not None:
+            try:
+                frame = next(source, _END)
+                future.set_result(_END if frame is _END else prepare(frame))
+            except BaseException as exc:  # handed to the stream, which raises it in the caller's thread
+                future.set_exception(exc)
+
+
+_END = object()
 
 
 def _callers_stream(model, synchronise: bool):
