@@ -12,7 +12,7 @@ python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 -
   --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux2014_x86_64 \
   -d "$WORK/wheels" onnxruntime-gpu==1.31.1 pydantic==2.14.4 pydantic-core==2.50.5 annotated-types \
   typing-inspection ultralytics==8.4.190 ultralytics-thop ultralytics-platform colorama onnxsim==0.8.1 \
-  onnxslim==0.1.98 onnxconverter-common==1.16.0
+  onnxslim==0.1.98 onnxconverter-common==1.16.0 nvidia-ml-py
 for wheel in "$WORK"/wheels/*.whl; do  # unpacked: xz then shrinks the CUDA provider (zip-compressed: 255 -> 200 MB)
   python3 -m zipfile -e "$wheel" "$WORK/payload/site"
 done

@@ -2,11 +2,11 @@
 # Issue 27's proof on the lent GPU machine (H100/H200, PyTorch 2.11 + CUDA 13, no TensorRT, no network), run from
 # the repository root after the parts of benchmarks/gpu_payload.sh arrived in /tmp/parts. Everything lands in
 # $OUT/gpu (logs and JSON; at most 8 files come back, so the logs are bundled into one tar at the end).
-#   STEPS="versions tests binding overhead pipeline graphs" bash benchmarks/gpu_session.sh
+#   STEPS="versions tests binding overhead workers one-process no-graph cpu-prepare" bash benchmarks/gpu_session.sh
 set -uo pipefail
 source "$(dirname "$0")/device_payload.sh"
 R=$OUT/gpu; mkdir -p "$R"; E=/tmp/payload/engines; S=/tmp/payload/shared/assets/coco128/images/train2017
-STEPS=${STEPS:-versions tests binding overhead pipeline graphs}
+STEPS=${STEPS:-versions tests binding overhead workers one-process no-graph cpu-prepare}
 step() { [[ " $STEPS " == *" $1 "* ]]; }
 if step versions; then
   { nvidia-smi --query-gpu=name,compute_cap,driver_version,memory.total --format=csv,noheader
@@ -29,10 +29,23 @@ if step overhead; then
   timeout 150 python3 benchmarks/runtime_overhead.py --detect $E/yolo12n --depth $E/depth --images $S --frames 64 \
     --passes 3 --out "$R/runtime_overhead_gpu.json" 2>&1 | tail -30
 fi
-pipeline() {  # NAME, then the example's options
+# A run that hangs dumps every thread's stack to the log and exits instead of eating the call's time limit: the
+# main process after FH_MAIN seconds, each run's process and worker after FH_CHILD.
+mkdir -p /tmp/faulthandler
+cat > /tmp/faulthandler/sitecustomize.py <<'PY'
+import faulthandler, os
+seconds = os.environ.pop("FH_MAIN", None) or os.environ.get("FH_CHILD")
+if seconds:
+    faulthandler.dump_traceback_later(float(seconds), exit=True)
+PY
+pipeline() {  # NAME, then the example's options; the JSON is rewritten after every run
   local name=$1; shift
-  timeout 300 python3 examples/perception_pipeline.py --source $S --detect $E/yolo12n --depth $E/depth \
-    --duration ${DURATION:-15} --json "$R/pipeline_$name.json" "$@" 2>&1 | tail -8
+  PYTHONPATH=/tmp/faulthandler:$PYTHONPATH FH_MAIN=${FH_MAIN:-280} FH_CHILD=${FH_CHILD:-120} \
+    python3 examples/perception_pipeline.py --source $S --detect $E/yolo12n --depth $E/depth --max-frames 64 \
+    --duration ${DURATION:-10} --json "$R/pipeline_$name.json" "$@" > "$R/pipeline_$name.log" 2>&1
+  grep -v "plugin EP device" "$R/pipeline_$name.log" | tail -40
 }
-if step pipeline; then pipeline gpu; fi  # torch and auto, both layouts, load's defaults
-if step graphs; then pipeline gpu_graph --runtimes auto --cuda-graph on; fi
+if step workers; then pipeline workers --layouts workers; fi  # torch and auto: load's defaults
+if step one-process; then pipeline one_process --layouts one-process; fi
+if step no-graph; then pipeline workers_no_graph --layouts workers --runtimes auto --cuda-graph off; fi
+if step cpu-prepare; then pipeline workers_cpu_prepare --layouts workers --runtimes auto --prepare-on cpu; fi
