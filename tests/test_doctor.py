@@ -1,5 +1,9 @@
 """doctor: the two ONNX Runtime distributions that clash are named with the fix; one alone is fine."""
 
+import json
+import subprocess
+import sys
+
 import pytest
 
 from trtbuild.doctor import onnxruntime_packages
@@ -21,3 +25,14 @@ def test_this_hosts_doctor_reports_its_onnxruntime_packages():
     from trtbuild.doctor import diagnose
 
     assert diagnose()["onnxruntime_packages"] == "ok"  # the lock installs onnxruntime alone
+
+
+@pytest.mark.gpu
+def test_doctor_json_stays_json_where_a_listed_provider_falls_back():
+    """onnxruntime-gpu lists TensorRT's provider on a host without TensorRT's libraries; ONNX Runtime prints that
+    provider's failure to stdout, which must not reach `doctor --json`'s output."""
+    done = subprocess.run([sys.executable, "-m", "trtbuild", "doctor", "--json"], capture_output=True, text=True,
+                          check=True)
+    providers = json.loads(done.stdout)["onnxruntime_providers"]
+    assert providers["CUDAExecutionProvider"] == "ok"
+    assert all(v == "ok" or ": " in v for v in providers.values())  # a fallback says why

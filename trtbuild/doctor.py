@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 from trtbuild.core.host import host_summary, tool_versions
 from trtbuild.core.lock import lock_status
 
@@ -25,16 +28,27 @@ def working_onnxruntime_providers() -> dict[str, str]:
     model.ir_version = 8
     blob = model.SerializeToString()
     onnx.checker.check_model(model)
+    options = ort.SessionOptions()
+    options.log_severity_level = 4  # fatal only: a provider that cannot start is reported below, not logged
     results = {}
     for provider in ort.get_available_providers():
+        # ONNX Runtime prints a provider's failure and its fallback to stdout, which would corrupt `doctor --json`
+        printed = io.StringIO()
         try:
-            session = ort.InferenceSession(blob, providers=[provider])
+            with contextlib.redirect_stdout(printed):
+                session = ort.InferenceSession(blob, options, providers=[provider])
             got = session.get_providers()[0]
             session.run(None, {"x": np.ones(2, np.float32)})
-            results[provider] = "ok" if got == provider else f"fell back to {got}"
+            results[provider] = "ok" if got == provider else f"fell back to {got}: {_why(printed.getvalue())}"
         except Exception as exc:  # a provider that is listed but cannot start (missing CUDA libs, no GPU)
             results[provider] = " ".join(str(exc).split())[:160]
     return results
+
+
+def _why(printed: str) -> str:
+    """The first line of ONNX Runtime's own fallback message (e.g. a library it could not load), shortened."""
+    lines = [line for line in printed.splitlines() if line.startswith("EP Error")]
+    return " ".join(lines[0].split())[:240] if lines else "ONNX Runtime gave no reason"
 
 
 def engine_backends() -> dict:
