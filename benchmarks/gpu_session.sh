@@ -2,11 +2,11 @@
 # Issue 27's proof on the lent GPU machine (H100/H200, PyTorch 2.11 + CUDA 13, no TensorRT, no network), run from
 # the repository root after the parts of benchmarks/gpu_payload.sh arrived in /tmp/parts. Everything lands in
 # $OUT/gpu (logs and JSON; at most 8 files come back, so the logs are bundled into one tar at the end).
-#   STEPS="versions tests binding overhead workers one-process no-graph cpu-prepare" bash benchmarks/gpu_session.sh
+#   STEPS="versions tests binding overhead ceiling workers one-process no-graph cpu-prepare" bash benchmarks/gpu_session.sh
 set -uo pipefail
 source "$(dirname "$0")/device_payload.sh"
 R=$OUT/gpu; mkdir -p "$R"; E=/tmp/payload/engines; S=/tmp/payload/shared/assets/coco128/images/train2017
-STEPS=${STEPS:-versions tests binding overhead workers one-process no-graph cpu-prepare}
+STEPS=${STEPS:-versions tests binding overhead ceiling workers one-process no-graph cpu-prepare}
 step() { [[ " $STEPS " == *" $1 "* ]]; }
 if step versions; then
   { nvidia-smi --query-gpu=name,compute_cap,driver_version,memory.total --format=csv,noheader
@@ -45,6 +45,9 @@ pipeline() {  # NAME, then the example's options; the JSON is rewritten after ev
     --duration ${DURATION:-10} --json "$R/pipeline_$name.json" "$@" > "$R/pipeline_$name.log" 2>&1
   grep -v "plugin EP device" "$R/pipeline_$name.log" | tail -40
 }
+if step ceiling; then  # the two-worker layout without models: what the queues alone allow on this host
+  python3 benchmarks/queue_ceiling.py --source $S --out "$R/queue_ceiling.json"
+fi
 if step workers; then pipeline workers --layouts workers; fi  # torch and auto: load's defaults
 if step one-process; then pipeline one_process --layouts one-process; fi
 if step no-graph; then pipeline workers_no_graph --layouts workers --runtimes auto --cuda-graph off; fi
