@@ -89,3 +89,19 @@ def test_a_source_fed_only_after_results_come_back_never_waits_forever(window):
         results.append(float(result.scores[0]))
         inbox.put(FRAMES[i + window] if i + window < len(FRAMES) else None)
     assert results == [2.0 * i for i in range(12)]
+
+
+def test_a_stream_left_early_reads_no_further_frames():
+    taken = []
+
+    def source():
+        for frame in FRAMES:
+            taken.append(frame)
+            yield frame
+
+    results = stream(SlowModel(), source(), {}, lookahead=3)
+    next(results), next(results)
+    results.close()
+    at_close = len(taken)
+    time.sleep(0.3)  # the reader thread would have served the queued requests by now
+    assert len(taken) - at_close <= 1  # at most the read under way when the stream was left

@@ -95,6 +95,7 @@ class _Reader:
 
     def __init__(self, source: Iterator, prepare):
         self._requests: SimpleQueue[Future | None] = SimpleQueue()
+        self._closed = False
         Thread(target=self._run, args=(source, prepare), daemon=True, name="trtbuild-stream-read").start()
 
     def request(self) -> Future:
@@ -103,10 +104,15 @@ class _Reader:
         return future
 
     def close(self) -> None:
+        """No more reads: requests still queued (a stream left early) take no further frames from the source."""
+        self._closed = True
         self._requests.put(None)
 
     def _run(self, source: Iterator, prepare) -> None:
         while (future := self._requests.get()) is not None:
+            if self._closed:
+                future.cancel()
+                continue
             try:
                 frame = next(source, _END)
                 future.set_result(_END if frame is _END else prepare(frame))
