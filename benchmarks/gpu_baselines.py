@@ -80,22 +80,24 @@ def _model(name: str, args) -> dict:
         sets.append(f"verify.labels={paths['labels']}")
     if name == "depth":
         sets.append(f"inputs[0].shape=[1,3,{args.depth_size},{args.depth_size}]")
-    onnx = {p: getattr(args, f"{name}_onnx_{p}") or _build_onnx(name, weights, sets, p, args.work)
+    onnx = {p: getattr(args, f"{name}_onnx_{p}") or _built(name, weights, sets, p, "precision", args.work)["onnx"]
             for p in args.precisions}
     recipe = load_recipe(name, Overrides(weights=weights, precision="fp32", sets=sets)).recipe
+    metadata = _built(name, weights, sets, "fp32", "export", args.work)["metadata"]  # class names for the slices
     return {"input_shape": recipe.inputs[0].shape, "onnx": {p: str(path) for p, path in onnx.items()},
             "latency": _latencies(recipe, onnx, args),
-            "accuracy": {p: _accuracy(recipe, path) for p, path in onnx.items()}}
+            "accuracy": {p: _accuracy(recipe, path, metadata) for p, path in onnx.items()}}
 
 
-def _build_onnx(name: str, weights: Path, sets: list[str], precision: str, work: Path) -> Path:
+def _built(name: str, weights: Path, sets: list[str], precision: str, until: str, work: Path) -> dict[str, Path]:
+    """The artifacts of `until`, by role, from a build to that stage (cached after the first)."""
     from trtbuild import api
     from trtbuild.build.pipeline import BuildOptions
     from trtbuild.recipe import Overrides
 
     report = api.build(name, Overrides(weights=weights, precision=precision, sets=sets),
-                       BuildOptions("precision", out_root=work / precision), work / "cache")
-    return Path(next(a.path for a in report.stage("precision").artifacts if a.role == "onnx"))
+                       BuildOptions(until, out_root=work / precision), work / "cache")
+    return {a.role: Path(a.path) for a in report.stage(until).artifacts}
 
 
 def _variants(onnx: dict[str, Path]) -> list[tuple[str, object]]:
@@ -153,17 +155,18 @@ def _latencies(recipe, onnx: dict[str, Path], args) -> list[dict]:
     return records
 
 
-def _accuracy(recipe, onnx: Path) -> dict:
+def _accuracy(recipe, onnx: Path, metadata: Path) -> dict:
     """The verify stage's evaluation with this ONNX as the candidate (gates reported, not raised)."""
     from trtbuild.core.errors import StageFailed
     from trtbuild.build.stages.base import StageContext
     from trtbuild.build.stages.verify import VerifyStage
 
     stage = VerifyStage(recipe)
-    inputs = stage.inputs({"precision.onnx": onnx})
+    inputs = stage.inputs({"precision.onnx": onnx, "export.metadata": metadata})
     with tempfile.TemporaryDirectory() as work:
         try:
-            metrics = stage.run(StageContext(recipe, Path(work), inputs, Path(work) / "verify.log")).metrics
+            ran = stage.run(StageContext(recipe, Path(work), inputs, Path(work) / "verify.log"))
+            metrics = ran.metrics.record()
         except StageFailed as failed:
             metrics = failed.metrics
     return {key: metrics.get(key) for key in ("candidate", "samples", "values", "table", "parity", "gates", "passed")}
