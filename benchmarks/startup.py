@@ -1,15 +1,17 @@
 """Start-up cost of the commands users and scripts call most: `--help`, `list`, `show`, `import trtbuild`, and a
 build whose stages are all cached (`trtbuild build yolo12n --weights ... --until check` through the installed console
-script, TRTBUILD_CACHE_DIR pointing at a warm cache), against the same build from an empty cache.
+script, TRTBUILD_CACHE_DIR pointing at a warm cache), against the same build from an empty cache; `import typer` is
+timed beside them as the host's yardstick (what the issue's machine took for it scales the others).
 
-    python benchmarks/startup.py --label after --out benchmarks/results/startup.json [--root TREE] [--runs 7]
+    python benchmarks/startup.py --label after --out benchmarks/results/startup.json [--root TREE] [--runs 7] [--bytecode]
 
 Each command runs `--runs` times in a fresh interpreter (median wall and CPU time); one more run under `python -X importtime`
 gives the heaviest imports (cumulative microseconds, top level only) and which of numpy, torch, onnx, onnxruntime
 and cv2 were imported at all. `--root` times another code tree (e.g. a `git worktree` of an earlier commit) through
 PYTHONPATH; `--out` adds this run under `--label`, keeping the others. Recorded beside the times: the host's load
-average, and whether Python writes bytecode (with PYTHONDONTWRITEBYTECODE set, as on this host, an editable checkout's
-modules are compiled on every start).
+average, and whether Python writes bytecode. With PYTHONDONTWRITEBYTECODE set, as on the dev host, an editable
+checkout's modules are compiled on every start; `--bytecode` times them as an installed package has them: bytecode is
+written (PYTHONDONTWRITEBYTECODE unset) into a private PYTHONPYCACHEPREFIX, which the cold build fills first.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "assets"
 SCRIPT = Path(sys.executable).parent / "trtbuild"  # the console script users run
 CACHED_BUILD = [str(SCRIPT), "build", "yolo12n", "--weights", str(SHARED / "yolo12n-coco128.pt"), "--until", "check"]
 COMMANDS = {
+    "import typer (yardstick)": ["-c", "import typer"],
     "import trtbuild": ["-c", "import trtbuild"],
     "trtbuild --help": ["-m", "trtbuild", "--help"],
     "trtbuild list": ["-m", "trtbuild", "list"],
@@ -75,6 +78,7 @@ def main() -> None:
     parser.add_argument("--label", default="now")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--out", type=Path, help="JSON results file to add this run to")
+    parser.add_argument("--bytecode", action="store_true", help="write and use bytecode, in a private prefix")
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if k != "TRTBUILD_DATA"}  # the cached build reads no data
     if args.root:
@@ -83,9 +87,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="trtbuild-startup-") as tmp:
         work = Path(tmp)
         env["TRTBUILD_CACHE_DIR"] = str(work / "cache")
+        if args.bytecode:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
         cold, cold_cpu = timed(CACHED_BUILD, work, env)  # fills the cache the cached runs read
         load_before = os.getloadavg()[0]
         for label, command in COMMANDS.items():
+            if args.bytecode:  # what the cold build did not import is compiled and written on a first run
+                timed(command, work, env)
             runs = [timed(command, work, env) for _ in range(args.runs)]
             results[label] = {"median_s": round(statistics.median(w for w, _ in runs), 3),
                               "median_cpu_s": round(statistics.median(c for _, c in runs), 3),
@@ -96,7 +105,8 @@ def main() -> None:
                "cold_build_s": round(cold, 3), "cold_build_cpu_s": round(cold_cpu, 3),
                "cached_build_pct_of_cold": round(100 * cached["median_s"] / cold, 1),
                "cached_build_cpu_pct_of_cold": round(100 * cached["median_cpu_s"] / cold_cpu, 1),
-               "list_s": results["trtbuild list"]["median_s"], "list_cpu_s": results["trtbuild list"]["median_cpu_s"]}
+               "list_s": results["trtbuild list"]["median_s"], "list_cpu_s": results["trtbuild list"]["median_cpu_s"],
+               "import_typer_s": results["import typer (yardstick)"]["median_s"]}
     print(json.dumps(summary))
     for label, result in results.items():
         heavy = ", ".join(result["imports"]["heavy_imported"]) or "none"

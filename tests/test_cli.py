@@ -41,6 +41,18 @@ def test_help_and_list_import_nothing_heavy(tmp_path, args):
     assert imported and not imported & {"numpy", "torch", "onnx", "onnxruntime", "cv2"}
 
 
+
+def test_a_later_start_reads_the_recipes_without_pyyaml(tmp_path):
+    """The first `list` parses every recipe and keeps the documents in the user cache (trtbuild.recipe.read); a later
+    start reads them back and never imports PyYAML."""
+    env = {**os.environ, "TRTBUILD_CACHE_DIR": str(tmp_path / "cache")}
+    for first in (True, False):
+        out = subprocess.run([sys.executable, "-X", "importtime", "-m", "trtbuild", "list"], capture_output=True,
+                             text=True, cwd=tmp_path, env=env, timeout=120)
+        assert out.returncode == 0 and "yolo12n" in out.stdout, out.stderr
+        imported = {line.rpartition("|")[2].strip() for line in out.stderr.splitlines()}
+        assert ("yaml" in imported) == first
+
 def test_show_prints_the_resolved_recipe():
     out = run("show", "dav2", "--fp16", "--workspace", "4096")
     data = json.loads(out.stdout)

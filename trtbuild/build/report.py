@@ -37,9 +37,10 @@ class StageRecord(BaseModel):
     status: Status
     seconds: float = 0.0
     key: str | None = None
-    artifacts: list[ArtifactRecord] = Field(default_factory=list)
+    # [] (copied for each instance), not default_factory=list: pydantic would parse the builtin's text signature
+    artifacts: list[ArtifactRecord] = []
     metrics: dict = Field(default_factory=dict)  # the stage's Metrics, as stored (StageMetrics.record)
-    warnings: list[str] = Field(default_factory=list)
+    warnings: list[str] = []
     error: str | None = None
     log: str | None = None
 
@@ -68,10 +69,10 @@ class BuildReport(BaseModel):
     host: dict
     tools: dict[str, str | None]
     lock: dict | None = None  # trtbuild.core.lock.lock_status(): do the running packages match requirements.lock
-    stages: list[StageRecord] = Field(default_factory=list)
+    stages: list[StageRecord] = []
     verify: VerifyMetrics | None = None  # derived from the verify stage's metrics on every write
     # "stage: reason (the flag to pass)" for each stage that had no data to measure accuracy on; derived on write
-    not_measured: list[str] = Field(default_factory=list)
+    not_measured: list[str] = []
     bench: BenchMetrics | None = None
 
     def stage(self, name: str) -> StageRecord | None:

@@ -28,7 +28,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from trtbuild.core import stale
+from trtbuild.core import default_cache_dir, stale  # noqa: F401 - the cache's default root, for its users
 from trtbuild.core.digest import file_digest
 
 CACHE_MANIFEST = "manifest.json"
@@ -54,11 +54,6 @@ class Manifest(BaseModel):
     warnings: list[str]
     seconds: float
     created: float
-
-
-def default_cache_dir() -> Path:
-    env = os.environ.get("TRTBUILD_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "trtbuild"
 
 
 @dataclass(frozen=True)

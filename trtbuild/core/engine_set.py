@@ -78,7 +78,8 @@ class Candidate:
     sidecar: FileName | None = None  # engines: the sidecar file
     library: str | None = None  # engines: flavor (tensorrt | tensorrt-rtx)
     library_version: str | None = None
-    runs_on: list[str] = field(default_factory=list)
+    # a lambda, not `list`: pydantic reads a factory's signature, the builtin's from text (~4 ms on first use)
+    runs_on: list[str] = field(default_factory=lambda: [])
 
 
 class _Recorded(BaseModel):

@@ -20,6 +20,9 @@ MAX_INPUT_ELEMENTS = 1 << 28
 MAX_DESCRIPTION_CHARS = 500
 
 
+# An empty list defaults to `[]` (pydantic copies a default for each instance), not `default_factory=list`: pydantic
+# reads a factory's signature, and the builtin `list`'s is parsed from its text signature, ~4 ms the first time in a
+# process (every command that loads a recipe paid it).
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -128,8 +131,8 @@ class CheckSpec(Strict):
 
 
 class KeepFp32(Strict):
-    op_types: list[str] = Field(default_factory=list)
-    nodes: list[str] = Field(default_factory=list)
+    op_types: list[str] = []
+    nodes: list[str] = []
 
 
 class CalibrationSpec(Strict):
@@ -155,7 +158,7 @@ class Int8Spec(Strict):
     auto_keep_fp32: bool = Field(False, description="search which quantized nodes to keep FP32 until `target` passes")
     max_fp32_nodes: int = Field(16, ge=1, description="the search keeps at most this many nodes FP32")
     max_evaluations: int = Field(8, ge=1, description="full accuracy evaluations the search may spend")
-    target: list[Gate] = Field(default_factory=list, description="accuracy bounds (precision-stage metric names); "
+    target: list[Gate] = Field([], description="accuracy bounds (precision-stage metric names); "
                                "empty = verify.gates, else the task's default gates")
 
 
@@ -220,7 +223,7 @@ class VerifySpec(Strict):
     labels: Path | None = Field(None, description="YOLO-format labels folder for an image folder's label mAP")
     max_images: int = Field(128, ge=1)
     gates: list[Gate] = Field(
-        default_factory=list, description="empty -> the task's default (map50_95_drop_pct <= 1, depth_rel_mse_pct <= 5); "
+        [], description="empty -> the task's default (map50_95_drop_pct <= 1, depth_rel_mse_pct <= 5); "
         "judged on the value's 95 % interval where the task gives one (trtbuild.accuracy.gates)"
     )
     runner: str = Field(
@@ -264,7 +267,7 @@ class BenchSpec(Strict):
 class Recipe(Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)
     description: str = Field("", max_length=MAX_DESCRIPTION_CHARS)
-    aliases: list[str] = Field(default_factory=list)
+    aliases: list[str] = []
     task: str = Field(description="what the model does: a module of trtbuild/tasks/ (detect, depth, classify, other)")
     data: Path | None = Field(None, description="Ultralytics dataset YAML or image folder: the images (and labels) of "
                               "check, calibration, precision evaluation and verify unless their own key is set; "
