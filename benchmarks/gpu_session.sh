@@ -13,7 +13,7 @@ if step versions; then
     python3 -c "import sys, torch, onnxruntime as o; print('python', sys.version.split()[0], '| torch', torch.__version__, \
 '| cuda', torch.version.cuda, '| onnxruntime', o.__version__, o.get_available_providers())"
   } 2>&1 | tee "$R/versions.txt"
-  timeout 120 python3 -m trtbuild doctor --json > "$R/doctor.json" 2>&1
+  timeout 120 python3 -m trtbuild doctor --json > "$R/doctor.json" 2> "$R/doctor.stderr"
 fi
 if step tests; then  # make test-gpu on the image's Python (not the lock: torch 2.11 here)
   PYTEST_ADDOPTS="-rA -p no:cacheprovider --junitxml=$R/test_gpu.xml" timeout 420 make test-gpu VENV=/opt/torch/.venv \
