@@ -6,7 +6,7 @@
 set -uo pipefail
 source "$(dirname "$0")/device_payload.sh"
 R=$OUT/gpu; mkdir -p "$R"; E=/tmp/payload/engines; S=/tmp/payload/shared/assets/coco128/images/train2017
-STEPS=${STEPS:-versions tests binding overhead ceiling workers one-process no-graph cpu-prepare}
+STEPS=${STEPS:-versions tests binding overhead ceiling workers one-process no-graph cpu-prepare}  # and soak
 step() { [[ " $STEPS " == *" $1 "* ]]; }
 if step versions; then
   { nvidia-smi --query-gpu=name,compute_cap,driver_version,memory.total --format=csv,noheader
@@ -52,3 +52,7 @@ if step workers; then pipeline workers --layouts workers; fi  # torch and auto: 
 if step one-process; then pipeline one_process --layouts one-process; fi
 if step no-graph; then pipeline workers_no_graph --layouts workers --runtimes auto --cuda-graph off; fi
 if step cpu-prepare; then pipeline workers_cpu_prepare --layouts workers --runtimes auto --prepare-on cpu; fi
+if step soak; then  # the users' "stable for 10 minutes", as long as one call allows: memory slopes per process
+  SOAK=${SOAK:-540}; DURATION=$SOAK FH_MAIN=$((SOAK + 50)) FH_CHILD=$((SOAK + 40)) \
+    pipeline workers_soak --layouts workers --runtimes auto
+fi
