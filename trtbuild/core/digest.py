@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
+
+from trtbuild.core.stale import write_atomically
 
 _CHUNK = 1 << 20
 STORED_FROM = 1 << 20  # files this large keep their digest across processes; smaller ones hash faster than a lookup
@@ -48,13 +49,11 @@ def _stored(key: tuple) -> str | None:
 
 
 def _store(key: tuple, digest: str) -> str:
-    """Keep `digest` for `key`, atomically; a store that cannot be written costs a hash next time, nothing else."""
+    """Keep `digest` for `key`; a store that cannot be written costs a hash next time, nothing else."""
     path = _store_path(key)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        part = path.with_name(f"{path.name}.{os.getpid()}.part")
-        part.write_text(digest)
-        os.replace(part, path)
+        write_atomically(path, digest.encode())
     except OSError:
         pass
     return digest

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -73,6 +74,10 @@ class StageContext:
     def log(self, message: str) -> None:
         with self.log_path.open("a") as f:
             f.write(message.rstrip() + "\n")
+
+    def export_metadata(self) -> dict:
+        """The export stage's metadata (class names, ...), for a stage whose inputs take it as "metadata"."""
+        return json.loads(self.inputs["metadata"].read_text())
 
     def progress(self, task: str, done: int, total: int, note: str = "") -> None:
         """A step of long work (`done` of `total`): a plain line in the log, and a live bar on the terminal."""

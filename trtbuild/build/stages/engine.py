@@ -97,7 +97,7 @@ class EngineStage(Stage):
         layers_file.write_text(json.dumps({"normalized": layers, "inspector": built.engine_info}, indent=1))
         sidecar = make_sidecar(recipe, plan, backend, built.io, onnx_sha256=file_digest(onnx),
                                engine_sha256=file_digest(engine_file), build_seconds=seconds,
-                               metadata=json.loads(ctx.inputs["metadata"].read_text()))
+                               metadata=ctx.export_metadata())
         sidecar.write(ctx.workdir / "model.engine.json")
         return StageOutput(
             artifacts={"engine": engine_file.name, "sidecar": "model.engine.json", "layers": layers_file.name},

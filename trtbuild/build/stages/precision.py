@@ -10,7 +10,6 @@ NaN/Inf on the pictures bundled with ultralytics.
 
 from __future__ import annotations
 
-import json
 import shutil
 from typing import Literal
 
@@ -194,7 +193,7 @@ class PrecisionStage(Stage):
             return
         feeds = image_feeds(recipe, evaluation.images)
         accuracy = accuracy_vs_pytorch(recipe, target, feeds, images=evaluation.images, labels=evaluation.labels,
-                                       metadata=json.loads(ctx.inputs["metadata"].read_text()))
+                                       metadata=ctx.export_metadata())
         metrics["accuracy_vs_pytorch_fp32"] = {"status": "measured", "runtime": "onnxruntime CPU", "role": "holdout",
                                                "inputs": evaluation.describe(), "samples": len(feeds), **accuracy}
         ctx.log(f"accuracy vs PyTorch FP32: {accuracy}")

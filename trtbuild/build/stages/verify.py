@@ -5,7 +5,6 @@ Without data the candidate still runs on the pictures bundled with ultralytics (
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
@@ -128,7 +127,7 @@ class VerifyStage(Stage):
         files = RunnerFiles.from_inputs(ctx.inputs)
         candidate_name = "engine" if files.engine else "onnxruntime"
         image_set = _images(recipe)
-        comparison = Comparison(recipe, image_set.labels, metadata=json.loads(ctx.inputs["metadata"].read_text()))
+        comparison = Comparison(recipe, image_set.labels, metadata=ctx.export_metadata())
         if comparison.accuracy is None:
             raise UsageError(f"verify has no task-level metrics for task {recipe.task!r} (use check for tensor parity)")
         feeds = image_feeds(recipe, image_set.images)
